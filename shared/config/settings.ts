@@ -1,0 +1,92 @@
+/**
+ * Every setting the app reads, in one place, validated once. In Azure these come from the
+ * Function App's application settings; locally from local.settings.json or the environment.
+ * No secret is a setting: Azure access uses the managed identity; the local emulator's
+ * credentials are local-only values.
+ */
+import { z } from "zod";
+
+const url = z
+  .string()
+  .url()
+  .refine((u) => u.startsWith("https://"), "must be an https:// URL (Azure SDKs refuse tokens over http)");
+const guid = z.string().regex(/^[0-9a-fA-F-]{36}$/, "must be a GUID");
+
+const settingsSchema = z.object({
+  /** Path of the estate policy file; empty = the bundled Contoso default. */
+  STEWARD_POLICY_PATH: z.string().optional(),
+  /** The app's own identity: its Entra object id (writes by it are ignored by the event handler). */
+  STEWARD_IDENTITY_OBJECT_ID: guid.optional(),
+  /** The app's own application (client) id; for a user-assigned managed identity, its client id. */
+  STEWARD_IDENTITY_CLIENT_ID: guid.optional(),
+  /** Entra tenant of the estate. */
+  STEWARD_TENANT_ID: guid.optional(),
+  /** Local/sovereign overrides; unset in public Azure. */
+  STEWARD_ARM_ENDPOINT: url.optional(),
+  STEWARD_GRAPH_ENDPOINT: url.optional(),
+  STEWARD_AUTHORITY_HOST: url.optional(),
+  /**
+   * Only with STEWARD_AUTHORITY_HOST (the local emulator): the client secret of the emulator's
+   * service principal. Never set in Azure, where the managed identity is used.
+   */
+  STEWARD_LOCAL_CLIENT_SECRET: z.string().optional(),
+  /** Storage for queues, tables and blobs: a connection string (Azurite) ... */
+  AzureWebJobsStorage: z.string().optional(),
+  /** ... or, in Azure, identity-based: the account name. */
+  AzureWebJobsStorage__accountName: z.string().optional(),
+  /** NCRONTAB (six fields, with seconds) of the nightly reconciliation. */
+  STEWARD_RECONCILE_SCHEDULE: z.string().default("0 0 2 * * *"),
+  /** debug | info | warn | error */
+  STEWARD_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  override name = "SettingsError";
+}
+
+let cached: Settings | undefined;
+
+/** The validated settings; reads process.env once. `reset` is for tests and the local runner. */
+export function getSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  if (cached && env === process.env) return cached;
+  const blank = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = settingsSchema.safeParse(blank);
+  if (!parsed.success) {
+    throw new SettingsError(
+      "invalid settings:\n" +
+        parsed.error.issues
+          .map((i) => `  - ${i.path.join(".")} = ${JSON.stringify(env[String(i.path[0])])}: ${i.message}`)
+          .join("\n"),
+    );
+  }
+  if (parsed.data.STEWARD_AUTHORITY_HOST && !parsed.data.STEWARD_IDENTITY_CLIENT_ID) {
+    throw new SettingsError(
+      "invalid settings:\n  - STEWARD_IDENTITY_CLIENT_ID is required with STEWARD_AUTHORITY_HOST",
+    );
+  }
+  if (env === process.env) cached = parsed.data;
+  return parsed.data;
+}
+
+export function resetSettings(): void {
+  cached = undefined;
+}
+
+export const QUEUES = {
+  promotions: "promotion-requests",
+  reconcile: "reconcile-subscriptions",
+} as const;
+
+export const TABLES = {
+  audit: "stewardAudit",
+  violations: "stewardViolations",
+  promotions: "stewardPromotions",
+  reconcileRuns: "stewardReconcileRuns",
+  leases: "stewardLeases",
+} as const;
+
+export const CONTAINERS = {
+  reports: "steward-reports",
+} as const;

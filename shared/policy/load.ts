@@ -1,0 +1,242 @@
+/**
+ * Reads and checks the estate policy. A bad policy must stop the app at start-up, so every
+ * problem is reported at once, each naming the field, the value found and the rule broken.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import type { z } from "zod";
+import { builtInRoleById, effectivePrivileges } from "./builtInRoles.js";
+import { deriveName, NamingError, type NameKind } from "./naming.js";
+import { estatePolicySchema, type EstatePolicy } from "./schema.js";
+
+export const DEFAULT_POLICY_PATH = fileURLToPath(new URL("./default-policy.yaml", import.meta.url)).replace(
+  `${path.sep}dist${path.sep}`,
+  path.sep,
+);
+
+export interface PolicyProblem {
+  path: string;
+  value: unknown;
+  rule: string;
+}
+
+export class PolicyError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: PolicyProblem[],
+  ) {
+    super(
+      `invalid estate policy ${source}:\n` +
+        problems.map((p) => `  - ${p.path || "(root)"} = ${show(p.value)}: ${p.rule}`).join("\n"),
+    );
+    this.name = "PolicyError";
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const s = JSON.stringify(value);
+  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+}
+
+function valueAt(root: unknown, keys: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const k of keys) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function zodProblems(input: unknown, error: z.ZodError): PolicyProblem[] {
+  return error.issues.map((issue) => {
+    const keys = issue.path as PropertyKey[];
+    const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : undefined;
+    return {
+      path: [...keys, ...(unknownKeys?.length === 1 ? unknownKeys : [])].map(String).join("."),
+      value: unknownKeys?.length === 1 ? valueAt(input, [...keys, unknownKeys[0]!]) : valueAt(input, keys),
+      rule: issue.message,
+    };
+  });
+}
+
+/** The rules a JSON Schema cannot state: references between fields, names, privilege order. */
+export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
+  const out: PolicyProblem[] = [];
+  const add = (path: string, value: unknown, rule: string) => out.push({ path, value, rule });
+
+  if (!p.regions.allowed.includes(p.regions.default)) {
+    add(
+      "regions.default",
+      p.regions.default,
+      `must be one of regions.allowed (${p.regions.allowed.join(", ")})`,
+    );
+  }
+  const envNames = p.environments.map((e) => e.name);
+  const roleNames = p.roles.map((r) => r.name);
+  dupes(envNames).forEach((n) => add("environments", n, "environment names must be unique"));
+  dupes(roleNames).forEach((n) => add("roles", n, "role names must be unique"));
+  dupes(p.fundedCostCenters.map((c) => c.id)).forEach((n) =>
+    add("fundedCostCenters", n, "cost centre ids must be unique"),
+  );
+
+  for (const role of Object.keys(p.accessMatrix)) {
+    if (!roleNames.includes(role))
+      add(`accessMatrix.${role}`, role, `is not a role in roles (${roleNames.join(", ")})`);
+  }
+  for (const role of roleNames) {
+    const row = p.accessMatrix[role];
+    if (!row) {
+      add(`accessMatrix.${role}`, undefined, "every role needs a row in the access matrix");
+      continue;
+    }
+    for (const env of Object.keys(row)) {
+      if (!envNames.includes(env))
+        add(`accessMatrix.${role}.${env}`, env, `is not an environment (${envNames.join(", ")})`);
+    }
+    for (const env of envNames) {
+      const grants = row[env];
+      if (!grants) {
+        add(
+          `accessMatrix.${role}.${env}`,
+          undefined,
+          "every role needs an entry (possibly []) for every environment",
+        );
+        continue;
+      }
+      grants.forEach((g, i) => {
+        const known = builtInRoleById(g.id);
+        if (known && known.name !== g.name) {
+          add(
+            `accessMatrix.${role}.${env}[${i}].name`,
+            g.name,
+            `role ${g.id} is the built-in "${known.name}"`,
+          );
+        }
+        if (
+          known &&
+          ["Owner", "User Access Administrator", "Role Based Access Control Administrator"].includes(
+            known.name,
+          )
+        ) {
+          add(
+            `accessMatrix.${role}.${env}[${i}]`,
+            g.name,
+            "the access matrix may not grant roles that manage access",
+          );
+        }
+      });
+    }
+    const prodEnv = p.environments.filter((e) => e.productionData).map((e) => e.name);
+    const first = envNames[0]!;
+    for (const env of prodEnv) {
+      if (env === first || !row[env] || !row[first]) continue;
+      const prodPriv = effectivePrivileges(row[env]!.map((g) => g.id));
+      const devPriv = effectivePrivileges(row[first]!.map((g) => g.id));
+      const extra = [...prodPriv].filter((r) => !devPriv.has(r));
+      if (extra.length > 0) {
+        add(
+          `accessMatrix.${role}.${env}`,
+          extra,
+          `a production environment may not grant more than ${first} does`,
+        );
+      }
+    }
+  }
+
+  const tagNames = new Set(p.tags.required.map((t) => t.toLowerCase()));
+  for (const key of ["costCenter", "project", "environment", "owner"] as const) {
+    if (!tagNames.has(p.tags[key].toLowerCase()))
+      add(`tags.${key}`, p.tags[key], "must be one of tags.required");
+  }
+  if (
+    !p.governedSubscriptions.some((s) => s.id.toLowerCase() === p.exploration.subscriptionId.toLowerCase())
+  ) {
+    add("exploration.subscriptionId", p.exploration.subscriptionId, "must be one of governedSubscriptions");
+  }
+  if (!p.governedSubscriptions.some((s) => s.id.toLowerCase() === p.projectSubscriptionId.toLowerCase())) {
+    add("projectSubscriptionId", p.projectSubscriptionId, "must be one of governedSubscriptions");
+  }
+
+  let projectPattern: RegExp | undefined;
+  try {
+    projectPattern = new RegExp(p.naming.projectPattern);
+  } catch (e) {
+    add(
+      "naming.projectPattern",
+      p.naming.projectPattern,
+      `is not a regular expression: ${(e as Error).message}`,
+    );
+  }
+  // Every template must give valid names for the shortest and longest projects the pattern admits.
+  const samples = ["ab1", "a".repeat(60) + "-forecasting-and-anomaly-detection"];
+  for (const kind of Object.keys(p.naming).filter(
+    (k) => !["projectPattern", "hashLength", "uniquenessSeed"].includes(k),
+  )) {
+    const template = p.naming[kind as NameKind];
+    if (!template.includes("{project}")) add(`naming.${kind}`, template, "must contain {project}");
+    for (const project of samples) {
+      for (const env of envNames) {
+        try {
+          deriveName(p, kind as NameKind, { project, env, role: roleNames[0], region: p.regions.default });
+        } catch (e) {
+          if (e instanceof NamingError) add(`naming.${kind}`, template, e.message);
+          else throw e;
+        }
+      }
+    }
+  }
+  if (projectPattern && !projectPattern.test("ab1")) {
+    // Not fatal for the policy, but a pattern that refuses simple names is almost surely a typo.
+    add("naming.projectPattern", p.naming.projectPattern, 'must accept a simple project name such as "ab1"');
+  }
+  return dedupe(out);
+}
+
+function dupes(list: string[]): string[] {
+  return [...new Set(list.filter((x, i) => list.indexOf(x) !== i))];
+}
+
+function dedupe(list: PolicyProblem[]): PolicyProblem[] {
+  const seen = new Set<string>();
+  return list.filter((p) => {
+    const key = `${p.path}|${p.rule}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** Validate a parsed policy document; throws PolicyError listing every problem. */
+export function parsePolicy(input: unknown, source = "(inline)"): EstatePolicy {
+  const parsed = estatePolicySchema.safeParse(input);
+  if (!parsed.success) throw new PolicyError(source, zodProblems(input, parsed.error));
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new PolicyError(source, problems);
+  return Object.freeze(parsed.data) as EstatePolicy;
+}
+
+/** Read a policy file (YAML or JSON). */
+export function loadPolicyFile(file: string): EstatePolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PolicyError(file, [
+      { path: "", value: file, rule: `cannot read the file: ${(e as Error).message}` },
+    ]);
+  }
+  let doc: unknown;
+  try {
+    doc = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new PolicyError(file, [
+      {
+        path: "",
+        value: undefined,
+        rule: `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`,
+      },
+    ]);
+  }
+  return parsePolicy(doc, file);
+}

@@ -1,0 +1,183 @@
+/**
+ * The estate policy's schema: everything organisation-specific that aml-steward enforces.
+ * One zod schema gives the runtime validation, the TypeScript types and (through
+ * emitJsonSchema.ts) the JSON Schema that editors use. Cross-field rules that a JSON Schema
+ * cannot say live in `checkPolicy` (validate.ts).
+ */
+import { z } from "zod";
+
+const guid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, "must be a GUID (8-4-4-4-12 hex digits)");
+const azureRegion = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9]{2,30}$/,
+    "must be an Azure region name in lower case without spaces, e.g. westeurope",
+  );
+const tagName = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[^<>%&\\?/]+$/, "must not contain < > % & \\ ? /");
+const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,23}$/, "must be 1-24 lower-case letters, digits or '-', starting with a letter");
+
+const azureRole = z.strictObject({
+  id: guid.describe("Role definition GUID (built-in GUIDs are the same in every tenant)."),
+  name: z.string().min(1).describe("The role's name, for humans; checked against the GUID for built-ins."),
+});
+
+const namingTemplate = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_.{}-]+$/, "may hold only letters, digits, '-', '_', '.', and {tokens}")
+  .describe("Name template. Tokens: {project} {env} {role} {region} {hash}.");
+
+export const estatePolicySchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).describe("Policy format version; this build reads version 1."),
+    organisation: z.string().min(1).describe("Organisation name, used in reports."),
+    regions: z
+      .strictObject({
+        allowed: z.array(azureRegion).min(1).describe("Regions where the estate may hold resources."),
+        default: azureRegion.describe("Region used when a promotion request names none; must be allowed."),
+      })
+      .describe("Where resources may live. Microsoft's reference setup keeps everything in one region."),
+    environments: z
+      .array(
+        z.strictObject({
+          name: slug.describe("Short environment name used in resource names and tags."),
+          productionData: z.boolean().describe("May this environment hold production data?"),
+          budget: z
+            .strictObject({
+              monthlyAmount: z.number().positive(),
+              currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 currency code"),
+            })
+            .optional()
+            .describe("Optional monthly budget created on each project resource group of this environment."),
+        }),
+      )
+      .min(1)
+      .describe("Project environments, in promotion order (dev first, prod last)."),
+    exploration: z
+      .strictObject({
+        subscriptionId: guid,
+        resourceGroup: z.string().min(1).max(90),
+        workspace: z.string().min(3).max(33),
+        costCenter: z.string().min(1).describe("Cost centre that pays for exploration (R&D)."),
+      })
+      .describe("The one shared exploration workspace where use cases are tried before promotion."),
+    projectSubscriptionId: guid.describe("Subscription that receives new project environments."),
+    roles: z
+      .array(z.strictObject({ name: slug, description: z.string().min(1) }))
+      .min(1)
+      .describe("Project roles; one Entra group per role and environment."),
+    accessMatrix: z
+      .record(z.string(), z.record(z.string(), z.array(azureRole)))
+      .describe(
+        "role -> environment -> Azure roles granted to that role's group on the environment's resource group.",
+      ),
+    tags: z
+      .strictObject({
+        required: z.array(tagName).min(1).describe("Tags every governed resource must carry."),
+        inherited: z
+          .array(
+            z.strictObject({
+              name: tagName,
+              mode: z
+                .enum(["fill", "correct"])
+                .describe(
+                  "fill: only add when missing; correct: also overwrite a value that differs from the resource group's.",
+                ),
+            }),
+          )
+          .describe("Tags copied from the resource group onto its resources."),
+        createdBy: tagName.describe(
+          "Tag recording who created the resource (a UPN or a service principal's name).",
+        ),
+        createdOn: tagName.describe("Tag recording the creation date (YYYY-MM-DD); never overwritten."),
+        managedBy: tagName.describe("Tag marking resources aml-steward created."),
+        costCenter: tagName.describe(
+          "Which of the tags holds the cost centre (for unattributed-cost reports).",
+        ),
+        project: tagName.describe("Which of the tags holds the project name."),
+        environment: tagName.describe("Which of the tags holds the environment name."),
+        owner: tagName.describe("Which of the tags holds the owner."),
+      })
+      .describe("Cost and ownership tags."),
+    violations: z
+      .strictObject({
+        mode: z
+          .enum(["audit", "tag"])
+          .describe("audit: record only; tag: also tag the resource with the violation."),
+        tagName: tagName.describe("Tag written in 'tag' mode."),
+      })
+      .describe("What to do with policy violations. aml-steward never deletes anything."),
+    naming: z
+      .strictObject({
+        projectPattern: z
+          .string()
+          .describe("Regular expression a project name must match before any name is derived from it."),
+        hashLength: z
+          .number()
+          .int()
+          .min(3)
+          .max(8)
+          .describe("Length of the stable hash in globally unique names."),
+        uniquenessSeed: z
+          .string()
+          .min(1)
+          .describe(
+            "Mixed into the hash so globally unique names (storage, key vault, registry) differ between organisations.",
+          ),
+        resourceGroup: namingTemplate,
+        workspace: namingTemplate,
+        storageAccount: namingTemplate,
+        keyVault: namingTemplate,
+        containerRegistry: namingTemplate,
+        applicationInsights: namingTemplate,
+        logAnalytics: namingTemplate,
+        group: namingTemplate,
+      })
+      .describe("Name templates per resource kind; names are always made valid for their Azure type."),
+    containerRegistry: z
+      .enum(["perEnvironment", "none"])
+      .describe("Whether each environment's workspace gets its own container registry."),
+    fundedCostCenters: z
+      .array(z.strictObject({ id: z.string().min(1), name: z.string().min(1) }))
+      .describe("Cost centres with funding; promotions for any other are refused."),
+    governedSubscriptions: z
+      .array(z.strictObject({ id: guid, name: z.string().min(1) }))
+      .min(1)
+      .describe("Subscriptions aml-steward tags, checks and reconciles."),
+    untaggedResourceTypes: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9.]+\/[A-Za-z0-9*/.]+$/, "must be Provider/type, '*' allowed as a segment"),
+      )
+      .describe("Resource types never tagged (case-insensitive; 'Provider/*' matches the whole provider)."),
+    reconcile: z
+      .strictObject({
+        maxChangeShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .describe("A run that would change more than this share of scanned resources writes nothing."),
+        maxChangeCount: z
+          .number()
+          .int()
+          .min(0)
+          .describe("A run that would change more than this many resources writes nothing."),
+        concurrency: z.number().int().min(1).max(64).describe("Parallel tag writes per subscription."),
+      })
+      .describe("Nightly reconciliation limits (the blast-radius guard)."),
+  })
+  .describe("aml-steward estate policy");
+
+export type EstatePolicy = z.infer<typeof estatePolicySchema>;
+export type AzureRoleRef = z.infer<typeof azureRole>;
+export type NamingTemplates = EstatePolicy["naming"];
