@@ -12,7 +12,7 @@ import { TableClient } from "@azure/data-tables";
 import { ClientSecretCredential, DefaultAzureCredential } from "@azure/identity";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { QueueClient, QueueServiceClient } from "@azure/storage-queue";
+import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import {
   AuthenticationHandler,
   Client as GraphClient,

@@ -27,6 +27,7 @@ export function tableKey(value: string): string {
   return value
     .toLowerCase()
     .replace(
+      // eslint-disable-next-line no-control-regex -- control characters are forbidden in keys too
       /[%/\\#?\u0000-\u001f\u007f-\u009f]/g,
       (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0"),
     );

@@ -1,0 +1,169 @@
+/**
+ * A Contoso-like estate for the emulator, derived from an estate policy: the governed
+ * subscriptions, the exploration resource group and workspace (with its dependencies), a use
+ * case's models, data, environments and components in exploration, people in the usual
+ * roles, aml-steward's own service principal and a pipeline's managed identity. Tests, the
+ * demo and the benchmarks all start from this seed, so they describe the same world.
+ */
+import type { EstatePolicy } from "../../shared/policy/schema.js";
+import type { EmulatorSeed } from "../types.js";
+
+export const TENANT_ID = "72f988bf-0000-4e7a-9c3b-2d7cd011db47";
+
+/** aml-steward's own identity in the emulator. The secret exists only in this local emulator. */
+export const STEWARD_APP = {
+  objectId: "5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a",
+  appId: "9d3c2b1a-7e6f-4a5b-9c8d-1e2f3a4b5c6d",
+  displayName: "aml-steward",
+  clientSecret: "local-emulator-only-steward-secret",
+};
+
+export const PEOPLE = {
+  alice: {
+    objectId: "a11ce000-0000-4000-8000-000000000001",
+    userPrincipalName: "alice@contoso.com",
+    displayName: "Alice Data Scientist",
+  },
+  bob: {
+    objectId: "b0b00000-0000-4000-8000-000000000002",
+    userPrincipalName: "bob@contoso.com",
+    displayName: "Bob ML Engineer",
+  },
+  carol: {
+    objectId: "ca201000-0000-4000-8000-000000000003",
+    userPrincipalName: "carol@contoso.com",
+    displayName: "Carol MLOps",
+  },
+  dave: {
+    objectId: "da7e0000-0000-4000-8000-000000000004",
+    userPrincipalName: "dave@contoso.com",
+    displayName: "Dave Reader",
+  },
+  erin: {
+    objectId: "e2140000-0000-4000-8000-000000000005",
+    userPrincipalName: "erin@contoso.com",
+    displayName: "Erin Platform Owner",
+  },
+} as const;
+
+export const PIPELINE_IDENTITY = {
+  objectId: "f1f1f1f1-0000-4000-8000-00000000000f",
+  appId: "0a0a0a0a-1111-4222-8333-444444444444",
+  displayName: "mi-fraud-etl-pipeline",
+};
+
+/** The use case proven in exploration, and the tag that marks its assets. */
+export const USE_CASE = { id: "fraud-detection", tag: "useCase" } as const;
+
+export function explorationIds(policy: EstatePolicy) {
+  const { subscriptionId, resourceGroup, workspace } = policy.exploration;
+  const rg = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
+  return {
+    subscriptionId,
+    rg,
+    workspace: `${rg}/providers/Microsoft.MachineLearningServices/workspaces/${workspace}`,
+  };
+}
+
+export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
+  const region = policy.regions.default;
+  const { subscriptionId, rg, workspace } = explorationIds(policy);
+  const t = policy.tags;
+  const explorationTags = {
+    [t.costCenter]: policy.exploration.costCenter,
+    [t.project]: "exploration",
+    [t.environment]: "exploration",
+    [t.owner]: PEOPLE.erin.userPrincipalName,
+  };
+  const dep = (type: string, name: string, extra: Record<string, unknown> = {}) => ({
+    id: `${rg}/providers/${type}/${name}`,
+    location: region,
+    tags: { ...explorationTags },
+    ...extra,
+  });
+  const asset = (
+    kind: string,
+    name: string,
+    version: string,
+    props: Record<string, unknown>,
+    useCase = USE_CASE.id,
+  ) => [
+    {
+      id: `${workspace}/${kind}/${name}`,
+      properties: { description: `${name} (${kind})`, tags: {}, properties: {}, isArchived: false },
+    },
+    {
+      id: `${workspace}/${kind}/${name}/versions/${version}`,
+      properties: {
+        description: `${name} v${version}`,
+        tags: { [USE_CASE.tag]: useCase, stage: "candidate" },
+        properties: {},
+        isArchived: false,
+        ...props,
+      },
+    },
+  ];
+  const storage = dep("Microsoft.Storage/storageAccounts", "stexploration01", {
+    kind: "StorageV2",
+    sku: { name: "Standard_LRS" },
+  });
+  const vault = dep("Microsoft.KeyVault/vaults", "kv-exploration-01", {
+    properties: { tenantId: TENANT_ID, sku: { family: "A", name: "standard" } },
+  });
+  const insights = dep("Microsoft.Insights/components", "appi-exploration", {
+    kind: "web",
+    properties: { Application_Type: "web" },
+  });
+
+  return {
+    tenantId: TENANT_ID,
+    subscriptions: policy.governedSubscriptions.map((s) => ({ subscriptionId: s.id, displayName: s.name })),
+    resourceGroups: [
+      { subscriptionId, name: policy.exploration.resourceGroup, location: region, tags: explorationTags },
+    ],
+    resources: [
+      storage,
+      vault,
+      insights,
+      {
+        id: workspace,
+        location: region,
+        tags: { ...explorationTags },
+        identity: { type: "SystemAssigned" },
+        properties: {
+          friendlyName: "Exploration",
+          storageAccount: storage.id,
+          keyVault: vault.id,
+          applicationInsights: insights.id,
+          provisioningState: "Succeeded",
+        },
+      },
+      ...asset("models", "fraud-classifier", "3", {
+        modelType: "custom_model",
+        modelUri: "azureml://datastores/workspaceblobstore/paths/fraud/model",
+      }),
+      ...asset("data", "card-transactions", "1", {
+        dataType: "uri_folder",
+        dataUri: "azureml://datastores/workspaceblobstore/paths/fraud/transactions/",
+      }),
+      ...asset("environments", "fraud-train-env", "2", {
+        image: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest",
+      }),
+      ...asset("components", "train-fraud-model", "1", {
+        componentSpec: { name: "train-fraud-model", version: "1", type: "command" },
+      }),
+      ...asset(
+        "models",
+        "churn-baseline",
+        "1",
+        { modelType: "custom_model", modelUri: "azureml://datastores/workspaceblobstore/paths/churn/model" },
+        "customer-churn",
+      ),
+    ],
+    users: Object.values(PEOPLE).map((p) => ({ ...p })),
+    servicePrincipals: [
+      { ...STEWARD_APP, kind: "servicePrincipal" },
+      { ...PIPELINE_IDENTITY, kind: "managedIdentity" },
+    ],
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Decides whether a well-formed request may run. The policy checks are pure; the two checks
+ * that need Azure (do the principals exist, is the project already someone else's) go through
+ * the `AdmissionLookups` port so the rules stay testable. Every reason is collected: a team
+ * fixing its request should see all problems at once, not one per attempt.
+ */
+import { deriveName, environmentNames, NamingError, type NameKind } from "../policy/naming.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import { resourceGroupId } from "../azure/resourceId.js";
+import type { PromotionRequest, Refusal } from "./request.js";
+
+export interface ResolvedPrincipal {
+  objectId: string;
+  kind: "user" | "servicePrincipal" | "group" | "other";
+  displayName?: string;
+  userPrincipalName?: string;
+}
+
+export interface AdmissionLookups {
+  /** ref (UPN or object id, as written in the request) -> principal, or undefined when unknown. */
+  resolvePrincipals(refs: readonly string[]): Promise<Map<string, ResolvedPrincipal | undefined>>;
+  /** Resource group id -> its tags, or undefined when the group does not exist. */
+  resourceGroupTags(ids: readonly string[]): Promise<Map<string, Record<string, string> | undefined>>;
+}
+
+export type Admission =
+  | { ok: true; request: PromotionRequest; environments: string[]; region: string; principals: Map<string, ResolvedPrincipal> }
+  | { ok: false; reasons: Refusal[] };
+
+/** The environments a request asks for, in the policy's promotion order. */
+export function requestedEnvironments(policy: EstatePolicy, request: PromotionRequest): string[] {
+  const wanted = new Set((request.environments ?? policy.environments.map((e) => e.name)).map((e) => e.toLowerCase()));
+  return policy.environments.map((e) => e.name).filter((n) => wanted.has(n));
+}
+
+/** Every principal reference in a request (owners, members, requester), deduplicated. */
+export function principalRefs(request: PromotionRequest): string[] {
+  const refs = [...request.owners, request.requestedBy, ...Object.values(request.members).flat()];
+  return [...new Set(refs.map(normaliseRef))];
+}
+
+export function normaliseRef(ref: string): string {
+  return ref.toLowerCase();
+}
+
+/** The checks that need nothing but the policy. */
+export function policyRefusals(policy: EstatePolicy, request: PromotionRequest): Refusal[] {
+  const out: Refusal[] = [];
+  const add = (path: string, reason: string) => out.push({ path, reason });
+
+  let pattern: RegExp | undefined;
+  try {
+    pattern = new RegExp(policy.naming.projectPattern);
+  } catch {
+    add("project", "the estate policy's naming.projectPattern is not a valid regular expression");
+  }
+  if (pattern && !pattern.test(request.project)) {
+    add("project", `"${request.project}" does not match the policy's project pattern ${policy.naming.projectPattern}`);
+  } else if (pattern) {
+    // The pattern is necessary, not sufficient: every name of every environment must derive.
+    for (const env of policy.environments) {
+      try {
+        environmentNames(policy, request.project, env.name);
+        deriveName(policy, "group" as NameKind, { project: request.project, env: env.name, role: policy.roles[0]!.name });
+      } catch (e) {
+        if (e instanceof NamingError) add("project", e.message);
+        else throw e;
+      }
+    }
+  }
+
+  if (!policy.fundedCostCenters.some((c) => c.id === request.costCenter)) {
+    add("costCenter", `"${request.costCenter}" is not a funded cost centre of the estate policy`);
+  }
+  if (request.region !== undefined && !policy.regions.allowed.includes(request.region)) {
+    add("region", `"${request.region}" is not an allowed region (${policy.regions.allowed.join(", ")})`);
+  }
+  const envNames = policy.environments.map((e) => e.name);
+  for (const env of request.environments ?? []) {
+    if (!envNames.includes(env.toLowerCase())) add("environments", `"${env}" is not an environment of the policy (${envNames.join(", ")})`);
+  }
+  if (request.environments && new Set(request.environments.map((e) => e.toLowerCase())).size !== request.environments.length) {
+    add("environments", "each environment may be named once");
+  }
+  const roleNames = policy.roles.map((r) => r.name);
+  for (const role of Object.keys(request.members)) {
+    if (!roleNames.includes(role)) {
+      add(
+        `members.${role}`,
+        `"${role}" is not a role of the estate policy (${roleNames.join(", ")}); roles and their Azure permissions come only from the policy`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Policy checks, then the Azure lookups; the lookups run only when their inputs are sound. */
+export async function admit(policy: EstatePolicy, request: PromotionRequest, lookups: AdmissionLookups): Promise<Admission> {
+  const reasons = policyRefusals(policy, request);
+  const environments = requestedEnvironments(policy, request);
+  const region = request.region ?? policy.regions.default;
+
+  const refs = principalRefs(request);
+  const resolved = await lookups.resolvePrincipals(refs);
+  const principals = new Map<string, ResolvedPrincipal>();
+  for (const ref of refs) {
+    const p = resolved.get(ref);
+    if (p) principals.set(ref, p);
+    else reasons.push({ path: pathOfRef(request, ref), reason: `"${ref}" is not a known user, group or service principal in the directory` });
+  }
+
+  if (!reasons.some((r) => r.path === "project")) {
+    const ids = environments.map((env) => resourceGroupId(policy.projectSubscriptionId, environmentNames(policy, request.project, env).resourceGroup));
+    const tags = await lookups.resourceGroupTags(ids);
+    for (const id of ids) {
+      const t = tags.get(id);
+      if (!t) continue;
+      const existing = tagValue(t, policy.tags.costCenter);
+      if (existing !== undefined && existing !== request.costCenter) {
+        reasons.push({
+          path: "costCenter",
+          reason: `project "${request.project}" already exists under cost centre "${existing}" (${id}); it cannot be promoted again under "${request.costCenter}"`,
+        });
+      }
+      const project = tagValue(t, policy.tags.project);
+      if (project !== undefined && project !== request.project) {
+        reasons.push({ path: "project", reason: `resource group ${id} already belongs to project "${project}"` });
+      }
+    }
+  }
+
+  if (reasons.length > 0) return { ok: false, reasons: dedupe(reasons) };
+  return { ok: true, request, environments, region, principals };
+}
+
+/** Tag names are case-insensitive in Azure. */
+export function tagValue(tags: Record<string, string>, name: string): string | undefined {
+  const key = Object.keys(tags).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : tags[key];
+}
+
+function pathOfRef(request: PromotionRequest, ref: string): string {
+  if (request.owners.some((o) => normaliseRef(o) === ref)) return "owners";
+  if (normaliseRef(request.requestedBy) === ref) return "requestedBy";
+  const role = Object.entries(request.members).find(([, list]) => list.some((m) => normaliseRef(m) === ref));
+  return role ? `members.${role[0]}` : "";
+}
+
+function dedupe(list: Refusal[]): Refusal[] {
+  const seen = new Set<string>();
+  return list.filter((r) => (seen.has(`${r.path}|${r.reason}`) ? false : (seen.add(`${r.path}|${r.reason}`), true)));
+}

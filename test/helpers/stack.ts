@@ -1,0 +1,94 @@
+/**
+ * One test file's world: its own emulator (seeded with the Contoso estate unless told
+ * otherwise), the app's settings pointed at it and at the Azurite that globalSetup started,
+ * and clients acting as the people of the seed. Call `stop()` in afterAll.
+ */
+import { ResourceManagementClient } from "@azure/arm-resources";
+import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import { startEmulator } from "../../emulator/index.js";
+import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { contosoSeed, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import type { EmulatorSeed } from "../../emulator/types.js";
+import { resetAzureClients } from "../../shared/azure/clients.js";
+import { resetSettings } from "../../shared/config/settings.js";
+import { getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
+
+export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+export interface TestStack {
+  emulator: Emulator;
+  url: string;
+  policy: EstatePolicy;
+  storageConnection: string;
+  /** ARM clients acting as a seeded principal (by object id), e.g. PEOPLE.alice.objectId. */
+  armAs(objectId: string, subscriptionId: string): ResourceManagementClient;
+  mlAs(objectId: string, subscriptionId: string): AzureMachineLearningWorkspaces;
+  authorizationAs(objectId: string, subscriptionId: string): AuthorizationManagementClient;
+  /** GET/POST/DELETE on the emulator's control API (/_emulator/...). */
+  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(
+  opts: { seed?: EmulatorSeed; policy?: EstatePolicy; pageSize?: number } = {},
+): Promise<TestStack> {
+  const certPath = process.env.STEWARD_TEST_CERT_PATH;
+  const keyPath = process.env.STEWARD_TEST_KEY_PATH;
+  const storageConnection = process.env.STEWARD_TEST_STORAGE_CONNECTION;
+  if (!certPath || !keyPath || !storageConnection) {
+    throw new Error(
+      "test/globalSetup.ts did not run: STEWARD_TEST_CERT_PATH/KEY_PATH/STORAGE_CONNECTION are unset",
+    );
+  }
+  const policy = opts.policy ?? getPolicy();
+  const emulator = await startEmulator({
+    port: 0,
+    certPath,
+    keyPath,
+    seed: opts.seed ?? contosoSeed(policy),
+    pageSize: opts.pageSize,
+  });
+  const url = emulator.url;
+
+  Object.assign(process.env, {
+    STEWARD_ARM_ENDPOINT: url,
+    STEWARD_GRAPH_ENDPOINT: url,
+    STEWARD_AUTHORITY_HOST: url,
+    STEWARD_TENANT_ID: emulator.tenantId,
+    STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
+    STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
+    STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
+    AzureWebJobsStorage: storageConnection,
+  });
+  resetSettings();
+  resetAzureClients();
+
+  const armOptions = {
+    endpoint: url,
+    credentialScopes: ["https://management.azure.com/.default"],
+    retryOptions: { maxRetries: 5, retryDelayInMs: 50, maxRetryDelayInMs: 2_000 },
+  };
+  const cred = (objectId: string) => new EmulatorPrincipalCredential(url, { objectId });
+
+  return {
+    emulator,
+    url,
+    policy,
+    storageConnection,
+    armAs: (objectId, sub) => new ResourceManagementClient(cred(objectId), sub, armOptions),
+    mlAs: (objectId, sub) => new AzureMachineLearningWorkspaces(cred(objectId), sub, armOptions),
+    authorizationAs: (objectId, sub) => new AuthorizationManagementClient(cred(objectId), sub, armOptions),
+    async control<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+    stop: () => emulator.stop(),
+  };
+}
