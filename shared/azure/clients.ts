@@ -114,7 +114,8 @@ export function createAzureClients(settings: Settings = getSettings()): AzureCli
     return GraphClient.initWithMiddleware({
       middleware: [
         new AuthenticationHandler(authProvider),
-        new RetryHandler(new RetryHandlerOptions(1000, 6)),
+        // (delay in seconds, retries): Graph answers 429 with Retry-After, which the handler honours.
+        new RetryHandler(new RetryHandlerOptions(1, 6)),
         new RedirectHandler(new RedirectHandlerOptions()),
         new TelemetryHandler(),
         new GraphCallCounter(),
