@@ -86,7 +86,7 @@ export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
     name: string,
     version: string,
     props: Record<string, unknown>,
-    useCase = USE_CASE.id,
+    useCase: string = USE_CASE.id,
   ) => [
     {
       id: `${workspace}/${kind}/${name}`,

@@ -1,0 +1,61 @@
+/**
+ * Event Grid trigger: tag governance on every resource write in a governed subscription.
+ * A thin adapter: parse the event (both schemas), hand it to the tagging shell, and turn the
+ * outcome into logs and, for failures worth another try, an exception so Event Grid redelivers.
+ */
+import type { InvocationContext } from "@azure/functions";
+import { countCalls } from "../shared/azure/callCounter.js";
+import { errorFacts, hasCode, isTransient } from "../shared/azure/errors.js";
+import { parseResourceWriteEvent } from "../shared/events/resourceWrite.js";
+import { loggerFor, type Logger } from "../shared/log.js";
+import { handleResourceWrite } from "../shared/tagging/handleResourceWrite.js";
+import { taggingDeps } from "../shared/tagging/runtime.js";
+import type { FunctionDefinition } from "./definition.js";
+
+/** Worth a redelivery: throttling, 5xx, network, and ARM's 409 "another operation is in progress". */
+export function isRetryable(e: unknown): boolean {
+  if (isTransient(e)) return true;
+  const { status } = errorFacts(e);
+  if (status === 409) return !hasCode(e, "ScopeLocked");
+  // No HTTP status and not a known network code: most likely a bug. Retrying lets Event Grid
+  // dead-letter the event where someone will see it, rather than losing it silently.
+  return status === undefined;
+}
+
+export async function onResourceWrite(event: unknown, context: InvocationContext): Promise<void> {
+  const log = loggerFor(context, { invocationId: context.invocationId });
+  // The host hands over one event per invocation; a batch (an array) is handled one by one.
+  for (const raw of Array.isArray(event) ? event : [event]) await handleOne(raw, log);
+}
+
+async function handleOne(raw: unknown, log: Logger): Promise<void> {
+  const parsed = parseResourceWriteEvent(raw);
+  if (parsed.kind === "ignored") {
+    log.debug("ignored event type", { eventId: parsed.id, eventType: parsed.eventType });
+    return;
+  }
+  if (parsed.kind === "malformed") {
+    log.warn("malformed event dropped", { eventId: parsed.id, reason: parsed.reason });
+    return;
+  }
+  const ev = parsed.event;
+  const fields = { eventId: ev.id, resourceId: ev.resourceId, operationName: ev.operationName };
+  try {
+    const { result, calls } = await countCalls(() => handleResourceWrite(ev, taggingDeps(log)));
+    const level = result.result === "tagged" || result.result === "gone" ? "info" : "debug";
+    log[level]("resource write handled", { ...fields, ...result, calls });
+  } catch (e) {
+    const facts = errorFacts(e);
+    if (isRetryable(e)) {
+      log.warn("resource write failed; Event Grid will redeliver", { ...fields, error: facts });
+      throw e;
+    }
+    // A permanent refusal (403, 400, a read-only lock): retrying cannot help; the nightly
+    // reconciliation will report the resource.
+    log.error("resource write could not be governed", { ...fields, error: facts });
+  }
+}
+
+export const definitions: FunctionDefinition[] = [
+  { name: "onResourceWrite", trigger: "eventGrid", options: { handler: onResourceWrite } },
+];

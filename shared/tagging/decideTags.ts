@@ -1,0 +1,265 @@
+/**
+ * The pure core of tag governance: given a resource's current tags, its resource group's tags
+ * and the estate policy, which tags should be merged onto it and which policy violations does
+ * it show. No I/O, no clock: the event path (onResourceWrite) and the nightly reconciliation
+ * both call this and then hand the patch to tagWriter.
+ *
+ * Tag names are case-insensitive in Azure (values are not), so every lookup goes through a
+ * lower-cased view, and a patch key keeps the spelling the resource already uses: writing
+ * `costCenter` onto a resource carrying `CostCenter` would only change the value of that tag,
+ * but the audit and the reader should see the name the resource actually has.
+ */
+import { isGovernedSubscription, isUntaggedType } from "../policy/index.js";
+import { followsConvention, KIND_BY_RESOURCE_TYPE } from "../policy/naming.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import { parseResourceId } from "../azure/resourceId.js";
+import type { ViolationKind } from "../ledger/violations.js";
+
+/** Azure's limit of tags per resource, resource group or subscription. */
+export const MAX_TAGS = 50;
+/** Azure's limit on a tag value's length. */
+export const MAX_TAG_VALUE = 256;
+
+export interface TagSubject {
+  id: string;
+  type: string;
+  location?: string;
+  tags: Record<string, string>;
+  name: string;
+}
+
+export interface TagContext {
+  policy: EstatePolicy;
+  resource: TagSubject;
+  /** Tags of the resource's resource group; undefined when the resource IS a resource group or the RG is unknown. */
+  resourceGroupTags?: Record<string, string>;
+  /** createdBy value when known (event path); undefined in reconciliation (never removes/overwrites an existing createdBy). */
+  createdBy?: string;
+  /** YYYY-MM-DD (event path); never overwrites an existing createdOn. */
+  createdOn?: string;
+}
+
+export type SkipReason = "notGoverned" | "untaggableType" | "childResource" | "notAResource";
+
+export interface TagDecision {
+  skip?: SkipReason;
+  /** Tags to send with Merge; empty when compliant. Keys use the resource's existing casing when a key exists in another casing. */
+  patch: Record<string, string>;
+  violations: Array<{ kind: ViolationKind; detail: string }>;
+  /** True when applying the patch would exceed 50 tags (patch is then trimmed to what fits, required tags first). */
+  overTagLimit: boolean;
+  /** Why each patch key is set (same keys as patch), for the audit record. */
+  reasons: Record<string, string>;
+  /** The resource's tags once the patch is merged (what a compliant resource carries). */
+  after: Record<string, string>;
+}
+
+const RESOURCE_GROUP_TYPE = "microsoft.resources/resourcegroups";
+
+export function isResourceGroupType(type: string): boolean {
+  return type.toLowerCase() === RESOURCE_GROUP_TYPE;
+}
+
+/**
+ * Why a resource is outside tag governance, or undefined when it is governed. Cheap and pure,
+ * so the event path asks it before making any call.
+ */
+export function skipReason(
+  policy: EstatePolicy,
+  subject: { id: string; type?: string },
+): SkipReason | undefined {
+  const parts = parseResourceId(subject.id);
+  if (!parts || parts.type === "Microsoft.Resources/subscriptions") return "notAResource";
+  if (!isGovernedSubscription(policy, parts.subscriptionId)) return "notGoverned";
+  const type = subject.type || parts.type;
+  if (isUntaggedType(policy, type) || isUntaggedType(policy, parts.type)) return "untaggableType";
+  // Child and extension resources (blob services, workspace assets, role assignments on a
+  // resource) are billed and governed through their parent.
+  if (parts.isChild || type.split("/").length > 2) return "childResource";
+  return undefined;
+}
+
+/** Case-insensitive view of a tag set: lower-cased name -> the name as spelled, and its value. */
+function tagView(tags: Record<string, string> | undefined): Map<string, { key: string; value: string }> {
+  const view = new Map<string, { key: string; value: string }>();
+  for (const [key, value] of Object.entries(tags ?? {})) {
+    const lower = key.toLowerCase();
+    // Azure never holds two spellings; if an input does, keep the first deterministically.
+    if (!view.has(lower)) view.set(lower, { key, value: String(value) });
+  }
+  return view;
+}
+
+/** The value of tag `name` (any casing) when it is set and not blank. */
+export function tagValue(tags: Record<string, string> | undefined, name: string): string | undefined {
+  const entry = tagView(tags).get(name.toLowerCase());
+  return hasValue(entry) ? entry.value : undefined;
+}
+
+/** An empty value attributes no cost, so it counts as missing. */
+function hasValue(entry: { value: string } | undefined): entry is { key: string; value: string } {
+  return entry !== undefined && entry.value.trim() !== "";
+}
+
+const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s));
+
+export function normaliseRegion(location: string): string {
+  return location.replace(/\s+/g, "").toLowerCase();
+}
+
+/** Violations of region and naming rules: they do not depend on tags. */
+function placementViolations(
+  policy: EstatePolicy,
+  r: TagSubject,
+  isGroup: boolean,
+): TagDecision["violations"] {
+  const out: TagDecision["violations"] = [];
+  if (r.location) {
+    const region = normaliseRegion(r.location);
+    // "global" resources (DNS zones, Front Door...) have no region to be wrong about.
+    if (region && region !== "global" && !policy.regions.allowed.includes(region)) {
+      out.push({
+        kind: "region",
+        detail: `location ${region} is not allowed (allowed: ${policy.regions.allowed.join(", ")})`,
+      });
+    }
+  }
+  const kind = KIND_BY_RESOURCE_TYPE[r.type.toLowerCase()];
+  if (kind && !isExplorationResource(policy, r, isGroup) && !followsConvention(policy, kind, r.name)) {
+    out.push({
+      kind: "naming",
+      detail: `${kind} name "${r.name}" does not follow the convention "${policy.naming[kind]}"`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The exploration resource group and everything in it are named by the policy itself or by
+ * whoever tries an idea there (and by AML's own defaults for a workspace's dependencies); the
+ * naming templates describe project environments only.
+ */
+function isExplorationResource(policy: EstatePolicy, r: TagSubject, isGroup: boolean): boolean {
+  const parts = parseResourceId(r.id);
+  if (!parts) return false;
+  const ex = policy.exploration;
+  if (parts.subscriptionId.toLowerCase() !== ex.subscriptionId.toLowerCase()) return false;
+  const group = isGroup ? parts.name : parts.resourceGroup;
+  return group?.toLowerCase() === ex.resourceGroup.toLowerCase();
+}
+
+export function decideTags(ctx: TagContext): TagDecision {
+  const { policy, resource } = ctx;
+  const skip = skipReason(policy, resource);
+  if (skip) {
+    return { skip, patch: {}, violations: [], overTagLimit: false, reasons: {}, after: { ...resource.tags } };
+  }
+  const isGroup = isResourceGroupType(resource.type);
+  const current = tagView(resource.tags);
+  // lower-cased name -> [key as written, value, why]
+  const wanted = new Map<string, { key: string; value: string; why: string }>();
+
+  const want = (name: string, value: string, why: string) => {
+    const lower = name.toLowerCase();
+    if (wanted.has(lower)) return;
+    const existing = current.get(lower);
+    if (existing && existing.value === value) return;
+    wanted.set(lower, { key: existing?.key ?? name, value, why });
+  };
+
+  if (!isGroup && ctx.resourceGroupTags) {
+    const groupTags = tagView(ctx.resourceGroupTags);
+    for (const { name, mode } of policy.tags.inherited) {
+      const source = groupTags.get(name.toLowerCase());
+      if (!hasValue(source)) continue;
+      const existing = current.get(name.toLowerCase());
+      if (!hasValue(existing)) want(name, source.value, `inherited from the resource group (${mode})`);
+      else if (mode === "correct" && existing.value !== source.value)
+        want(name, source.value, `corrected to the resource group's value (was "${existing.value}")`);
+    }
+  }
+
+  const createdBy = ctx.createdBy?.trim().slice(0, MAX_TAG_VALUE);
+  if (createdBy && !hasValue(current.get(policy.tags.createdBy.toLowerCase())))
+    want(policy.tags.createdBy, createdBy, "creator of the resource (from the write event)");
+  if (ctx.createdOn && isDate(ctx.createdOn) && !hasValue(current.get(policy.tags.createdOn.toLowerCase())))
+    want(policy.tags.createdOn, ctx.createdOn, "creation date (from the write event)");
+
+  // Required tags, judged on the tags the resource will carry after the merge.
+  const violations = placementViolations(policy, resource, isGroup);
+  const willHave = (name: string) => {
+    const lower = name.toLowerCase();
+    return hasValue(wanted.get(lower)) || hasValue(current.get(lower));
+  };
+  const missing = policy.tags.required.filter((n) => !willHave(n));
+  if (missing.length > 0) {
+    violations.push({
+      kind: "missingTags",
+      detail: isGroup
+        ? `resource group lacks required tags: ${missing.join(", ")}`
+        : ctx.resourceGroupTags
+          ? `missing required tags that the resource group cannot supply: ${missing.join(", ")}`
+          : `missing required tags: ${missing.join(", ")}`,
+    });
+  }
+
+  if (policy.violations.mode === "tag" && violations.length > 0) {
+    const kinds = [...new Set(violations.map((v) => v.kind))].sort().join(",");
+    want(policy.violations.tagName, kinds, "policy violations (violations.mode = tag)");
+  }
+
+  const { kept, dropped } = fitTagLimit(policy, current, wanted);
+  const overTagLimit = dropped.length > 0;
+  if (overTagLimit) {
+    violations.push({
+      kind: "tagLimit",
+      detail: `needs ${current.size + kept.newKeys + dropped.length} tags, Azure allows ${MAX_TAGS}; not written: ${dropped.join(", ")}`,
+    });
+  }
+
+  const patch: Record<string, string> = {};
+  const reasons: Record<string, string> = {};
+  for (const w of kept.entries) {
+    patch[w.key] = w.value;
+    reasons[w.key] = w.why;
+  }
+  const after: Record<string, string> = { ...resource.tags };
+  for (const [key, value] of Object.entries(patch)) after[key] = value;
+  return { patch, violations, overTagLimit, reasons, after };
+}
+
+/**
+ * Keeps the patch within Azure's 50 tags. Changing an existing tag never adds one, so those
+ * always stay; new tags are kept in priority order: required, then other inherited, then
+ * createdBy/createdOn, then the violation marker.
+ */
+function fitTagLimit(
+  policy: EstatePolicy,
+  current: Map<string, unknown>,
+  wanted: Map<string, { key: string; value: string; why: string }>,
+): {
+  kept: { entries: Array<{ key: string; value: string; why: string }>; newKeys: number };
+  dropped: string[];
+} {
+  const priority = [
+    ...policy.tags.required,
+    ...policy.tags.inherited.map((t) => t.name),
+    policy.tags.createdBy,
+    policy.tags.createdOn,
+    policy.violations.tagName,
+  ].map((n) => n.toLowerCase());
+  const rank = (lower: string) => {
+    const i = priority.indexOf(lower);
+    return i === -1 ? priority.length : i;
+  };
+  const updates = [...wanted].filter(([lower]) => current.has(lower)).map(([, w]) => w);
+  const additions = [...wanted]
+    .filter(([lower]) => !current.has(lower))
+    .sort(([a], [b]) => rank(a) - rank(b));
+  const room = Math.max(0, MAX_TAGS - current.size);
+  const fits = additions.slice(0, room).map(([, w]) => w);
+  return {
+    kept: { entries: [...updates, ...fits], newKeys: fits.length },
+    dropped: additions.slice(room).map(([, w]) => w.key),
+  };
+}

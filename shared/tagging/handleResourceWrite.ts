@@ -1,0 +1,246 @@
+/**
+ * The event path's shell around the pure core: guard, scope, read (or reuse what we already
+ * saw), decide, record violations, write the difference. Level-triggered: it never trusts the
+ * event's content beyond "this resource was written by this caller at this time", so
+ * redelivered, duplicated and reordered events converge on the same tags.
+ */
+import type { ResourceManagementClient } from "@azure/arm-resources";
+import { idKey, parseResourceId, resourceGroupId, type ResourceIdParts } from "../azure/resourceId.js";
+import type { PrincipalRef } from "../azure/principalNames.js";
+import { eventDate, type EventCaller, type ResourceWriteEvent } from "../events/resourceWrite.js";
+import type { ViolationLog } from "../ledger/violations.js";
+import type { Logger } from "../log.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import type { TaggingCaches, Observation } from "./caches.js";
+import {
+  decideTags,
+  isResourceGroupType,
+  skipReason,
+  tagValue,
+  type SkipReason,
+  type TagDecision,
+} from "./decideTags.js";
+import { loopGuard, type GuardReason, type OwnIdentity } from "./loopGuard.js";
+import { readTagTarget, type TagTarget } from "./tagReader.js";
+import type { TagPatchRequest, TagPatchResult } from "./tagWriter.js";
+
+export const ACTOR = "onResourceWrite";
+
+export interface TaggingDeps {
+  policy: EstatePolicy;
+  self: OwnIdentity;
+  resources(subscriptionId: string): ResourceManagementClient;
+  principalName(ref: PrincipalRef): Promise<string | undefined>;
+  violations: Pick<ViolationLog, "upsert">;
+  writeTags(req: TagPatchRequest): Promise<TagPatchResult>;
+  caches: TaggingCaches;
+  log: Logger;
+  now?: () => number;
+}
+
+export type Outcome =
+  | { result: "guarded"; reason: GuardReason }
+  | { result: "skipped"; reason: SkipReason }
+  | { result: "duplicate" }
+  | { result: "gone" }
+  | { result: "compliant"; violations: TagDecision["violations"]; fromCache: boolean }
+  | {
+      result: "tagged";
+      patch: Record<string, string>;
+      after: Record<string, string>;
+      violations: TagDecision["violations"];
+    };
+
+/** Handles one parsed ResourceWriteSuccess event. Throws on failures worth a redelivery. */
+export async function handleResourceWrite(event: ResourceWriteEvent, deps: TaggingDeps): Promise<Outcome> {
+  const guard = loopGuard(event, deps.self);
+  if (guard) return { result: "guarded", reason: guard };
+  const parts = parseResourceId(event.resourceId);
+  const skip = skipReason(deps.policy, { id: event.resourceId, type: parts?.type });
+  if (skip || !parts) return { result: "skipped", reason: skip ?? "notAResource" };
+
+  const { caches } = deps;
+  if (caches.handledEvents.get(event.id)) return { result: "duplicate" };
+  return caches.serialise(idKey(event.resourceId), async () => {
+    // A copy of this event may have finished while we waited for the lock.
+    if (caches.handledEvents.get(event.id)) return { result: "duplicate" } as const;
+    const outcome = await converge(event, parts, deps);
+    caches.handledEvents.set(event.id, true);
+    return outcome;
+  });
+}
+
+async function converge(
+  event: ResourceWriteEvent,
+  parts: ResourceIdParts,
+  deps: TaggingDeps,
+): Promise<Outcome> {
+  const { caches, policy } = deps;
+  const now = deps.now ?? Date.now;
+  const key = idKey(event.resourceId);
+  const isGroup = isResourceGroupType(parts.type);
+  // A group's own write event is the moment its cached tags may have changed.
+  if (isGroup) caches.groups.delete(key);
+
+  const cached = isGroup ? undefined : caches.observed.get(key);
+  let fromCache = caches.covers(cached, event.eventTime);
+  let observedAt = fromCache ? cached!.at : now();
+  let target: TagTarget | undefined = fromCache
+    ? cached
+    : await readTagTarget(deps.resources, event.resourceId);
+
+  for (;;) {
+    if (!target) return forget(deps, key, isGroup);
+    if (isGroup) caches.groups.set(key, { tags: target.tags, location: target.location });
+
+    const groupTags = isGroup ? undefined : await resourceGroupTags(deps, parts);
+    if (!isGroup && !groupTags) return forget(deps, key, isGroup); // the group, and so the resource, is gone
+
+    const createdBy =
+      tagValue(target.tags, policy.tags.createdBy) === undefined
+        ? await creatorOf(event.caller, deps)
+        : undefined;
+    const decision = decideTags({
+      policy,
+      resource: {
+        id: event.resourceId,
+        type: parts.type,
+        name: parts.name,
+        location: target.location,
+        tags: target.tags,
+      },
+      resourceGroupTags: groupTags?.tags,
+      createdBy,
+      createdOn: eventDate(event.eventTime),
+    });
+
+    const hasPatch = Object.keys(decision.patch).length > 0;
+    if (hasPatch && fromCache) {
+      // What we remembered says a write is due; decide on fresh tags before writing anything.
+      fromCache = false;
+      observedAt = now();
+      target = await readTagTarget(deps.resources, event.resourceId);
+      continue;
+    }
+
+    const correlationId = event.correlationId ?? event.id;
+    const project = tagValue(decision.after, policy.tags.project);
+    const violationsKey = await recordViolations(
+      deps,
+      event,
+      parts,
+      decision,
+      cached,
+      project,
+      correlationId,
+    );
+
+    if (!hasPatch) {
+      if (!fromCache)
+        caches.observed.set(key, {
+          tags: target.tags,
+          location: target.location,
+          at: observedAt,
+          violationsKey,
+        });
+      else if (cached) cached.violationsKey = violationsKey;
+      return { result: "compliant", violations: decision.violations, fromCache };
+    }
+
+    const writeAt = now();
+    const written = await deps.writeTags({
+      resourceId: event.resourceId,
+      patch: decision.patch,
+      before: target.tags,
+      actor: ACTOR,
+      reason: reasonText(event, decision),
+      correlationId,
+      project,
+    });
+    if (written.status === "gone") return forget(deps, key, isGroup);
+    const after = written.status === "written" ? written.after : decision.after;
+    caches.observed.set(key, { tags: after, location: target.location, at: writeAt, violationsKey });
+    if (isGroup) caches.groups.set(key, { tags: after, location: target.location });
+    deps.log.info("tagged resource", {
+      resourceId: event.resourceId,
+      patch: decision.patch,
+      eventId: event.id,
+    });
+    return { result: "tagged", patch: decision.patch, after, violations: decision.violations };
+  }
+}
+
+function forget(deps: TaggingDeps, key: string, isGroup: boolean): Outcome {
+  deps.caches.observed.delete(key);
+  if (isGroup) deps.caches.groups.delete(key);
+  deps.log.info("resource is gone; nothing to do", { resourceKey: key });
+  return { result: "gone" };
+}
+
+async function resourceGroupTags(deps: TaggingDeps, parts: ResourceIdParts) {
+  const id = resourceGroupId(parts.subscriptionId, parts.resourceGroup!);
+  const key = idKey(id);
+  const hit = deps.caches.groups.get(key);
+  if (hit) return hit;
+  const read = await readTagTarget(deps.resources, id);
+  if (read) deps.caches.groups.set(key, read);
+  return read;
+}
+
+/**
+ * The createdBy value: a user's UPN (from the claims, else Graph), a service principal's or
+ * managed identity's display name from Graph, else its appid. Transient Graph failures throw:
+ * a GUID written now would never be replaced, since createdBy is never overwritten.
+ */
+async function creatorOf(caller: EventCaller, deps: TaggingDeps): Promise<string | undefined> {
+  if (caller.kind === "user") {
+    if (caller.upn) return caller.upn;
+    const upn = caller.objectId
+      ? await deps.principalName({ kind: "user", objectId: caller.objectId })
+      : undefined;
+    return upn ?? caller.name ?? caller.objectId;
+  }
+  if (!caller.appId && !caller.objectId) return undefined;
+  const name = await deps.principalName({
+    kind: "servicePrincipal",
+    appId: caller.appId,
+    objectId: caller.objectId,
+  });
+  return name ?? caller.appId ?? caller.objectId;
+}
+
+/**
+ * Upserts each violation into the ViolationLog, unless this resource's last observation
+ * already recorded exactly the same set (the nightly run refreshes lastSeen anyway).
+ */
+async function recordViolations(
+  deps: TaggingDeps,
+  event: ResourceWriteEvent,
+  parts: ResourceIdParts,
+  decision: TagDecision,
+  previous: Observation | undefined,
+  project: string | undefined,
+  correlationId: string,
+): Promise<string> {
+  const violationsKey = decision.violations.map((v) => `${v.kind}:${v.detail}`).join("\n");
+  if (decision.violations.length === 0 || previous?.violationsKey === violationsKey) return violationsKey;
+  for (const v of decision.violations) {
+    await deps.violations.upsert({
+      resourceId: event.resourceId,
+      subscriptionId: parts.subscriptionId,
+      kind: v.kind,
+      detail: v.detail,
+      project,
+      correlationId,
+    });
+  }
+  deps.log.info("policy violations", { resourceId: event.resourceId, violations: decision.violations });
+  return violationsKey;
+}
+
+function reasonText(event: ResourceWriteEvent, decision: TagDecision): string {
+  const why = Object.entries(decision.reasons)
+    .map(([k, r]) => `${k}: ${r}`)
+    .join("; ");
+  return `${event.operationName} (event ${event.id}): ${why}`;
+}

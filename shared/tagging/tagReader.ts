@@ -1,0 +1,58 @@
+/**
+ * Reads what the tag decision needs about one resource, in exactly one ARM call:
+ *
+ * - a resource group: `GET resourceGroups/{name}` (tags and location);
+ * - a resource of a type whose stable api-version we pin below (the estate's usual types):
+ *   `GET {id}?api-version=...` (tags and location, so region violations are seen at once);
+ * - any other resource: `GET {id}/providers/Microsoft.Resources/tags/default` (tags only;
+ *   its region is checked by the nightly reconciliation, which lists resources with location).
+ *
+ * A generic GET needs an api-version the resource provider accepts; looking it up through
+ * the providers API would cost a call per namespace, so the versions the estate meets daily
+ * are pinned (each a GA version that Azure keeps serving).
+ */
+import type { ResourceManagementClient } from "@azure/arm-resources";
+import { isNotFound } from "../azure/errors.js";
+import { parseResourceId } from "../azure/resourceId.js";
+
+/** Lower-cased type -> a GA api-version of its resource provider. */
+export const PINNED_API_VERSIONS: Record<string, string> = {
+  "microsoft.storage/storageaccounts": "2023-05-01",
+  "microsoft.keyvault/vaults": "2023-07-01",
+  "microsoft.insights/components": "2020-02-02",
+  "microsoft.operationalinsights/workspaces": "2022-10-01",
+  "microsoft.containerregistry/registries": "2023-07-01",
+  "microsoft.machinelearningservices/workspaces": "2022-10-01",
+};
+
+export interface TagTarget {
+  tags: Record<string, string>;
+  /** Undefined when only the Tags API was read. */
+  location?: string;
+}
+
+/** The resource's tags (and location when cheap), or undefined when it does not exist (404). */
+export async function readTagTarget(
+  resources: (subscriptionId: string) => ResourceManagementClient,
+  resourceId: string,
+): Promise<TagTarget | undefined> {
+  const parts = parseResourceId(resourceId);
+  if (!parts) throw new Error(`not a resource id: ${resourceId}`);
+  const client = resources(parts.subscriptionId);
+  try {
+    if (parts.type === "Microsoft.Resources/resourceGroups") {
+      const rg = await client.resourceGroups.get(parts.name);
+      return { tags: rg.tags ?? {}, location: rg.location };
+    }
+    const apiVersion = PINNED_API_VERSIONS[parts.type.toLowerCase()];
+    if (apiVersion) {
+      const r = await client.resources.getById(resourceId, apiVersion);
+      return { tags: r.tags ?? {}, location: r.location };
+    }
+    const t = await client.tagsOperations.getAtScope(resourceId);
+    return { tags: t.properties?.tags ?? {} };
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
