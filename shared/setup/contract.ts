@@ -1,0 +1,238 @@
+/**
+ * What the deployment templates (infra/) and `steward setup` must agree on, in one place:
+ * resource names, the storage the app uses, the roles the RBAC administrator may hand out
+ * (the access matrix), the ABAC condition that enforces it, and the Microsoft Graph
+ * permissions. `npm run infra:generate` writes the policy-derived parts to infra/generated/*.json,
+ * which the Bicep loads with loadJsonContent, so nothing is typed twice; a unit test fails when
+ * the generated files are stale.
+ */
+import { fileURLToPath } from "node:url";
+import { builtInRoleById } from "../policy/builtInRoles.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import { CONTAINERS, QUEUES, TABLES } from "../config/settings.js";
+
+/** Names the templates create and `steward setup` looks for. */
+export const INFRA_NAMES = {
+  /** The Event Grid-triggered function (functions/onResourceWrite.ts). */
+  resourceWriteFunction: "onResourceWrite",
+  /** Resource group created in each governed subscription for its Event Grid system topic. */
+  eventsResourceGroup: "rg-aml-steward-events",
+  /** The subscription's system topic (Microsoft.Resources.Subscriptions), one per subscription. */
+  systemTopic: "evgt-aml-steward",
+  /** The event subscription that delivers resource writes to the function. */
+  eventSubscription: "aml-steward-resource-writes",
+  /** Blob container that receives undeliverable events. */
+  deadLetterContainer: "steward-deadletter",
+} as const;
+
+/** The event types the subscription delivers and the operations it drops at the source. */
+export const EVENT_FILTER = {
+  includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
+  /** Advanced filter: StringNotIn on data.operationName (Event Grid allows at most 5 values). */
+  excludedOperationKey: "data.operationName",
+  excludedOperations: ["Microsoft.Resources/tags/write"],
+} as const;
+
+/** Every queue, table and blob container the app uses, poison queues included. */
+export function storageNames(): { queues: string[]; tables: string[]; containers: string[] } {
+  const queues = Object.values(QUEUES).flatMap((q) => [q, `${q}-poison`]);
+  return {
+    queues,
+    tables: Object.values(TABLES),
+    containers: [...Object.values(CONTAINERS), INFRA_NAMES.deadLetterContainer],
+  };
+}
+
+/** Built-in role GUIDs (the same in every tenant). */
+export const ROLE_IDS = {
+  owner: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+  contributor: "b24988ac-6180-42a0-ab88-20f7382dd24c",
+  reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+  userAccessAdministrator: "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+  rbacAdministrator: "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+  tagContributor: "4a9ae827-6dc8-4573-8ac7-8239d42aa03f",
+  azureMlDataScientist: "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+  storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+  storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+  storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+  storageTableDataContributor: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+  monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
+} as const;
+
+/**
+ * Roles that let their holder grant access (or hold everything). The access matrix must never
+ * contain them: the RBAC administrator could otherwise hand out the power to escalate.
+ */
+export const ESCALATING_ROLE_IDS: readonly string[] = [
+  ROLE_IDS.owner,
+  ROLE_IDS.userAccessAdministrator,
+  ROLE_IDS.rbacAdministrator,
+];
+
+export class InfraContractError extends Error {
+  override name = "InfraContractError";
+}
+
+export interface MatrixRole {
+  id: string;
+  name: string;
+}
+
+/** Every distinct Azure role of the policy's access matrix, lower-case GUIDs, sorted by id. */
+export function accessMatrixRoles(policy: EstatePolicy): MatrixRole[] {
+  const byId = new Map<string, string>();
+  for (const envs of Object.values(policy.accessMatrix)) {
+    for (const roles of Object.values(envs)) {
+      for (const r of roles) byId.set(r.id.toLowerCase(), builtInRoleById(r.id)?.name ?? r.name);
+    }
+  }
+  const escalating = [...byId.keys()].filter((id) => ESCALATING_ROLE_IDS.includes(id));
+  if (escalating.length > 0) {
+    throw new InfraContractError(
+      `the access matrix grants ${escalating.map((id) => byId.get(id)).join(", ")}: roles that can grant access cannot be delegated to aml-steward`,
+    );
+  }
+  if (byId.size === 0) throw new InfraContractError("the access matrix grants no role");
+  return [...byId.entries()].map(([id, name]) => ({ id, name })).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * The ABAC condition (version 2.0) on aml-steward's Role Based Access Control Administrator
+ * assignment: it may create and delete only assignments of the given roles, and only to groups.
+ * Shape as in Microsoft's "Examples to delegate Azure role assignment management with
+ * conditions" (constrain roles and principal types). infra/modules/project-subscription.bicep
+ * builds the same text from infra/generated/access-matrix-roles.json.
+ */
+export function abacCondition(roleIds: readonly string[]): string {
+  const roles = roleIds.map((r) => r.toLowerCase()).join(", ");
+  const part = (action: "write" | "delete", source: "Request" | "Resource") =>
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/${action}'})) OR ` +
+    `(@${source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roles}} AND ` +
+    `@${source}[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {'Group'}))`;
+  return `${part("write", "Request")} AND ${part("delete", "Resource")}`;
+}
+
+export interface ParsedAbacCondition {
+  writeRoles: string[];
+  writePrincipalTypes: string[];
+  deleteRoles: string[];
+  deletePrincipalTypes: string[];
+}
+
+/** Reads the role and principal-type sets back out of a condition of abacCondition's shape. */
+export function parseAbacCondition(condition: string): ParsedAbacCondition | undefined {
+  const set = (source: string, attribute: string, op: string): string[] | undefined => {
+    const re = new RegExp(
+      `@${source}\\[Microsoft\\.Authorization/roleAssignments:${attribute}\\]\\s+${op.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+\\{([^}]*)\\}`,
+      "i",
+    );
+    const m = re.exec(condition);
+    return m
+      ? m[1]!
+          .split(",")
+          .map((v) => v.trim().replace(/^'|'$/g, "").toLowerCase())
+          .filter(Boolean)
+          .sort()
+      : undefined;
+  };
+  const writeRoles = set("Request", "RoleDefinitionId", "ForAnyOfAnyValues:GuidEquals");
+  const deleteRoles = set("Resource", "RoleDefinitionId", "ForAnyOfAnyValues:GuidEquals");
+  const writeTypes = set("Request", "PrincipalType", "ForAnyOfAnyValues:StringEqualsIgnoreCase");
+  const deleteTypes = set("Resource", "PrincipalType", "ForAnyOfAnyValues:StringEqualsIgnoreCase");
+  if (!writeRoles || !deleteRoles || !writeTypes || !deleteTypes) return undefined;
+  if (!/ActionMatches\{'Microsoft\.Authorization\/roleAssignments\/write'\}/i.test(condition))
+    return undefined;
+  if (!/ActionMatches\{'Microsoft\.Authorization\/roleAssignments\/delete'\}/i.test(condition))
+    return undefined;
+  return { writeRoles, writePrincipalTypes: writeTypes, deleteRoles, deletePrincipalTypes: deleteTypes };
+}
+
+/** Microsoft Graph's application id (the same in every tenant). */
+export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+
+export interface GraphPermission {
+  /** The app role's value, e.g. Group.Create. */
+  value: string;
+  /** Its id on the Microsoft Graph service principal (the same in every tenant). */
+  id: string;
+  why: string;
+}
+
+/**
+ * The Microsoft Graph application permissions aml-steward's identity needs, and nothing more.
+ * See docs/deploy.md for the sources and for the permissions deliberately left out.
+ */
+export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
+  {
+    value: "Group.Create",
+    id: "bf7b1a76-6e77-406b-b258-bf5c7720e98f",
+    why: "create the per-role, per-environment security groups (with aml-steward bound as owner, so it can manage exactly the groups it created and no others)",
+  },
+  {
+    value: "User.Read.All",
+    id: "df021288-bdef-4463-88db-98f22de89214",
+    why: "resolve requested owners and members by UPN; Graph requires it to create a group with users as owners or members",
+  },
+  {
+    value: "Application.Read.All",
+    id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    why: "read service principals: readable createdBy tags for service-principal callers, and service principals as group members",
+  },
+];
+
+/** Graph permissions that would make the identity broader than it needs to be. */
+export const BROAD_GRAPH_PERMISSIONS: readonly string[] = [
+  "Directory.ReadWrite.All",
+  "Group.ReadWrite.All",
+  "RoleManagement.ReadWrite.Directory",
+  "AppRoleAssignment.ReadWrite.All",
+  "Application.ReadWrite.All",
+];
+
+/** The content of infra/generated/access-matrix-roles.json. */
+export function accessMatrixRolesFile(policy: EstatePolicy): Record<string, unknown> {
+  const roles = accessMatrixRoles(policy);
+  return {
+    $comment:
+      "Generated by `npm run infra:generate` from the estate policy's access matrix. Do not edit: test/unit/infra-contract.test.ts fails when this is stale.",
+    roleDefinitionIds: roles.map((r) => r.id),
+    roles,
+  };
+}
+
+/** The content of infra/generated/app-contract.json: names and subscriptions the templates use. */
+export function appContractFile(policy: EstatePolicy): Record<string, unknown> {
+  return {
+    $comment:
+      "Generated by `npm run infra:generate` from the estate policy and shared/config/settings.ts. Do not edit.",
+    names: { ...INFRA_NAMES },
+    eventFilter: {
+      includedEventTypes: [...EVENT_FILTER.includedEventTypes],
+      excludedOperationKey: EVENT_FILTER.excludedOperationKey,
+      excludedOperations: [...EVENT_FILTER.excludedOperations],
+    },
+    storage: storageNames(),
+    projectSubscriptionId: policy.projectSubscriptionId.toLowerCase(),
+    governedSubscriptionIds: policy.governedSubscriptions.map((s) => s.id.toLowerCase()),
+    exploration: {
+      subscriptionId: policy.exploration.subscriptionId.toLowerCase(),
+      resourceGroup: policy.exploration.resourceGroup,
+      workspace: policy.exploration.workspace,
+    },
+  };
+}
+
+/**
+ * Relative paths (from the repository root) and contents of every generated infra file,
+ * formatted as the repository's prettier configuration formats JSON (so `prettier --check`
+ * and the staleness test agree).
+ */
+export async function generatedInfraFiles(policy: EstatePolicy): Promise<Record<string, string>> {
+  const prettier = await import("prettier");
+  const options = (await prettier.resolveConfig(fileURLToPath(import.meta.url))) ?? {};
+  const json = (v: unknown) => prettier.format(JSON.stringify(v), { ...options, parser: "json" });
+  return {
+    "infra/generated/access-matrix-roles.json": await json(accessMatrixRolesFile(policy)),
+    "infra/generated/app-contract.json": await json(appContractFile(policy)),
+  };
+}

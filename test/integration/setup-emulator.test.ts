@@ -1,0 +1,264 @@
+/**
+ * `steward setup` against the emulator (real ARM, ML, authorization and Graph SDKs over HTTPS)
+ * and Azurite: --check changes nothing, apply creates what is missing, a second apply changes
+ * nothing (asserted with the emulator's request log), and the checks recognise the roles and
+ * Event Grid wiring that infra/ deploys.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contosoSeed, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { roleAssignmentName } from "../../shared/ids.js";
+import { getPolicy } from "../../shared/policy/index.js";
+import {
+  abacCondition,
+  accessMatrixRoles,
+  formatSetupReport,
+  INFRA_NAMES,
+  ROLE_IDS,
+  runSetup,
+  type SetupItem,
+  type SetupReport,
+} from "../../shared/setup/index.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
+
+const policy = getPolicy();
+const ex = policy.exploration;
+const explorationRg = `/subscriptions/${ex.subscriptionId}/resourceGroups/${ex.resourceGroup}`.toLowerCase();
+
+interface LogEntry {
+  method: string;
+  path: string;
+  kind: string;
+  status: number;
+}
+
+let stack: TestStack;
+
+/** ARM and Graph requests that change something, since `since`. */
+async function writesSince(since: string): Promise<LogEntry[]> {
+  const log = await stack.control<{ requests: LogEntry[] }>(
+    "GET",
+    `/_emulator/requests?since=${encodeURIComponent(since)}`,
+  );
+  return log.requests.filter(
+    (r) => (r.kind === "arm" || r.kind === "graph") && r.method !== "GET" && r.method !== "HEAD",
+  );
+}
+
+function item(r: SetupReport, area: SetupItem["area"], name: string | RegExp): SetupItem {
+  const found = r.items.find(
+    (i) => i.area === area && (typeof name === "string" ? i.name === name : name.test(i.name)),
+  );
+  if (!found) throw new Error(`no ${area} item ${String(name)} in:\n${formatSetupReport(r)}`);
+  return found;
+}
+
+const run = (check: boolean) => runSetup({ check, pollIntervalMs: 20 });
+
+beforeAll(async () => {
+  // The Contoso estate without its exploration resource group: setup has to create it.
+  const seed = contosoSeed(policy);
+  seed.resourceGroups = (seed.resourceGroups ?? []).filter((g) => g.name !== ex.resourceGroup);
+  seed.resources = (seed.resources ?? []).filter((r) => !r.id.toLowerCase().startsWith(explorationRg));
+  stack = await startTestStack({ seed });
+  await stack.control("POST", "/_emulator/faults", { lroDurationMs: 50, lroRetryAfterSeconds: 0 });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("steward setup against the emulator", () => {
+  let checkReport: SetupReport;
+
+  it("--check reports what is missing and writes nothing", async () => {
+    const since = new Date().toISOString();
+    checkReport = await run(true);
+    expect(checkReport.mode).toBe("check");
+    expect(checkReport.changes).toBe(0);
+    expect(checkReport.ok).toBe(false);
+    expect(item(checkReport, "identity", `service principal ${STEWARD_APP.objectId}`).status).toBe("ok");
+    for (const s of policy.governedSubscriptions) {
+      expect(item(checkReport, "subscriptions", new RegExp(`^${s.id} `)).status).toBe("ok");
+      expect(item(checkReport, "roles", `Reader on /subscriptions/${s.id}`).status).toBe("missing");
+      expect(item(checkReport, "events", new RegExp(`^system topic in ${s.id}`)).status).toBe("missing");
+    }
+    expect(item(checkReport, "exploration", `resource group ${ex.resourceGroup}`).status).toBe("missing");
+    expect(item(checkReport, "exploration", `workspace ${ex.workspace}`).status).toBe("missing");
+    expect(await writesSince(since)).toEqual([]);
+
+    const text = formatSetupReport(checkReport);
+    expect(text).toContain("MISSING");
+    expect(text).toContain("fix: ");
+    expect(text).toMatch(/Nothing was changed\.$/);
+  });
+
+  it("apply creates the exploration resource group, workspace, its dependencies and the identity's role there", async () => {
+    const since = new Date().toISOString();
+    const r = await run(false);
+    expect(r.mode).toBe("apply");
+    expect(item(r, "exploration", `resource group ${ex.resourceGroup}`).status).toBe("created");
+    expect(item(r, "exploration", `workspace ${ex.workspace}`).status).toBe("created");
+    for (const kind of ["storageAccount", "keyVault", "logAnalytics", "applicationInsights"]) {
+      expect(item(r, "exploration", new RegExp(`^${kind} `)).status).toBe("created");
+    }
+    expect(item(r, "exploration", `AzureML Data Scientist on workspace ${ex.workspace}`).status).toBe(
+      "created",
+    );
+    expect(r.changes).toBeGreaterThanOrEqual(7);
+    expect((await writesSince(since)).length).toBeGreaterThanOrEqual(7);
+
+    // What it made is really there, tagged for cost.
+    const ws = await stack
+      .mlAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .workspaces.get(ex.resourceGroup, ex.workspace);
+    expect(ws.tags?.[policy.tags.costCenter]).toBe(ex.costCenter);
+    expect(ws.storageAccount).toMatch(/Microsoft\.Storage\/storageAccounts\//);
+    const rg = await stack
+      .armAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .resourceGroups.get(ex.resourceGroup);
+    expect(rg.tags?.[policy.tags.costCenter]).toBe(ex.costCenter);
+    const scope = ws.id!;
+    const ra = await stack
+      .authorizationAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .roleAssignments.get(
+        scope,
+        roleAssignmentName(scope, STEWARD_APP.objectId, ROLE_IDS.azureMlDataScientist),
+      );
+    expect(ra.principalType).toBe("ServicePrincipal");
+
+    // Storage the app needs is in place (Azurite).
+    for (const i of r.items.filter((x) => x.area === "storage"))
+      expect(["ok", "created"]).toContain(i.status);
+  });
+
+  it("a second apply changes nothing: no ARM or Graph write reaches the emulator", async () => {
+    const since = new Date().toISOString();
+    const r = await run(false);
+    expect(r.changes).toBe(0);
+    expect(r.items.filter((i) => i.status === "created")).toEqual([]);
+    expect(item(r, "exploration", `workspace ${ex.workspace}`).status).toBe("ok");
+    for (const i of r.items.filter((x) => x.area === "storage")) expect(i.status).toBe("ok");
+    expect(await writesSince(since)).toEqual([]);
+  });
+
+  it("reports Graph permissions as granted, missing or unverifiable, never silently ok", () => {
+    const graph = checkReport.items.filter((i) => i.area === "graph");
+    expect(graph.map((i) => i.name).sort()).toEqual([
+      "Application.Read.All",
+      "Group.Create",
+      "User.Read.All",
+    ]);
+    // The emulator does not model Microsoft Graph's app roles: setup says it could not verify them.
+    for (const i of graph) expect(["missing", "unverified"]).toContain(i.status);
+  });
+});
+
+describe("steward setup recognises what infra/ deploys", () => {
+  const erinAuth = (sub: string) => stack.authorizationAs(PEOPLE.erin.objectId, sub);
+  const assign = async (sub: string, scope: string, role: string, extra: Record<string, string> = {}) => {
+    await erinAuth(sub).roleAssignments.create(scope, roleAssignmentName(scope, STEWARD_APP.objectId, role), {
+      roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+      principalId: STEWARD_APP.objectId,
+      principalType: "ServicePrincipal",
+      ...extra,
+    });
+  };
+
+  beforeAll(async () => {
+    for (const s of policy.governedSubscriptions) {
+      await assign(s.id, `/subscriptions/${s.id}`, ROLE_IDS.reader);
+      await assign(s.id, `/subscriptions/${s.id}`, ROLE_IDS.tagContributor);
+    }
+    const project = policy.projectSubscriptionId;
+    await assign(project, `/subscriptions/${project}`, ROLE_IDS.contributor);
+    await assign(project, `/subscriptions/${project}`, ROLE_IDS.rbacAdministrator, {
+      condition: abacCondition(accessMatrixRoles(policy).map((r) => r.id)),
+      conditionVersion: "2.0",
+    });
+    // Event Grid wiring as infra/modules/event-wiring.bicep deploys it.
+    const functionApp =
+      "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-aml-steward-prod/providers/Microsoft.Web/sites/func-aml-steward-x";
+    await stack.control("POST", "/_emulator/seed", {
+      resourceGroups: policy.governedSubscriptions.map((s) => ({
+        subscriptionId: s.id,
+        name: INFRA_NAMES.eventsResourceGroup,
+        location: policy.regions.default,
+      })),
+      resources: policy.governedSubscriptions.flatMap((s) => {
+        const topic = `/subscriptions/${s.id}/resourceGroups/${INFRA_NAMES.eventsResourceGroup}/providers/Microsoft.EventGrid/systemTopics/${INFRA_NAMES.systemTopic}`;
+        return [
+          {
+            id: topic,
+            location: "global",
+            properties: { source: `/subscriptions/${s.id}`, topicType: "Microsoft.Resources.Subscriptions" },
+          },
+          {
+            id: `${topic}/eventSubscriptions/${INFRA_NAMES.eventSubscription}`,
+            properties: {
+              destination: {
+                endpointType: "AzureFunction",
+                properties: {
+                  resourceId: `${functionApp}/functions/${INFRA_NAMES.resourceWriteFunction}`,
+                  maxEventsPerBatch: 1,
+                },
+              },
+              filter: {
+                includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
+                advancedFilters: [
+                  {
+                    operatorType: "StringNotIn",
+                    key: "data.operationName",
+                    values: ["Microsoft.Resources/tags/write"],
+                  },
+                ],
+              },
+              retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
+              deadLetterWithResourceIdentity: {
+                identity: { type: "SystemAssigned" },
+                deadLetterDestination: {
+                  endpointType: "StorageBlob",
+                  properties: { blobContainerName: INFRA_NAMES.deadLetterContainer },
+                },
+              },
+            },
+          },
+        ];
+      }),
+    });
+  });
+
+  it("--check finds the roles (RBAC administrator with the access-matrix condition) and the event subscriptions", async () => {
+    const since = new Date().toISOString();
+    const r = await run(true);
+    for (const s of policy.governedSubscriptions) {
+      expect(item(r, "roles", `Reader on /subscriptions/${s.id}`).status).toBe("ok");
+      expect(item(r, "roles", `Tag Contributor on /subscriptions/${s.id}`).status).toBe("ok");
+      expect(
+        item(r, "events", new RegExp(`^system topic ${INFRA_NAMES.systemTopic} in ${s.id}`)).status,
+      ).toBe("ok");
+      expect(item(r, "events", `event subscription ${INFRA_NAMES.eventSubscription} in ${s.id}`).status).toBe(
+        "ok",
+      );
+    }
+    const project = `/subscriptions/${policy.projectSubscriptionId}`;
+    expect(item(r, "roles", `Contributor on ${project}`).status).toBe("ok");
+    expect(item(r, "roles", `Role Based Access Control Administrator on ${project}`).status).toBe("ok");
+    const problems = r.items.filter((i) => ["missing", "wrong", "error"].includes(i.status));
+    expect(problems, formatSetupReport(r)).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(await writesSince(since)).toEqual([]);
+  });
+
+  it("flags a role broader than needed", async () => {
+    const sub = policy.governedSubscriptions[0]!.id;
+    await assign(sub, `/subscriptions/${sub}`, ROLE_IDS.owner);
+    const r = await run(true);
+    expect(item(r, "roles", `Owner on /subscriptions/${sub}`).status).toBe("wrong");
+    expect(r.ok).toBe(false);
+    const scope = `/subscriptions/${sub}`;
+    await erinAuth(sub).roleAssignments.delete(
+      scope,
+      roleAssignmentName(scope, STEWARD_APP.objectId, ROLE_IDS.owner),
+    );
+  });
+});
