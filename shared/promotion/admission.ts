@@ -24,12 +24,20 @@ export interface AdmissionLookups {
 }
 
 export type Admission =
-  | { ok: true; request: PromotionRequest; environments: string[]; region: string; principals: Map<string, ResolvedPrincipal> }
+  | {
+      ok: true;
+      request: PromotionRequest;
+      environments: string[];
+      region: string;
+      principals: Map<string, ResolvedPrincipal>;
+    }
   | { ok: false; reasons: Refusal[] };
 
 /** The environments a request asks for, in the policy's promotion order. */
 export function requestedEnvironments(policy: EstatePolicy, request: PromotionRequest): string[] {
-  const wanted = new Set((request.environments ?? policy.environments.map((e) => e.name)).map((e) => e.toLowerCase()));
+  const wanted = new Set(
+    (request.environments ?? policy.environments.map((e) => e.name)).map((e) => e.toLowerCase()),
+  );
   return policy.environments.map((e) => e.name).filter((n) => wanted.has(n));
 }
 
@@ -55,13 +63,20 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
     add("project", "the estate policy's naming.projectPattern is not a valid regular expression");
   }
   if (pattern && !pattern.test(request.project)) {
-    add("project", `"${request.project}" does not match the policy's project pattern ${policy.naming.projectPattern}`);
+    add(
+      "project",
+      `"${request.project}" does not match the policy's project pattern ${policy.naming.projectPattern}`,
+    );
   } else if (pattern) {
     // The pattern is necessary, not sufficient: every name of every environment must derive.
     for (const env of policy.environments) {
       try {
         environmentNames(policy, request.project, env.name);
-        deriveName(policy, "group" as NameKind, { project: request.project, env: env.name, role: policy.roles[0]!.name });
+        deriveName(policy, "group" as NameKind, {
+          project: request.project,
+          env: env.name,
+          role: policy.roles[0]!.name,
+        });
       } catch (e) {
         if (e instanceof NamingError) add("project", e.message);
         else throw e;
@@ -77,9 +92,13 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
   }
   const envNames = policy.environments.map((e) => e.name);
   for (const env of request.environments ?? []) {
-    if (!envNames.includes(env.toLowerCase())) add("environments", `"${env}" is not an environment of the policy (${envNames.join(", ")})`);
+    if (!envNames.includes(env.toLowerCase()))
+      add("environments", `"${env}" is not an environment of the policy (${envNames.join(", ")})`);
   }
-  if (request.environments && new Set(request.environments.map((e) => e.toLowerCase())).size !== request.environments.length) {
+  if (
+    request.environments &&
+    new Set(request.environments.map((e) => e.toLowerCase())).size !== request.environments.length
+  ) {
     add("environments", "each environment may be named once");
   }
   const roleNames = policy.roles.map((r) => r.name);
@@ -95,7 +114,11 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
 }
 
 /** Policy checks, then the Azure lookups; the lookups run only when their inputs are sound. */
-export async function admit(policy: EstatePolicy, request: PromotionRequest, lookups: AdmissionLookups): Promise<Admission> {
+export async function admit(
+  policy: EstatePolicy,
+  request: PromotionRequest,
+  lookups: AdmissionLookups,
+): Promise<Admission> {
   const reasons = policyRefusals(policy, request);
   const environments = requestedEnvironments(policy, request);
   const region = request.region ?? policy.regions.default;
@@ -106,11 +129,20 @@ export async function admit(policy: EstatePolicy, request: PromotionRequest, loo
   for (const ref of refs) {
     const p = resolved.get(ref);
     if (p) principals.set(ref, p);
-    else reasons.push({ path: pathOfRef(request, ref), reason: `"${ref}" is not a known user, group or service principal in the directory` });
+    else
+      reasons.push({
+        path: pathOfRef(request, ref),
+        reason: `"${ref}" is not a known user, group or service principal in the directory`,
+      });
   }
 
   if (!reasons.some((r) => r.path === "project")) {
-    const ids = environments.map((env) => resourceGroupId(policy.projectSubscriptionId, environmentNames(policy, request.project, env).resourceGroup));
+    const ids = environments.map((env) =>
+      resourceGroupId(
+        policy.projectSubscriptionId,
+        environmentNames(policy, request.project, env).resourceGroup,
+      ),
+    );
     const tags = await lookups.resourceGroupTags(ids);
     for (const id of ids) {
       const t = tags.get(id);
@@ -124,7 +156,10 @@ export async function admit(policy: EstatePolicy, request: PromotionRequest, loo
       }
       const project = tagValue(t, policy.tags.project);
       if (project !== undefined && project !== request.project) {
-        reasons.push({ path: "project", reason: `resource group ${id} already belongs to project "${project}"` });
+        reasons.push({
+          path: "project",
+          reason: `resource group ${id} already belongs to project "${project}"`,
+        });
       }
     }
   }
@@ -148,5 +183,7 @@ function pathOfRef(request: PromotionRequest, ref: string): string {
 
 function dedupe(list: Refusal[]): Refusal[] {
   const seen = new Set<string>();
-  return list.filter((r) => (seen.has(`${r.path}|${r.reason}`) ? false : (seen.add(`${r.path}|${r.reason}`), true)));
+  return list.filter((r) =>
+    seen.has(`${r.path}|${r.reason}`) ? false : (seen.add(`${r.path}|${r.reason}`), true),
+  );
 }

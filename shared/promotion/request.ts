@@ -54,7 +54,10 @@ const assetsSchema = z.union([
     selector: z.strictObject({
       /** Tag whose value is the use-case id on the exploration versions to carry. */
       tagName: safeToken("a tag name", 128).default(DEFAULT_USE_CASE_TAG),
-      kinds: z.array(z.enum(ASSET_KINDS)).min(1).default([...ASSET_KINDS]),
+      kinds: z
+        .array(z.enum(ASSET_KINDS))
+        .min(1)
+        .default([...ASSET_KINDS]),
     }),
   }),
   z.strictObject({ versions: z.array(assetRefSchema).min(1).max(200) }),
@@ -112,8 +115,7 @@ export interface Refusal {
 }
 
 export type ParseResult =
-  | { ok: true; request: PromotionRequest }
-  | { ok: false; reasons: Refusal[]; requestId?: string };
+  { ok: true; request: PromotionRequest } | { ok: false; reasons: Refusal[]; requestId?: string };
 
 /** Parses a queue message (object, JSON text or Buffer) into a request, or every reason it can't be one. */
 export function parsePromotionRequest(message: unknown): ParseResult {

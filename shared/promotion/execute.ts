@@ -1,0 +1,149 @@
+/**
+ * Runs a plan: each environment's steps in parallel with the other environments', and within
+ * an environment whatever does not depend on something else in parallel too (the groups and
+ * their role assignments proceed while the workspace's LRO runs). Then the asset move.
+ *
+ * Every step is convergent, so the executor needs no memory of earlier attempts: a redelivery
+ * after a crash simply runs every step again, and steps that are already done read, compare
+ * and write nothing.
+ *
+ * `afterStep` is the fault hook for tests and the CLI: throwing from it stops the run at that
+ * step boundary, as a crash would. Other branches stop at their next boundary, so a "crashed"
+ * run leaves nothing running behind it.
+ */
+import type { AzureClients } from "../azure/clients.js";
+import type { AuditLog } from "../ledger/audit.js";
+import type { Logger } from "../log.js";
+import type { EnvironmentPlan, PromotionPlan } from "./plan.js";
+import type { RecordWriter } from "./record.js";
+import { GRAPH_VISIBILITY_BACKOFF, REPLICATION_BACKOFF } from "./retry.js";
+import { archiveAssets, copyAssets, selectAssets } from "./steps/assets.js";
+import { ensureBudget } from "./steps/budget.js";
+import type { StepContext, StepResult } from "./steps/context.js";
+import { ensureDependencies } from "./steps/dependencies.js";
+import { ensureGroups } from "./steps/groups.js";
+import { ensureResourceGroup } from "./steps/resourceGroup.js";
+import { ensureRoleAssignments } from "./steps/roleAssignments.js";
+import { ensureDataAccess, ensureWorkspace } from "./steps/workspace.js";
+
+export const ENV_STEPS = [
+  "resourceGroup",
+  "groups",
+  "dependencies",
+  "budget",
+  "roleAssignments",
+  "workspace",
+  "dataAccess",
+] as const;
+export const ASSET_STEPS = ["assets/copy", "assets/archive"] as const;
+
+export interface ExecuteOptions {
+  /** Called after each step has succeeded and been recorded; throwing stops the run there. */
+  afterStep?: (step: string) => void | Promise<void>;
+  backoff?: Partial<StepContext["backoff"]>;
+  /** LRO polling interval when the service sends no Retry-After (default 2 s). */
+  pollIntervalMs?: number;
+}
+
+export interface ExecuteDeps {
+  clients: AzureClients;
+  audit: AuditLog;
+  writer: RecordWriter;
+  log: Logger;
+  stewardObjectId: string;
+}
+
+/** Every step name of a plan, in an order consistent with the dependencies between steps. */
+export function stepNames(plan: PromotionPlan): string[] {
+  return [...plan.environments.flatMap((e) => ENV_STEPS.map((s) => `${e.env}/${s}`)), ...ASSET_STEPS];
+}
+
+class Halted extends Error {
+  override name = "Halted";
+}
+
+export async function executePlan(
+  plan: PromotionPlan,
+  deps: ExecuteDeps,
+  opts: ExecuteOptions = {},
+): Promise<void> {
+  const ctx: StepContext = {
+    clients: deps.clients,
+    audit: deps.audit,
+    plan,
+    log: deps.log,
+    stewardObjectId: deps.stewardObjectId,
+    pollIntervalMs: opts.pollIntervalMs ?? 2_000,
+    backoff: {
+      replication: opts.backoff?.replication ?? REPLICATION_BACKOFF,
+      graphVisibility: opts.backoff?.graphVisibility ?? GRAPH_VISIBILITY_BACKOFF,
+    },
+  };
+  let halted = false;
+
+  const step = async <R extends StepResult>(name: string, fn: () => Promise<R>): Promise<R> => {
+    if (halted) throw new Halted(`stopped before ${name}`);
+    const started = Date.now();
+    let result: R;
+    try {
+      result = await fn();
+    } catch (e) {
+      await deps.writer.step({
+        name,
+        outcome: "failed",
+        writes: 0,
+        detail: (e as Error).message?.slice(0, 2000),
+      });
+      throw e;
+    }
+    deps.log.info("promotion step", {
+      requestId: plan.requestId,
+      step: name,
+      outcome: result.outcome,
+      writes: result.writes,
+      ms: Date.now() - started,
+    });
+    await deps.writer.step({ name, outcome: result.outcome, writes: result.writes, detail: result.detail });
+    if (result.resources?.length) await deps.writer.addResources(result.resources);
+    if (opts.afterStep) {
+      try {
+        await opts.afterStep(name);
+      } catch (e) {
+        halted = true;
+        throw e;
+      }
+    }
+    return result;
+  };
+
+  const runEnv = async (env: EnvironmentPlan): Promise<void> => {
+    const s = (name: string) => `${env.env}/${name}`;
+    const rg = step(s("resourceGroup"), () => ensureResourceGroup(ctx, env));
+    const groups = step(s("groups"), () => ensureGroups(ctx, env));
+    const infra = rg
+      .then(() => step(s("dependencies"), () => ensureDependencies(ctx, env)))
+      .then(() => step(s("workspace"), () => ensureWorkspace(ctx, env)))
+      .then(() => step(s("dataAccess"), () => ensureDataAccess(ctx, env)));
+    const budget = rg.then(() => step(s("budget"), () => ensureBudget(ctx, env)));
+    const access = Promise.all([rg, groups]).then(([, g]) =>
+      step(s("roleAssignments"), () => ensureRoleAssignments(ctx, env, g.groupIds)),
+    );
+    await settle([rg, groups, infra, budget, access]);
+  };
+
+  await settle(plan.environments.map(runEnv));
+
+  const selected = await selectAssets(ctx);
+  await step("assets/copy", () => copyAssets(ctx, selected));
+  await step("assets/archive", () => archiveAssets(ctx, selected));
+}
+
+/** Waits for every branch, then throws the most telling failure (a real error over a halt). */
+async function settle(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failures = results
+    .filter((r): r is PromiseRejectedResult => r.status === "rejected")
+    .map((r) => r.reason as unknown);
+  if (failures.length === 0) return;
+  throw failures.find((e) => !(e instanceof Halted)) ?? failures[0];
+}

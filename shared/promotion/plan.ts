@@ -1,0 +1,395 @@
+/**
+ * The promotion planner: request + policy (+ resolved principals) -> the complete desired
+ * state of every environment. Pure and deterministic: the same inputs always give the same
+ * plan, so a retried or redelivered request converges on exactly what the first attempt aimed
+ * at. The executor compares this plan with what exists; a dry run returns it as is.
+ */
+import { environmentNames } from "../policy/naming.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import { resourceGroupId } from "../azure/resourceId.js";
+import { roleAssignmentName } from "../ids.js";
+import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
+import type { AssetSelection, PromotionRequest } from "./request.js";
+
+/** The value of the managedBy tag on everything aml-steward creates. */
+export const MANAGED_BY = "aml-steward";
+
+/** API versions of the generic ARM resources (the SDKs in use have no typed client for them). */
+export const API_VERSIONS = {
+  storageAccount: "2023-01-01",
+  keyVault: "2023-07-01",
+  logAnalytics: "2022-10-01",
+  applicationInsights: "2020-02-02",
+  containerRegistry: "2023-07-01",
+  budget: "2023-05-01",
+} as const;
+
+export type DependencyKind =
+  "storageAccount" | "keyVault" | "logAnalytics" | "applicationInsights" | "containerRegistry";
+
+export interface PlannedResource {
+  kind: DependencyKind;
+  id: string;
+  name: string;
+  apiVersion: string;
+  /** The PUT body (location, tags, kind, sku, properties). */
+  body: Record<string, unknown>;
+  /** Kinds whose resources must exist first. */
+  dependsOn: DependencyKind[];
+}
+
+export interface PlannedWorkspace {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  location: string;
+  tags: Record<string, string>;
+  identity: { type: "SystemAssigned" };
+  storageAccount: string;
+  keyVault: string;
+  applicationInsights: string;
+  containerRegistry?: string;
+  friendlyName: string;
+  description: string;
+  /**
+   * Identity-based data access. API 2022-10-01 (the ML SDK's) has no workspace-level
+   * `systemDatastoresAuthMode`; the equivalent is the default blob datastore with credentials
+   * "None" and the workspace's system identity for service-side access.
+   */
+  dataAccess: {
+    datastore: string;
+    credentialsType: "None";
+    serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity";
+  };
+}
+
+export interface PlannedGroup {
+  role: string;
+  uniqueName: string;
+  displayName: string;
+  mailNickname: string;
+  description: string;
+  /** aml-steward's own object id: an app that creates a group without owning it cannot manage it later. */
+  owners: string[];
+  /** Object ids of the requested initial members (never removed by aml-steward). */
+  members: string[];
+}
+
+export interface PlannedRoleAssignment {
+  role: string;
+  groupUniqueName: string;
+  roleDefinitionGuid: string;
+  roleName: string;
+  roleDefinitionId: string;
+  scope: string;
+  principalType: "Group";
+  /** Deterministic name; known once the group's object id is (undefined in a dry run before the group exists). */
+  name?: string;
+  principalId?: string;
+}
+
+export interface PlannedBudget {
+  id: string;
+  name: string;
+  apiVersion: string;
+  body: Record<string, unknown>;
+}
+
+export interface EnvironmentPlan {
+  env: string;
+  productionData: boolean;
+  subscriptionId: string;
+  resourceGroup: { id: string; name: string; location: string; tags: Record<string, string> };
+  dependencies: PlannedResource[];
+  workspace: PlannedWorkspace;
+  groups: PlannedGroup[];
+  roleAssignments: PlannedRoleAssignment[];
+  budget?: PlannedBudget;
+}
+
+export interface AssetPlan {
+  sourceSubscriptionId: string;
+  sourceResourceGroup: string;
+  sourceWorkspace: string;
+  sourceWorkspaceId: string;
+  /** The first requested environment (dev, in policy order) receives the assets. */
+  targetEnv: string;
+  targetProductionData: boolean;
+  selection: AssetSelection;
+  useCaseId: string;
+}
+
+export interface PromotionPlan {
+  requestId: string;
+  project: string;
+  costCenter: string;
+  fundingReference: string;
+  region: string;
+  environments: EnvironmentPlan[];
+  assets: AssetPlan;
+}
+
+export interface PlanContext {
+  tenantId: string;
+  /** aml-steward's own Entra object id (group owner). */
+  stewardObjectId: string;
+  /** First day of the month the request was accepted (YYYY-MM-01): the budget's fixed start. */
+  budgetStartDate: string;
+  /** uniqueName -> object id of groups that already exist, to name role assignments. */
+  groupIds?: ReadonlyMap<string, string>;
+}
+
+export interface PlanInput {
+  request: PromotionRequest;
+  environments: readonly string[];
+  region: string;
+  principals: ReadonlyMap<string, ResolvedPrincipal>;
+}
+
+export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanContext): PromotionPlan {
+  const { request, region } = input;
+  const owner = ownerTagValue(request, input.principals);
+  const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner));
+  const first = envPlans[0];
+  if (!first) throw new Error("a promotion needs at least one environment");
+  const ex = policy.exploration;
+  return {
+    requestId: request.requestId.toLowerCase(),
+    project: request.project,
+    costCenter: request.costCenter,
+    fundingReference: request.fundingReference,
+    region,
+    environments: envPlans,
+    assets: {
+      sourceSubscriptionId: ex.subscriptionId,
+      sourceResourceGroup: ex.resourceGroup,
+      sourceWorkspace: ex.workspace,
+      sourceWorkspaceId: `${resourceGroupId(ex.subscriptionId, ex.resourceGroup)}/providers/Microsoft.MachineLearningServices/workspaces/${ex.workspace}`,
+      targetEnv: first.env,
+      targetProductionData: first.productionData,
+      selection: request.assets,
+      useCaseId: request.useCaseId,
+    },
+  };
+}
+
+function planEnvironment(
+  policy: EstatePolicy,
+  input: PlanInput,
+  ctx: PlanContext,
+  env: string,
+  owner: string,
+): EnvironmentPlan {
+  const { request, region } = input;
+  const sub = policy.projectSubscriptionId;
+  const names = environmentNames(policy, request.project, env);
+  const envDef = policy.environments.find((e) => e.name === env)!;
+  const rgId = resourceGroupId(sub, names.resourceGroup);
+  const t = policy.tags;
+  const tags: Record<string, string> = {
+    [t.costCenter]: request.costCenter,
+    [t.project]: request.project,
+    [t.environment]: env,
+    [t.owner]: owner,
+    [t.managedBy]: MANAGED_BY,
+  };
+  const rid = (type: string, name: string) => `${rgId}/providers/${type}/${name}`;
+
+  const storageId = rid("Microsoft.Storage/storageAccounts", names.storageAccount);
+  const vaultId = rid("Microsoft.KeyVault/vaults", names.keyVault);
+  const logId = rid("Microsoft.OperationalInsights/workspaces", names.logAnalytics);
+  const appiId = rid("Microsoft.Insights/components", names.applicationInsights);
+  const acrId = names.containerRegistry
+    ? rid("Microsoft.ContainerRegistry/registries", names.containerRegistry)
+    : undefined;
+
+  const dependencies: PlannedResource[] = [
+    {
+      kind: "storageAccount",
+      id: storageId,
+      name: names.storageAccount,
+      apiVersion: API_VERSIONS.storageAccount,
+      dependsOn: [],
+      body: {
+        location: region,
+        tags,
+        kind: "StorageV2",
+        sku: { name: "Standard_LRS" },
+        properties: {
+          minimumTlsVersion: "TLS1_2",
+          allowBlobPublicAccess: false,
+          supportsHttpsTrafficOnly: true,
+        },
+      },
+    },
+    {
+      kind: "keyVault",
+      id: vaultId,
+      name: names.keyVault,
+      apiVersion: API_VERSIONS.keyVault,
+      dependsOn: [],
+      body: {
+        location: region,
+        tags,
+        properties: {
+          tenantId: ctx.tenantId,
+          sku: { family: "A", name: "standard" },
+          enableRbacAuthorization: true,
+          enableSoftDelete: true,
+        },
+      },
+    },
+    {
+      kind: "logAnalytics",
+      id: logId,
+      name: names.logAnalytics,
+      apiVersion: API_VERSIONS.logAnalytics,
+      dependsOn: [],
+      body: { location: region, tags, properties: { sku: { name: "PerGB2018" }, retentionInDays: 30 } },
+    },
+    {
+      kind: "applicationInsights",
+      id: appiId,
+      name: names.applicationInsights,
+      apiVersion: API_VERSIONS.applicationInsights,
+      dependsOn: ["logAnalytics"],
+      body: {
+        location: region,
+        tags,
+        kind: "web",
+        properties: { Application_Type: "web", WorkspaceResourceId: logId },
+      },
+    },
+  ];
+  if (acrId && names.containerRegistry) {
+    dependencies.push({
+      kind: "containerRegistry",
+      id: acrId,
+      name: names.containerRegistry,
+      apiVersion: API_VERSIONS.containerRegistry,
+      dependsOn: [],
+      body: { location: region, tags, sku: { name: "Standard" }, properties: { adminUserEnabled: false } },
+    });
+  }
+
+  const workspace: PlannedWorkspace = {
+    id: rid("Microsoft.MachineLearningServices/workspaces", names.workspace),
+    name: names.workspace,
+    resourceGroup: names.resourceGroup,
+    location: region,
+    tags,
+    identity: { type: "SystemAssigned" },
+    storageAccount: storageId,
+    keyVault: vaultId,
+    applicationInsights: appiId,
+    containerRegistry: acrId,
+    friendlyName: `${request.project} (${env})`,
+    description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
+    dataAccess: {
+      datastore: "workspaceblobstore",
+      credentialsType: "None",
+      serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity",
+    },
+  };
+
+  const groups: PlannedGroup[] = policy.roles.map((role) => {
+    const uniqueName = names.groups[role.name]!;
+    const members = (request.members[role.name] ?? []).map(
+      (ref) => input.principals.get(normaliseRef(ref))?.objectId,
+    );
+    return {
+      role: role.name,
+      uniqueName,
+      displayName: uniqueName,
+      mailNickname: uniqueName,
+      description: `${role.description} Project ${request.project}, environment ${env}. Managed by aml-steward.`,
+      owners: [ctx.stewardObjectId.toLowerCase()],
+      members: [...new Set(members.filter((m): m is string => m !== undefined).map((m) => m.toLowerCase()))],
+    };
+  });
+
+  const roleAssignments: PlannedRoleAssignment[] = [];
+  for (const group of groups) {
+    const groupId = ctx.groupIds?.get(group.uniqueName);
+    for (const grant of policy.accessMatrix[group.role]?.[env] ?? []) {
+      const guid = grant.id.toLowerCase();
+      roleAssignments.push({
+        role: group.role,
+        groupUniqueName: group.uniqueName,
+        roleDefinitionGuid: guid,
+        roleName: grant.name,
+        roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${guid}`,
+        scope: rgId,
+        principalType: "Group",
+        ...(groupId ? { principalId: groupId, name: roleAssignmentName(rgId, groupId, guid) } : {}),
+      });
+    }
+  }
+
+  let budget: PlannedBudget | undefined;
+  if (envDef.budget) {
+    const name = `budget-${names.resourceGroup}`.slice(0, 63);
+    budget = {
+      id: `${rgId}/providers/Microsoft.Consumption/budgets/${name}`,
+      name,
+      apiVersion: API_VERSIONS.budget,
+      body: {
+        properties: {
+          category: "Cost",
+          amount: envDef.budget.monthlyAmount,
+          timeGrain: "Monthly",
+          timePeriod: { startDate: `${ctx.budgetStartDate}T00:00:00Z` },
+          notifications: {},
+        },
+      },
+    };
+  }
+
+  return {
+    env,
+    productionData: envDef.productionData,
+    subscriptionId: sub,
+    resourceGroup: { id: rgId, name: names.resourceGroup, location: region, tags },
+    dependencies,
+    workspace,
+    groups,
+    roleAssignments,
+    budget,
+  };
+}
+
+/** The owner tag: the first owner's UPN when it is a user, else its object id. */
+function ownerTagValue(
+  request: PromotionRequest,
+  principals: ReadonlyMap<string, ResolvedPrincipal>,
+): string {
+  const ref = request.owners[0]!;
+  const p = principals.get(normaliseRef(ref));
+  return (p?.userPrincipalName ?? p?.objectId ?? ref).slice(0, 256);
+}
+
+/** Fills in role assignment names and principal ids once the groups' object ids are known. */
+export function withGroupIds(
+  env: EnvironmentPlan,
+  groupIds: ReadonlyMap<string, string>,
+): PlannedRoleAssignment[] {
+  return env.roleAssignments.map((ra) => {
+    const groupId = groupIds.get(ra.groupUniqueName);
+    if (!groupId) throw new Error(`group ${ra.groupUniqueName} has no object id yet`);
+    return {
+      ...ra,
+      principalId: groupId,
+      name: roleAssignmentName(ra.scope, groupId, ra.roleDefinitionGuid),
+    };
+  });
+}
+
+/** Every resource id the plan creates (for the record and for cleanup reports). */
+export function plannedResourceIds(plan: PromotionPlan): string[] {
+  return plan.environments.flatMap((e) => [
+    e.resourceGroup.id,
+    ...e.dependencies.map((d) => d.id),
+    e.workspace.id,
+    ...(e.budget ? [e.budget.id] : []),
+  ]);
+}

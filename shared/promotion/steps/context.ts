@@ -1,0 +1,72 @@
+/**
+ * What every promotion step gets: the clients (built only in shared/azure/clients.ts), the audit
+ * log, the plan, and a way to record each write. Steps are convergent: read, compare with the
+ * plan, write only the difference, and report how many writes that took.
+ */
+import type { AzureClients } from "../../azure/clients.js";
+import type { AuditLog } from "../../ledger/audit.js";
+import type { Logger } from "../../log.js";
+import type { Backoff } from "../retry.js";
+import type { PromotionPlan } from "../plan.js";
+import type { StepOutcome } from "../record.js";
+
+export interface StepContext {
+  clients: AzureClients;
+  audit: AuditLog;
+  plan: PromotionPlan;
+  log: Logger;
+  /** aml-steward's own Entra object id. */
+  stewardObjectId: string;
+  backoff: { replication: Backoff; graphVisibility: Backoff };
+  /** LRO polling interval when the service sends no Retry-After. */
+  pollIntervalMs: number;
+}
+
+export interface StepResult {
+  outcome: StepOutcome;
+  writes: number;
+  detail?: string;
+  /** Resource ids (or `group:<uniqueName>:<id>`) this step created or confirmed. */
+  resources?: string[];
+}
+
+/** Counts a step's writes and puts each one in the audit log. */
+export class WriteTally {
+  count = 0;
+  constructor(private readonly ctx: StepContext) {}
+
+  async record(
+    action: string,
+    target: string,
+    after: unknown,
+    extra: { subscriptionId?: string; before?: unknown } = {},
+  ): Promise<void> {
+    this.count++;
+    await this.ctx.audit.record({
+      actor: "promotion",
+      action,
+      target,
+      subscriptionId: extra.subscriptionId,
+      project: this.ctx.plan.project,
+      before: extra.before,
+      after,
+      reason: `promotion ${this.ctx.plan.requestId} of project ${this.ctx.plan.project}`,
+      correlationId: this.ctx.plan.requestId,
+    });
+  }
+
+  outcome(created: boolean): StepOutcome {
+    return this.count === 0 ? "unchanged" : created ? "created" : "updated";
+  }
+}
+
+/** Desired tags missing from or different on `actual` (names compared case-insensitively). */
+export function tagDifference(
+  desired: Record<string, string>,
+  actual: Record<string, string> | undefined,
+): Record<string, string> {
+  const lower = new Map(Object.entries(actual ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(desired)) if (lower.get(k.toLowerCase()) !== v) out[k] = v;
+  return out;
+}

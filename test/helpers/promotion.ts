@@ -1,0 +1,137 @@
+/**
+ * A promotion test world: the test stack (emulator + Azurite + app settings), the local
+ * Functions host running the real `processPromotion` handler on a queue of this file's own
+ * (files run in parallel against one Azurite), and helpers to send requests, wait for their
+ * records and count what reached ARM and Graph.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
+import { startHost, type LocalHost } from "../../emulator/host/index.js";
+import type { RequestLogEntry } from "../../emulator/requestLog.js";
+import { azure } from "../../shared/azure/clients.js";
+import { TABLES } from "../../shared/config/settings.js";
+import { AuditLog } from "../../shared/ledger/audit.js";
+import type { ExecuteOptions } from "../../shared/promotion/execute.js";
+import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
+import { createPromotionHandler, definitions } from "../../functions/processPromotion.js";
+import type { FunctionDefinition } from "../../functions/definition.js";
+import { startTestStack, type TestStack } from "./stack.js";
+
+export const EXAMPLE_REQUEST = JSON.parse(
+  readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
+) as Record<string, unknown>;
+
+/** Back-off and polling shortened for tests; the logic is the production one. */
+export const FAST: ExecuteOptions = {
+  pollIntervalMs: 50,
+  backoff: {
+    replication: { delaysMs: [100, 200, 400, 800, 1600, 3200] },
+    graphVisibility: { delaysMs: [100, 200, 400, 800, 1600, 3200] },
+  },
+};
+
+export interface PromotionWorld {
+  stack: TestStack;
+  queueName: string;
+  queue: QueueClient;
+  poison: QueueClient;
+  records: PromotionRecords;
+  audit: AuditLog;
+  host?: LocalHost;
+  /** (Re)starts the host with a handler built from these executor options. */
+  startHost(options?: ExecuteOptions): Promise<LocalHost>;
+  stopHost(): Promise<void>;
+  send(message: unknown): Promise<void>;
+  request(over?: Record<string, unknown>): Record<string, unknown> & { requestId: string };
+  waitForRecord(
+    requestId: string,
+    until: (r: PromotionRecord) => boolean,
+    timeoutMs?: number,
+  ): Promise<PromotionRecord>;
+  /** ARM and Graph requests the emulator saw since `since` (ms epoch). */
+  azureRequests(since: number): Promise<RequestLogEntry[]>;
+  stop(): Promise<void>;
+}
+
+export async function startPromotionWorld(): Promise<PromotionWorld> {
+  const stack = await startTestStack();
+  // Fast LROs without Retry-After, so the executor's short polling interval applies.
+  await stack.control("POST", "/_emulator/faults", { lroDurationMs: 150, lroRetryAfterSeconds: 0 });
+  const queueName = `promotion-requests-${randomUUID().slice(0, 8)}`;
+  const service = QueueServiceClient.fromConnectionString(stack.storageConnection);
+  const queue = service.getQueueClient(queueName);
+  const poison = service.getQueueClient(`${queueName}-poison`);
+  await queue.createIfNotExists();
+  await poison.createIfNotExists();
+
+  const world: PromotionWorld = {
+    stack,
+    queueName,
+    queue,
+    poison,
+    records: new PromotionRecords(azure().table(TABLES.promotions)),
+    audit: new AuditLog(azure().table(TABLES.audit)),
+    async startHost(options = FAST) {
+      await world.stopHost();
+      const base = definitions[0]!;
+      if (base.trigger !== "storageQueue") throw new Error("processPromotion must be a queue function");
+      const handler = createPromotionHandler(options);
+      const def: FunctionDefinition = {
+        name: base.name,
+        trigger: "storageQueue",
+        options: { ...base.options, queueName, handler: async (m, c) => void (await handler(m, c)) },
+      };
+      world.host = await startHost({
+        definitions: [def],
+        queues: { visibilityTimeoutMs: 200, minPollingIntervalMs: 50, maxPollingIntervalMs: 200 },
+        timers: "manual",
+        log: {
+          write: process.env.STEWARD_TEST_HOST_LOG ? (line) => process.stderr.write(line + "\n") : () => {},
+        },
+      });
+      return world.host;
+    },
+    async stopHost() {
+      await world.host?.stop();
+      world.host = undefined;
+    },
+    async send(message) {
+      const text = typeof message === "string" ? message : JSON.stringify(message);
+      await queue.sendMessage(Buffer.from(text, "utf8").toString("base64"));
+    },
+    request(over = {}) {
+      return { ...EXAMPLE_REQUEST, requestId: randomUUID(), ...over } as Record<string, unknown> & {
+        requestId: string;
+      };
+    },
+    async waitForRecord(requestId, until, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: PromotionRecord | undefined;
+      while (Date.now() < deadline) {
+        last = await world.records.get(requestId);
+        if (last && until(last)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(
+        `promotion ${requestId} did not reach the expected state; last record: ${JSON.stringify(last, null, 1)?.slice(0, 3000)}`,
+      );
+    },
+    async azureRequests(since) {
+      const log = await stack.control<{ requests: RequestLogEntry[] }>(
+        "GET",
+        `/_emulator/requests?since=${encodeURIComponent(new Date(since).toISOString())}`,
+      );
+      return log.requests.filter((r) => r.kind === "arm" || r.kind === "graph");
+    },
+    async stop() {
+      await world.stopHost();
+      await queue.deleteIfExists();
+      await poison.deleteIfExists();
+      await stack.stop();
+    },
+  };
+  return world;
+}
+
+export const isWrite = (r: RequestLogEntry) => !["GET", "HEAD", "OPTIONS"].includes(r.method.toUpperCase());

@@ -1,0 +1,189 @@
+/**
+ * Promotions under faults: a crash after each step in turn, Entra replication and Graph
+ * read-after-write delays, throttling, and a failure that never clears (poison queue).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { environmentNames } from "../../shared/policy/index.js";
+import { stepNames } from "../../shared/promotion/execute.js";
+import { planPromotion } from "../../shared/promotion/plan.js";
+import { parsePromotionRequest } from "../../shared/promotion/request.js";
+import type { ResolvedPrincipal } from "../../shared/promotion/admission.js";
+import { FAST, startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
+
+let w: PromotionWorld;
+const project = "fraud-detection";
+const ENVS = ["dev", "qa", "prod"];
+
+beforeAll(async () => {
+  w = await startPromotionWorld();
+}, 60_000);
+afterAll(async () => w?.stop());
+
+async function resetEmulator(faults: Record<string, unknown> = {}) {
+  await w.stack.control("POST", "/_emulator/reset");
+  await w.stack.control("POST", "/_emulator/faults", {
+    lroDurationMs: 150,
+    lroRetryAfterSeconds: 0,
+    ...faults,
+  });
+}
+
+/** The converged state, checked for completeness, duplicates and orphans. */
+async function expectConverged(requestId: string) {
+  const policy = w.stack.policy;
+  const dir = w.stack.emulator.directory;
+  const sub = policy.projectSubscriptionId;
+  const arm = w.stack.armAs(STEWARD_APP.objectId, sub);
+  const auth = w.stack.authorizationAs(STEWARD_APP.objectId, sub);
+  const ml = w.stack.mlAs(STEWARD_APP.objectId, sub);
+  // Exactly one group per role and environment: no orphan from a half-done attempt.
+  const groups = dir.listGroups().filter((g) => g.uniqueName?.includes(project));
+  expect(groups).toHaveLength(ENVS.length * policy.roles.length);
+  for (const env of ENVS) {
+    const n = environmentNames(policy, project, env);
+    const resources: string[] = [];
+    for await (const r of arm.resources.listByResourceGroup(n.resourceGroup)) resources.push(r.name!);
+    expect(resources).toHaveLength(6);
+    const ws = await ml.workspaces.get(n.resourceGroup, n.workspace);
+    expect(ws.provisioningState).toBe("Succeeded");
+    const scope = `/subscriptions/${sub}/resourceGroups/${n.resourceGroup}`;
+    const assignments: string[] = [];
+    for await (const ra of auth.roleAssignments.listForScope(scope, { filter: "atScope()" })) {
+      if (ra.principalType === "Group") assignments.push(`${ra.principalId}|${ra.roleDefinitionId}`);
+    }
+    const expected = policy.roles.reduce((sum, r) => sum + policy.accessMatrix[r.name]![env]!.length, 0);
+    expect(assignments).toHaveLength(expected);
+    expect(new Set(assignments).size).toBe(expected);
+    for (const a of assignments) expect(groups.some((g) => a.startsWith(g.id))).toBe(true);
+  }
+  const dev = environmentNames(policy, project, "dev");
+  const models = [];
+  for await (const v of ml.modelVersions.list(dev.resourceGroup, dev.workspace, "fraud-classifier"))
+    models.push(v.name);
+  expect(models).toEqual(["3"]);
+  const ex = w.stack.mlAs(STEWARD_APP.objectId, policy.exploration.subscriptionId);
+  const src = await ex.dataVersions.get(
+    policy.exploration.resourceGroup,
+    policy.exploration.workspace,
+    "card-transactions",
+    "1",
+  );
+  expect(src.properties.isArchived).toBe(true);
+  const rec = (await w.records.get(requestId))!;
+  expect(rec.status).toBe("succeeded");
+  return rec;
+}
+
+function allStepNames(): string[] {
+  const parsed = parsePromotionRequest({ ...w.request() });
+  if (!parsed.ok) throw new Error("example must parse");
+  const anyone = new Proxy(new Map<string, ResolvedPrincipal>(), {
+    get: (t, p) =>
+      p === "get"
+        ? () => ({ objectId: "00000000-0000-4000-8000-000000000000", kind: "user" })
+        : Reflect.get(t, p),
+  });
+  const plan = planPromotion(
+    w.stack.policy,
+    { request: parsed.request, environments: ENVS, region: "westeurope", principals: anyone },
+    { tenantId: "t", stewardObjectId: STEWARD_APP.objectId, budgetStartDate: "2025-01-01" },
+  );
+  return stepNames(plan);
+}
+
+describe("a crash after any step, then redelivery, converges without duplicates or orphans", () => {
+  beforeEach(async () => resetEmulator());
+
+  it("knows every step", () => {
+    expect(allStepNames()).toHaveLength(ENVS.length * 7 + 2);
+  });
+
+  it.each(
+    // vitest evaluates the table before beforeAll; the names are the policy's, fixed here.
+    ENVS.flatMap((e) =>
+      ["resourceGroup", "groups", "dependencies", "budget", "roleAssignments", "workspace", "dataAccess"].map(
+        (s) => `${e}/${s}`,
+      ),
+    ).concat(["assets/copy", "assets/archive"]),
+  )("crash after %s", async (crashStep) => {
+    expect(allStepNames()).toContain(crashStep);
+    let crashed = false;
+    await w.startHost({
+      ...FAST,
+      afterStep: (step) => {
+        if (step === crashStep && !crashed) {
+          crashed = true;
+          throw new Error(`injected crash after ${step}`);
+        }
+      },
+    });
+    const req = w.request();
+    await w.send(req);
+    const rec = await w.waitForRecord(
+      req.requestId,
+      (r) => r.status === "succeeded" || r.status === "failed",
+    );
+    expect(crashed).toBe(true);
+    expect(rec.attempts).toBe(2);
+    await expectConverged(req.requestId);
+  });
+});
+
+describe("Entra and Graph eventual consistency, and throttling", () => {
+  it("survives replication delay, Graph read-after-write delay, a crash in between and 429s", async () => {
+    await resetEmulator({
+      replicationDelayMs: 2_000,
+      graphReadAfterWriteDelayMs: 1_500,
+      rules: [
+        { method: "PUT", path: "roleAssignments", status: 429, retryAfterSeconds: 1, count: 6 },
+        { method: "PATCH", path: "^/v1\\.0/groups", status: 429, retryAfterSeconds: 1, count: 4 },
+        { method: "GET", path: "resourcegroups/rg-aml-", status: 429, retryAfterSeconds: 1, count: 3 },
+        { method: "PUT", path: "/models/", status: 503, retryAfterSeconds: 1, count: 2 },
+      ],
+    });
+    let crashed = false;
+    await w.startHost({
+      ...FAST,
+      // Crash right after the groups exist: the retry must find them though Graph cannot read them yet.
+      afterStep: (step) => {
+        if (step === "dev/groups" && !crashed) {
+          crashed = true;
+          throw new Error("injected crash");
+        }
+      },
+    });
+    const since = Date.now();
+    const req = w.request();
+    await w.send(req);
+    await w.waitForRecord(req.requestId, (r) => r.status === "succeeded" || r.status === "failed", 90_000);
+    await expectConverged(req.requestId);
+    const faulted = (await w.azureRequests(since)).filter((r) => r.faulted);
+    expect(faulted.filter((r) => r.status === 429).length).toBe(13);
+    expect(faulted.filter((r) => r.status === 503).length).toBe(2);
+  }, 120_000);
+});
+
+describe("poison handling", () => {
+  it("a failure that never clears goes to the poison queue after maxDequeueCount, and the record says failed with the cause", async () => {
+    await resetEmulator({
+      rules: [{ method: "PUT", path: "resourcegroups/rg-aml-", status: 503, retryAfterSeconds: 0 }],
+    });
+    const host = await w.startHost(FAST);
+    const req = w.request();
+    const text = (m: string) => (m.includes(req.requestId) ? m : Buffer.from(m, "base64").toString("utf8"));
+    const poisoned = host.waitForPoison((p) => text(p.messageText).includes(req.requestId), {
+      timeoutMs: 60_000,
+    });
+    await w.send(req);
+    const p = await poisoned;
+    expect(p.dequeueCount).toBe(5);
+    const rec = await w.waitForRecord(req.requestId, (r) => r.status === "failed");
+    expect(rec.attempts).toBe(5);
+    expect(rec.lastDequeueCount).toBe(5);
+    expect(rec.lastError).toMatch(/503/);
+    expect(rec.steps.find((s) => s.name === "dev/resourceGroup")?.outcome).toBe("failed");
+    const peek = await w.poison.peekMessages();
+    expect(peek.peekedMessageItems.some((m) => text(m.messageText).includes(req.requestId))).toBe(true);
+  }, 90_000);
+});

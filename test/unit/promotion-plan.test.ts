@@ -1,0 +1,207 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { roleAssignmentName } from "../../shared/ids.js";
+import {
+  azureNameProblem,
+  effectivePrivileges,
+  getPolicy,
+  type NameKind,
+} from "../../shared/policy/index.js";
+import type { ResolvedPrincipal } from "../../shared/promotion/admission.js";
+import {
+  planPromotion,
+  plannedResourceIds,
+  withGroupIds,
+  type PlanInput,
+} from "../../shared/promotion/plan.js";
+import { parsePromotionRequest } from "../../shared/promotion/request.js";
+
+const policy = getPolicy();
+const example = JSON.parse(
+  readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
+) as Record<string, unknown>;
+const parsed = parsePromotionRequest(example);
+if (!parsed.ok) throw new Error("example must parse");
+const request = parsed.request;
+
+const principals = new Map<string, ResolvedPrincipal>([
+  [
+    "erin@contoso.com",
+    { objectId: "e2140000-0000-4000-8000-000000000005", kind: "user", userPrincipalName: "erin@contoso.com" },
+  ],
+  ["alice@contoso.com", { objectId: "a11ce000-0000-4000-8000-000000000001", kind: "user" }],
+  ["bob@contoso.com", { objectId: "b0b00000-0000-4000-8000-000000000002", kind: "user" }],
+  ["carol@contoso.com", { objectId: "ca201000-0000-4000-8000-000000000003", kind: "user" }],
+  [
+    "f1f1f1f1-0000-4000-8000-00000000000f",
+    { objectId: "f1f1f1f1-0000-4000-8000-00000000000f", kind: "servicePrincipal" },
+  ],
+  ["dave@contoso.com", { objectId: "da7e0000-0000-4000-8000-000000000004", kind: "user" }],
+]);
+const input: PlanInput = { request, environments: ["dev", "qa", "prod"], region: "westeurope", principals };
+const ctx = {
+  tenantId: "72f988bf-0000-4e7a-9c3b-2d7cd011db47",
+  stewardObjectId: "5A1E7C3D-9B2F-4E8A-8C6D-0F1E2D3C4B5A",
+  budgetStartDate: "2025-06-01",
+};
+const plan = planPromotion(policy, input, ctx);
+
+describe("promotion planner", () => {
+  it("is deterministic", () => {
+    expect(planPromotion(policy, input, ctx)).toEqual(plan);
+  });
+
+  it("plans one resource group per environment, tagged by policy", () => {
+    expect(plan.environments.map((e) => e.resourceGroup.name)).toEqual([
+      "rg-aml-fraud-detection-dev",
+      "rg-aml-fraud-detection-qa",
+      "rg-aml-fraud-detection-prod",
+    ]);
+    for (const e of plan.environments) {
+      expect(e.resourceGroup.tags).toEqual({
+        costCenter: "CC-2100-FRAUD",
+        project: "fraud-detection",
+        environment: e.env,
+        owner: "erin@contoso.com",
+        managedBy: "aml-steward",
+      });
+      expect(e.resourceGroup.id).toBe(
+        `/subscriptions/${policy.projectSubscriptionId}/resourceGroups/${e.resourceGroup.name}`,
+      );
+    }
+  });
+
+  it("gives every environment a workspace with storage, key vault, App Insights on Log Analytics and a registry, all with valid names", () => {
+    for (const e of plan.environments) {
+      expect(e.dependencies.map((d) => d.kind).sort()).toEqual([
+        "applicationInsights",
+        "containerRegistry",
+        "keyVault",
+        "logAnalytics",
+        "storageAccount",
+      ]);
+      for (const d of e.dependencies) {
+        expect(azureNameProblem(d.kind as NameKind, d.name), d.name).toBeUndefined();
+        expect(d.id.startsWith(e.resourceGroup.id + "/providers/")).toBe(true);
+        expect(d.body.tags).toEqual(e.resourceGroup.tags);
+      }
+      expect(azureNameProblem("workspace", e.workspace.name)).toBeUndefined();
+      expect(e.workspace.storageAccount).toBe(e.dependencies.find((d) => d.kind === "storageAccount")!.id);
+      expect(e.workspace.containerRegistry).toBe(
+        e.dependencies.find((d) => d.kind === "containerRegistry")!.id,
+      );
+      expect(e.workspace.dataAccess).toEqual({
+        datastore: "workspaceblobstore",
+        credentialsType: "None",
+        serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity",
+      });
+      const appi = e.dependencies.find((d) => d.kind === "applicationInsights")!;
+      expect((appi.body.properties as { WorkspaceResourceId: string }).WorkspaceResourceId).toBe(
+        e.dependencies.find((d) => d.kind === "logAnalytics")!.id,
+      );
+    }
+    // Globally unique names differ between environments.
+    const storage = plan.environments.map(
+      (e) => e.dependencies.find((d) => d.kind === "storageAccount")!.name,
+    );
+    expect(new Set(storage).size).toBe(3);
+  });
+
+  it("plans one group per role and environment, owned by aml-steward, with the requested members", () => {
+    for (const e of plan.environments) {
+      expect(e.groups.map((g) => g.role)).toEqual(policy.roles.map((r) => r.name));
+      for (const g of e.groups) {
+        expect(azureNameProblem("group", g.uniqueName)).toBeUndefined();
+        expect(g.mailNickname).toBe(g.uniqueName);
+        expect(g.owners).toEqual(["5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a"]);
+      }
+      expect(e.groups.find((g) => g.role === "mlops")!.members).toEqual([
+        "ca201000-0000-4000-8000-000000000003",
+        "f1f1f1f1-0000-4000-8000-00000000000f",
+      ]);
+    }
+  });
+
+  it("plans role assignments equal to the access matrix, at the resource group, for groups only", () => {
+    for (const e of plan.environments) {
+      const expected = policy.roles.flatMap((r) =>
+        (policy.accessMatrix[r.name]![e.env] ?? []).map((g) => `${r.name}|${g.id}`),
+      );
+      expect(e.roleAssignments.map((ra) => `${ra.role}|${ra.roleDefinitionGuid}`).sort()).toEqual(
+        expected.sort(),
+      );
+      for (const ra of e.roleAssignments) {
+        expect(ra.scope).toBe(e.resourceGroup.id);
+        expect(ra.principalType).toBe("Group");
+        expect(ra.roleDefinitionId).toBe(
+          `/subscriptions/${policy.projectSubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ra.roleDefinitionGuid}`,
+        );
+        expect(ra.name).toBeUndefined();
+      }
+    }
+  });
+
+  it("names role assignments deterministically once group ids are known", () => {
+    const dev = plan.environments[0]!;
+    const ids = new Map(dev.groups.map((g, i) => [g.uniqueName, `00000000-0000-4000-8000-00000000000${i}`]));
+    const named = withGroupIds(dev, ids);
+    for (const ra of named)
+      expect(ra.name).toBe(
+        roleAssignmentName(dev.resourceGroup.id, ids.get(ra.groupUniqueName)!, ra.roleDefinitionGuid),
+      );
+    expect(new Set(named.map((r) => r.name)).size).toBe(named.length);
+    const viaCtx = planPromotion(policy, input, { ...ctx, groupIds: ids }).environments[0]!.roleAssignments;
+    expect(viaCtx.map((r) => r.name)).toEqual(named.map((r) => r.name));
+  });
+
+  it("makes prod strictly more restrictive than dev for every role", () => {
+    const byEnv = (env: string, role: string) =>
+      plan.environments
+        .find((e) => e.env === env)!
+        .roleAssignments.filter((r) => r.role === role)
+        .map((r) => r.roleDefinitionGuid);
+    let strictlyLess = 0;
+    for (const role of policy.roles.map((r) => r.name)) {
+      const dev = effectivePrivileges(byEnv("dev", role));
+      const prod = effectivePrivileges(byEnv("prod", role));
+      for (const p of prod) expect(dev.has(p), `${role} in prod has ${p}, dev does not`).toBe(true);
+      if (prod.size < dev.size) strictlyLess++;
+    }
+    expect(strictlyLess).toBeGreaterThan(0);
+    const count = (env: string) => plan.environments.find((e) => e.env === env)!.roleAssignments.length;
+    expect(count("prod")).toBeLessThan(count("dev"));
+  });
+
+  it("sends the assets to the first requested environment and knows where production data may go", () => {
+    expect(plan.assets).toMatchObject({
+      targetEnv: "dev",
+      targetProductionData: false,
+      useCaseId: "fraud-detection",
+      sourceWorkspace: policy.exploration.workspace,
+    });
+    const prodOnly = planPromotion(policy, { ...input, environments: ["prod"] }, ctx);
+    expect(prodOnly.assets).toMatchObject({ targetEnv: "prod", targetProductionData: true });
+  });
+
+  it("plans budgets only where the policy sets one", () => {
+    expect(plan.environments.every((e) => e.budget === undefined)).toBe(true);
+    const withBudget = {
+      ...policy,
+      environments: policy.environments.map((e) =>
+        e.name === "prod" ? { ...e, budget: { monthlyAmount: 500, currency: "EUR" } } : e,
+      ),
+    };
+    const p = planPromotion(withBudget, input, ctx);
+    const b = p.environments.find((e) => e.env === "prod")!.budget!;
+    expect(b.id).toBe(
+      `${p.environments[2]!.resourceGroup.id}/providers/Microsoft.Consumption/budgets/${b.name}`,
+    );
+    expect(b.body).toMatchObject({
+      properties: { amount: 500, timeGrain: "Monthly", timePeriod: { startDate: "2025-06-01T00:00:00Z" } },
+    });
+  });
+
+  it("lists every planned resource id", () => {
+    expect(plannedResourceIds(plan)).toHaveLength(3 * (1 + 5 + 1));
+  });
+});
