@@ -12,7 +12,7 @@
 import type { Client as GraphClient } from "@microsoft/microsoft-graph-client";
 import { azure } from "./clients.js";
 import { errorFacts } from "./errors.js";
-import { odataEq } from "../odata.js";
+import { graphFilterEq } from "../odata.js";
 import { TtlLru } from "../lru.js";
 
 const FOUND_TTL_MS = 60 * 60 * 1000;
@@ -48,7 +48,7 @@ async function lookup(graph: GraphClient, ref: PrincipalRef): Promise<string | u
   if (ref.appId) {
     const page = (await graph
       .api("/servicePrincipals")
-      .filter(odataEq("appId", ref.appId))
+      .filter(graphFilterEq("appId", ref.appId))
       .select("id,appId,displayName")
       .get()) as { value?: Array<{ displayName?: string }> };
     const name = page.value?.[0]?.displayName;

@@ -102,3 +102,12 @@ describe("table keys", () => {
     expect(key).toBe("%2fsubscriptions%2fs%2fresourcegroups%2fr%231%3fx%5cy");
   });
 });
+
+describe("Graph filters", () => {
+  it("percent-encodes characters that would cut the query string", async () => {
+    const { graphFilterEq } = await import("../../shared/odata.js");
+    const f = graphFilterEq("userPrincipalName", "a&b#c+d%e'f@contoso.com");
+    expect(f).not.toMatch(/[&#+ ]/);
+    expect(decodeURIComponent(f)).toBe("userPrincipalName eq 'a&b#c+d%e''f@contoso.com'");
+  });
+});
