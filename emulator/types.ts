@@ -91,6 +91,17 @@ export interface EmulatorSeed {
     sku?: Record<string, unknown>;
     identity?: Record<string, unknown>;
   }>;
+  /** Custom role definitions (built-in roles always exist). `name` is the role definition's GUID. */
+  roleDefinitions?: Array<{
+    name: string;
+    roleName: string;
+    description?: string;
+    actions?: string[];
+    notActions?: string[];
+    dataActions?: string[];
+    notDataActions?: string[];
+    assignableScopes?: string[];
+  }>;
   /** createdAt (epoch ms) on users, service principals and groups defaults to one day before seeding, so seeded objects are fully replicated. */
   users?: Array<{
     objectId?: string;

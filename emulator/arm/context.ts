@@ -1,0 +1,103 @@
+/**
+ * What every ARM handler gets: the store, the clock, settings, the directory (to resolve
+ * principals) and the event bus. Handlers take an ArmRequest: the parsed request plus the
+ * correlation id and api-version the router already extracted.
+ */
+import { randomUUID } from "node:crypto";
+import type { EmuRequest, EmulatorSeed, FaultSettings, Principal, ResourceWrite } from "../types.js";
+import type { LroManager } from "./lro.js";
+import type { ArmState, SystemData } from "./state.js";
+
+/** The part of helper B's Directory the ARM side uses (structural, so either can evolve). */
+export interface DirectoryView {
+  readonly tenantId: string;
+  getPrincipal(objectId: string): Principal | undefined;
+  objectCreatedAt(id: string): number | undefined;
+  seed(seed: EmulatorSeed): void;
+}
+
+export interface EventSink {
+  publish(write: ResourceWrite): void;
+}
+
+export interface ArmContext {
+  state: ArmState;
+  tenantId: string;
+  now(): number;
+  faults(): FaultSettings;
+  /** Largest page any list returns (Azure: 1000 for resources). */
+  pageSize: number;
+  directory: DirectoryView;
+  events: EventSink;
+  lro: LroManager;
+}
+
+export interface ArmRequest extends EmuRequest {
+  correlationId: string;
+  apiVersion: string;
+}
+
+export function newId(): string {
+  return randomUUID();
+}
+
+/** systemData as Azure fills it from the caller's token. */
+export function systemDataFor(caller: Principal | undefined, now: number, previous?: SystemData): SystemData {
+  const at = new Date(now).toISOString();
+  const by = caller
+    ? caller.kind === "user"
+      ? (caller.userPrincipalName ?? caller.objectId)
+      : (caller.appId ?? caller.objectId)
+    : "unknown";
+  const byType = caller
+    ? caller.kind === "user"
+      ? "User"
+      : caller.kind === "managedIdentity"
+        ? "ManagedIdentity"
+        : "Application"
+    : "Application";
+  return {
+    createdBy: previous?.createdBy ?? by,
+    createdByType: previous?.createdByType ?? byType,
+    createdAt: previous?.createdAt ?? at,
+    lastModifiedBy: by,
+    lastModifiedByType: byType,
+    lastModifiedAt: at,
+  };
+}
+
+/** Tells the event bus about a successful write (or delete) the way Azure's activity log would. */
+export function publishWrite(
+  ctx: ArmContext,
+  req: ArmRequest,
+  subscriptionId: string,
+  resourceId: string,
+  operationName: string,
+): void {
+  const clientRequestId = req.headers["x-ms-client-request-id"];
+  ctx.events.publish({
+    subscriptionId,
+    resourceId,
+    operationName,
+    caller: req.caller,
+    correlationId: req.correlationId,
+    httpMethod: req.method,
+    url: `${req.baseUrl}${req.path}${req.query.size > 0 ? `?${req.query.toString()}` : ""}`,
+    eventType: /\/delete$/i.test(operationName)
+      ? "Microsoft.Resources.ResourceDeleteSuccess"
+      : "Microsoft.Resources.ResourceWriteSuccess",
+    ...(typeof clientRequestId === "string" ? { clientRequestId } : {}),
+  });
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function json(
+  status: number,
+  body?: unknown,
+  headers?: Record<string, string>,
+): { status: number; body?: unknown; headers?: Record<string, string> } {
+  return { status, body, headers };
+}

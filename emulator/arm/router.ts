@@ -1,0 +1,77 @@
+/**
+ * The ARM entry point: checks api-version, echoes correlation/request ids, and dispatches to
+ * the per-concern routers. Handlers throw ArmFailure for Azure-shaped errors.
+ */
+import { randomUUID } from "node:crypto";
+import type { EmuRequest, EmuResponse, Router } from "../types.js";
+import type { ArmContext, ArmRequest } from "./context.js";
+import { ArmFailure, armError } from "./errors.js";
+import { lower, splitPath } from "./ids.js";
+import { roleAssignmentsRouter, roleDefinitionsRouter } from "./rbac.js";
+import { resourceGroupsRouter } from "./resourceGroups.js";
+import { resourcesRouter } from "./resources.js";
+import { subscriptionsRouter } from "./subscriptions.js";
+import { tagsRouter } from "./tags.js";
+
+/** api-versions the SDKs this project uses send; others are accepted but reported in the request log. */
+export const KNOWN_API_VERSIONS = new Set([
+  "2025-04-01", // Microsoft.Resources (@azure/arm-resources 7.0.0)
+  "2022-04-01", // Microsoft.Authorization (@azure/arm-authorization 9.0.0)
+  "2022-10-01", // Microsoft.MachineLearningServices (@azure/arm-machinelearning 2.1.1)
+  "2022-12-01", // subscriptions
+  "2020-01-01", // subscriptions (older clients)
+]);
+
+export function isArmPath(path: string): boolean {
+  const first = lower(splitPath(path)[0] ?? "");
+  return first === "subscriptions" || first === "providers" || first === "tenants";
+}
+
+function dispatch(ctx: ArmContext, req: ArmRequest): EmuResponse | undefined {
+  const polled = ctx.lro.poll(req.path, req.baseUrl);
+  if (polled) return polled;
+  const seg = splitPath(req.path);
+  const lowerPath = lower(req.path);
+  if (lowerPath.includes("/providers/microsoft.resources/tags")) return tagsRouter(ctx, req);
+  if (lowerPath.includes("/providers/microsoft.authorization/roleassignments"))
+    return roleAssignmentsRouter(ctx, req);
+  if (lowerPath.includes("/providers/microsoft.authorization/roledefinitions"))
+    return roleDefinitionsRouter(ctx, req);
+  if (lower(seg[0] ?? "") !== "subscriptions") return undefined;
+  if (seg.length <= 2) return subscriptionsRouter(ctx, req, seg);
+  if (lower(seg[2]!) === "resourcegroups" && seg.length <= 4) return resourceGroupsRouter(ctx, req, seg);
+  return resourcesRouter(ctx, req, seg);
+}
+
+export function armRouter(ctx: ArmContext): Router {
+  return (raw: EmuRequest) => {
+    const correlationId = headerValue(raw.headers["x-ms-correlation-request-id"]) ?? randomUUID();
+    const headers = { "x-ms-correlation-request-id": correlationId, "x-ms-request-id": randomUUID() };
+    const withIds = (res: EmuResponse): EmuResponse => ({
+      ...res,
+      headers: { ...headers, ...(res.headers ?? {}) },
+    });
+    const apiVersion = raw.query.get("api-version");
+    if (!apiVersion)
+      return withIds(
+        armError(
+          400,
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        ),
+      );
+    const req: ArmRequest = { ...raw, correlationId, apiVersion };
+    try {
+      const res = dispatch(ctx, req);
+      if (res) return withIds(res);
+      return withIds(armError(404, "NotFound", `The emulator does not serve ${raw.method} ${raw.path}.`));
+    } catch (err) {
+      if (err instanceof ArmFailure) return withIds(err.toResponse());
+      throw err;
+    }
+  };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,375 @@
+/**
+ * The demo's scenario, one act per function, each acting as a real person would (through the
+ * real SDKs, as that person) and then checking its own outcome. An act whose functions the app
+ * does not have yet reports "not available yet" instead of pretending.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
+import { ResourceManagementClient } from "@azure/arm-resources";
+import { azure } from "../../shared/azure/clients.js";
+import { QUEUES, TABLES } from "../../shared/config/settings.js";
+import { ViolationLog } from "../../shared/ledger/violations.js";
+import { environmentNames } from "../../shared/policy/index.js";
+import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
+import { EmulatorPrincipalCredential } from "../principalCredential.js";
+import { explorationIds, PEOPLE, USE_CASE } from "../seeds/contoso.js";
+import type { LocalStack } from "../stack.js";
+
+export interface Check {
+  what: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface ActResult {
+  id: string;
+  title: string;
+  status: "passed" | "failed" | "unavailable";
+  checks: Check[];
+  notes: string[];
+  durationMs: number;
+  error?: string;
+}
+
+export interface DemoContext {
+  stack: LocalStack;
+  /** Shared between acts: what earlier acts made. */
+  facts: {
+    exploredResourceId?: string;
+    strayResourceId?: string;
+    promotion?: PromotionRecord;
+    driftedResourceId?: string;
+    refused?: PromotionRecord;
+    project: string;
+  };
+  say(line: string): void;
+}
+
+export interface Act {
+  id: string;
+  title: string;
+  /** Functions this act needs the app to have. */
+  needs: string[];
+  run(ctx: DemoContext, check: (what: string, ok: boolean, detail?: string) => void): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let v = await read();
+  while (!done(v) && Date.now() < deadline) {
+    await sleep(everyMs);
+    v = await read();
+  }
+  return v;
+}
+
+const armOptions = (url: string) => ({
+  endpoint: url,
+  credentialScopes: ["https://management.azure.com/.default"],
+  retryOptions: { maxRetries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 1000 },
+});
+
+/** ARM clients acting as a seeded person, as the portal or the CLI would on their behalf. */
+export function as(stack: LocalStack, person: { objectId: string }, subscriptionId: string) {
+  const cred = new EmulatorPrincipalCredential(stack.emulator.url, person);
+  return {
+    arm: new ResourceManagementClient(cred, subscriptionId, armOptions(stack.emulator.url)),
+    ml: new AzureMachineLearningWorkspaces(cred, subscriptionId, armOptions(stack.emulator.url)),
+    auth: new AuthorizationManagementClient(cred, subscriptionId, armOptions(stack.emulator.url)),
+  };
+}
+
+const EXAMPLE_REQUEST = JSON.parse(
+  readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
+) as Record<string, unknown>;
+
+async function sendPromotion(message: unknown): Promise<void> {
+  const queue = azure().queue(QUEUES.promotions);
+  await queue.createIfNotExists();
+  await queue.sendMessage(Buffer.from(JSON.stringify(message), "utf8").toString("base64"));
+}
+
+async function waitForRecord(requestId: string, timeoutMs: number): Promise<PromotionRecord | undefined> {
+  const records = new PromotionRecords(azure().table(TABLES.promotions));
+  return until(
+    () => records.get(requestId),
+    (r) => !!r && ["succeeded", "rejected", "failed"].includes(r.status),
+    timeoutMs,
+    200,
+  );
+}
+
+// ---------------------------------------------------------------- act 1
+
+const explore: Act = {
+  id: "explore",
+  title: "A data scientist experiments in the exploration workspace",
+  needs: ["onResourceWrite"],
+  async run(ctx, check) {
+    const { stack } = ctx;
+    const policy = stack.policy;
+    const { subscriptionId, rg } = explorationIds(policy);
+    const alice = as(stack, PEOPLE.alice, subscriptionId);
+    const name = `stalice${randomUUID().replace(/-/g, "").slice(0, 8)}`;
+    const id = `${rg}/providers/Microsoft.Storage/storageAccounts/${name}`;
+    ctx.say(
+      `Alice (data scientist) creates storage account ${name} in ${policy.exploration.resourceGroup}, with no tags`,
+    );
+    await alice.arm.resources.beginCreateOrUpdateByIdAndWait(id, "2023-01-01", {
+      location: policy.regions.default,
+      kind: "StorageV2",
+      sku: { name: "Standard_LRS" },
+    });
+    const created = Date.now();
+    const t = policy.tags;
+    const tagged = await until(
+      async () => (await alice.arm.tagsOperations.getAtScope(id)).properties?.tags ?? {},
+      (tags) => !!tags[t.costCenter] && !!tags[t.createdBy] && !!tags[t.createdOn],
+      5000,
+      25,
+    );
+    const elapsed = Date.now() - created;
+    ctx.facts.exploredResourceId = id;
+    check(
+      `inherits the exploration cost centre (${t.costCenter}=${policy.exploration.costCenter})`,
+      tagged[t.costCenter] === policy.exploration.costCenter,
+      tagged[t.costCenter],
+    );
+    check(
+      `records who created it (${t.createdBy}=${PEOPLE.alice.userPrincipalName})`,
+      tagged[t.createdBy] === PEOPLE.alice.userPrincipalName,
+      tagged[t.createdBy],
+    );
+    check(
+      `records when (${t.createdOn})`,
+      /^\d{4}-\d{2}-\d{2}$/.test(tagged[t.createdOn] ?? ""),
+      tagged[t.createdOn],
+    );
+    check("tagged within the second", elapsed < 1000, `${elapsed} ms after creation`);
+
+    const outside = ["eastus", "westus2", "australiaeast"].find((r) => !policy.regions.allowed.includes(r))!;
+    const stray = `${rg}/providers/Microsoft.Storage/storageAccounts/stalicestray${randomUUID().slice(0, 4)}`;
+    ctx.say(`Alice also creates a storage account in ${outside}, outside the estate's regions`);
+    await alice.arm.resources.beginCreateOrUpdateByIdAndWait(stray, "2023-01-01", {
+      location: outside,
+      kind: "StorageV2",
+      sku: { name: "Standard_LRS" },
+    });
+    ctx.facts.strayResourceId = stray;
+    const violations = new ViolationLog(azure().table(TABLES.violations));
+    const found = await until(
+      () => violations.list({ subscriptionId, resourceId: stray }),
+      (v) => v.some((x) => x.kind === "region"),
+      5000,
+      100,
+    );
+    check(
+      "flags the region violation (and deletes nothing)",
+      found.some((x) => x.kind === "region"),
+      found.map((v) => v.detail).join("; "),
+    );
+  },
+};
+
+// ---------------------------------------------------------------- act 2
+
+const promote: Act = {
+  id: "promote",
+  title: "The use case is promoted: Dev, QA and Prod are built",
+  needs: ["processPromotion"],
+  async run(ctx, check) {
+    const { stack } = ctx;
+    const policy = stack.policy;
+    const request: Record<string, unknown> & { requestId: string } = {
+      ...EXAMPLE_REQUEST,
+      requestId: randomUUID(),
+    };
+    const project = String(request.project);
+    ctx.facts.project = project;
+    ctx.say(
+      `Erin (platform owner) puts a promotion request for project ${project} on the '${QUEUES.promotions}' queue`,
+    );
+    await sendPromotion(request);
+    const record = await waitForRecord(request.requestId, 45_000);
+    ctx.facts.promotion = record;
+    check(
+      "the request succeeds",
+      record?.status === "succeeded",
+      record ? `${record.status}${record.lastError ? `: ${record.lastError}` : ""}` : "no record",
+    );
+    if (record?.status !== "succeeded") return;
+
+    const sub = policy.projectSubscriptionId;
+    const erin = as(stack, PEOPLE.erin, sub);
+    const envs = policy.environments.map((e) => e.name);
+    const t = policy.tags;
+    let rgOk = 0;
+    let wsOk = 0;
+    let raOk = 0;
+    const raDetail: string[] = [];
+    for (const env of envs) {
+      const n = environmentNames(policy, project, env);
+      const rg = await erin.arm.resourceGroups.get(n.resourceGroup).catch(() => undefined);
+      if (rg?.tags?.[t.costCenter] === request.costCenter && rg?.tags?.[t.environment] === env) rgOk++;
+      const ws = await erin.ml.workspaces.get(n.resourceGroup, n.workspace).catch(() => undefined);
+      if (ws?.provisioningState === "Succeeded") wsOk++;
+      const expected = policy.roles.reduce(
+        (sum, r) => sum + (policy.accessMatrix[r.name]?.[env]?.length ?? 0),
+        0,
+      );
+      let groupAssignments = 0;
+      for await (const ra of erin.auth.roleAssignments.listForScope(
+        rg?.id ?? `/subscriptions/${sub}/resourceGroups/${n.resourceGroup}`,
+        { filter: "atScope()" },
+      )) {
+        if (ra.principalType === "Group") groupAssignments++;
+      }
+      if (groupAssignments === expected) raOk++;
+      raDetail.push(`${env}: ${groupAssignments}/${expected}`);
+    }
+    check(
+      `a resource group per environment, tagged by policy (${envs.join(", ")})`,
+      rgOk === envs.length,
+      `${rgOk} of ${envs.length}`,
+    );
+    check("an ML workspace per environment, provisioned", wsOk === envs.length, `${wsOk} of ${envs.length}`);
+    const groups = record.resources.filter((r) => r.startsWith("group:"));
+    check(
+      "an Entra group per role and environment",
+      groups.length === policy.roles.length * envs.length,
+      `${groups.length} groups for ${policy.roles.length} roles x ${envs.length} environments`,
+    );
+    check(
+      "role assignments to groups exactly as the access matrix says",
+      raOk === envs.length,
+      raDetail.join(", "),
+    );
+
+    const dev = environmentNames(policy, project, envs[0]!);
+    const { rg: exRg } = explorationIds(policy);
+    const exRgName = exRg.split("/").pop()!;
+    const explorationMl = as(stack, PEOPLE.erin, policy.exploration.subscriptionId).ml;
+    const model = await erin.ml.modelVersions
+      .get(dev.resourceGroup, dev.workspace, "fraud-classifier", "3")
+      .catch(() => undefined);
+    check(
+      `the ${USE_CASE.id} model is in the dev workspace`,
+      !!model,
+      model ? `fraud-classifier v3 in ${dev.workspace}` : "missing",
+    );
+    const source = await explorationMl.modelVersions.get(
+      exRgName,
+      policy.exploration.workspace,
+      "fraud-classifier",
+      "3",
+    );
+    check(
+      "and archived in exploration, marked promotedTo",
+      source.properties.isArchived === true && source.properties.tags?.promotedTo === project,
+      `isArchived=${source.properties.isArchived}, promotedTo=${source.properties.tags?.promotedTo}`,
+    );
+  },
+};
+
+// ---------------------------------------------------------------- act 3
+
+const drift: Act = {
+  id: "drift",
+  title: "Someone changes a cost tag by hand; the reconciliation puts it back",
+  needs: ["processPromotion", "reconcileCostTags", "reconcileSubscription"],
+  async run(ctx, check) {
+    const { stack } = ctx;
+    const policy = stack.policy;
+    const sub = policy.projectSubscriptionId;
+    const project = ctx.facts.project;
+    const dev = environmentNames(policy, project, policy.environments[0]!.name);
+    const dave = as(stack, PEOPLE.dave, sub);
+    let target: string | undefined;
+    for await (const r of dave.arm.resources.listByResourceGroup(dev.resourceGroup)) {
+      if (r.type?.toLowerCase() === "microsoft.storage/storageaccounts") target = r.id;
+    }
+    check(
+      `the dev environment has a storage account to tamper with`,
+      !!target,
+      target ?? `none in ${dev.resourceGroup}`,
+    );
+    if (!target) return;
+    const t = policy.tags;
+    const right = (await dave.arm.tagsOperations.getAtScope(target)).properties?.tags?.[t.costCenter];
+    ctx.facts.driftedResourceId = target;
+    ctx.say(
+      `Dave changes ${t.costCenter} on ${target.split("/").pop()} from ${right} to CC-0000-MISC in the portal`,
+    );
+    await dave.arm.tagsOperations.beginUpdateAtScopeAndWait(target, {
+      operation: "Merge",
+      properties: { tags: { [t.costCenter]: "CC-0000-MISC" } },
+    });
+    const timer = stack.host.functions.find((f) => f.trigger === "timer")!;
+    ctx.say(
+      `The nightly timer (${timer.name}) runs now, on demand; it fans out one message per subscription`,
+    );
+    const since = stack.host.invocations.length;
+    const fanOut = await stack.host.runTimer(timer.name);
+    check("the timer fans out", fanOut.ok, fanOut.error?.message ?? "ok");
+    const queueFn = "reconcileSubscription";
+    await until(
+      async () => stack.host.invocations.slice(since).filter((i) => i.functionName === queueFn).length,
+      (n) => n >= policy.governedSubscriptions.length,
+      30_000,
+      100,
+    );
+    const runs = stack.host.invocations.slice(since).filter((i) => i.functionName === queueFn);
+    check(
+      "each governed subscription is reconciled by its own queue invocation",
+      runs.length >= policy.governedSubscriptions.length && runs.every((r) => r.ok),
+      `${runs.length} invocation(s), ${runs.filter((r) => r.ok).length} succeeded`,
+    );
+    const after = (await dave.arm.tagsOperations.getAtScope(target)).properties?.tags?.[t.costCenter];
+    check(`${t.costCenter} is back to ${right}`, after === right, `now ${after}`);
+  },
+};
+
+// ---------------------------------------------------------------- act 4
+
+const refuse: Act = {
+  id: "refuse",
+  title: "A bad promotion request is refused, with its reasons",
+  needs: ["processPromotion"],
+  async run(ctx, check) {
+    const { stack } = ctx;
+    const policy = stack.policy;
+    const request = {
+      ...EXAMPLE_REQUEST,
+      requestId: randomUUID(),
+      project: "side-quest",
+      costCenter: "CC-9999-UNFUNDED",
+      region: ["eastus", "westus2"].find((r) => !policy.regions.allowed.includes(r)),
+      owners: ["mallory@contoso.com"],
+    };
+    ctx.say(
+      "Mallory asks for project side-quest: unfunded cost centre, a region outside policy, an unknown owner",
+    );
+    await sendPromotion(request);
+    const record = await waitForRecord(request.requestId, 30_000);
+    ctx.facts.refused = record;
+    check("the request is rejected", record?.status === "rejected", record?.status ?? "no record");
+    const reasons = record?.reasons ?? [];
+    check("with every reason", reasons.length >= 2, reasons.map((r) => `${r.path}: ${r.reason}`).join("; "));
+    const dev = environmentNames(policy, "side-quest", policy.environments[0]!.name);
+    const rg = await as(stack, PEOPLE.erin, policy.projectSubscriptionId)
+      .arm.resourceGroups.get(dev.resourceGroup)
+      .catch(() => undefined);
+    check("and nothing is created", !rg, rg ? `${dev.resourceGroup} exists` : `no ${dev.resourceGroup}`);
+  },
+};
+
+export const ACTS: Act[] = [explore, promote, drift, refuse];

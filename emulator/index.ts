@@ -1,0 +1,174 @@
+/**
+ * Starts the whole emulator in-process: Entra token endpoint, Microsoft Graph, ARM, the event
+ * bus and the control API, on one HTTPS port. Used by the CLI, the demo and every test file.
+ */
+import { mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { LroManager } from "./arm/lro.js";
+import { armRouter } from "./arm/router.js";
+import { ArmState } from "./arm/state.js";
+import type { ArmContext } from "./arm/context.js";
+import { createCertificate } from "./cert.js";
+import { controlRouter } from "./control.js";
+import { Directory } from "./directory.js";
+import { entraRouter } from "./entra.js";
+import { EventBus, eventsRouter } from "./events.js";
+import { FaultInjector } from "./faults.js";
+import { graphRouter } from "./graph.js";
+import { RequestLog } from "./requestLog.js";
+import { startServer } from "./server.js";
+import type { EmulatorSeed } from "./types.js";
+
+export interface StartEmulatorOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: "127.0.0.1";
+  seed?: EmulatorSeed;
+  /** Where to create the TLS certificate when certPath/keyPath are not given (default: a temp dir). */
+  certDir?: string;
+  certPath?: string;
+  keyPath?: string;
+  /** Largest page a list returns (Azure: 1000). */
+  pageSize?: number;
+  tenantId?: string;
+}
+
+export interface EmulatorHandle {
+  url: string;
+  caCertPath: string;
+  tenantId: string;
+  /** Environment settings that point the app (and NODE_EXTRA_CA_CERTS) at this emulator. */
+  settings: Record<string, string>;
+  stop(): Promise<void>;
+  events: EventBus;
+  directory: Directory;
+  state: ArmState;
+  faults: FaultInjector;
+  requests: RequestLog;
+  /** Restores the initial seed (ARM, directory, event subscriptions and faults). */
+  reset(): void;
+  /** Adds to the current state. */
+  seed(seed: EmulatorSeed): void;
+}
+
+export const DEFAULT_TENANT_ID = "7a1f3c2e-5b8d-4e6f-9a0b-1c2d3e4f5a6b";
+export const DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001";
+export const DEFAULT_PAGE_SIZE = 1000;
+
+export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<EmulatorHandle> {
+  const initialSeed: EmulatorSeed = opts.seed ?? {};
+  const tenantId = opts.tenantId ?? initialSeed.tenantId ?? DEFAULT_TENANT_ID;
+  let certPath = opts.certPath;
+  let keyPath = opts.keyPath;
+  if (!certPath || !keyPath) {
+    const dir = opts.certDir ?? (await mkdtemp(path.join(os.tmpdir(), "steward-emulator-")));
+    ({ certPath, keyPath } = await createCertificate(dir));
+  }
+  const [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
+
+  const now = (): number => Date.now();
+  const faults = new FaultInjector();
+  const log = new RequestLog();
+  const directory = new Directory({ tenantId, now });
+  const events = new EventBus({ tenantId, now });
+  const state = new ArmState(tenantId);
+  const lro = new LroManager(
+    now,
+    () => faults.get(),
+    () => state.generation,
+  );
+  const ctx: ArmContext = {
+    state,
+    tenantId,
+    now,
+    faults: () => faults.get(),
+    pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE,
+    directory,
+    events,
+    lro,
+  };
+
+  const applySeed = (seed: EmulatorSeed): void => {
+    directory.seed(seed);
+    state.seed(seed, now());
+  };
+  const applyInitial = (): void => {
+    applySeed(initialSeed);
+    const hasArm =
+      (initialSeed.subscriptions?.length ?? 0) +
+        (initialSeed.resourceGroups?.length ?? 0) +
+        (initialSeed.resources?.length ?? 0) >
+      0;
+    // With no ARM seed at all, one empty subscription makes the emulator usable out of the box.
+    if (!hasArm)
+      state.seed(
+        {
+          subscriptions: [{ subscriptionId: DEFAULT_SUBSCRIPTION_ID, displayName: "Emulated subscription" }],
+        },
+        now(),
+      );
+  };
+  const reset = (): void => {
+    state.clear();
+    lro.clear();
+    directory.reset();
+    events.reset();
+    faults.reset();
+    applyInitial();
+  };
+  applyInitial();
+
+  const server = await startServer({
+    cert,
+    key,
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 0,
+    directory,
+    faults,
+    log,
+    emulatorRouters: [
+      eventsRouter(events),
+      controlRouter({
+        faults,
+        log,
+        reset,
+        seed: applySeed,
+        dump: () => ({
+          arm: state.dump(),
+          directory: directory.dump(),
+          events: events.dump(),
+          faults: faults.get(),
+        }),
+      }),
+    ],
+    entra: entraRouter(directory, () => faults.get()),
+    graph: graphRouter(directory, () => faults.get()),
+    arm: armRouter(ctx),
+  });
+
+  const settings = {
+    STEWARD_ARM_ENDPOINT: server.url,
+    STEWARD_GRAPH_ENDPOINT: server.url,
+    STEWARD_AUTHORITY_HOST: server.url,
+    STEWARD_TENANT_ID: tenantId,
+    NODE_EXTRA_CA_CERTS: certPath,
+  };
+
+  return {
+    url: server.url,
+    caCertPath: certPath,
+    tenantId,
+    settings,
+    stop: async () => {
+      await server.close();
+    },
+    events,
+    directory,
+    state,
+    faults,
+    requests: log,
+    reset,
+    seed: applySeed,
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * The emulated Microsoft Graph through the real @microsoft/microsoft-graph-client 3.0.7 with a
+ * ClientSecretCredential from the emulated Entra: groups upsert by uniqueName, members/owners
+ * by $ref, $filter with OData literal rules, paging, read-after-write delay, GraphError fields.
+ */
+import { ClientSecretCredential } from "@azure/identity";
+import { Client, GraphError } from "@microsoft/microsoft-graph-client";
+import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorSeed } from "../../emulator/types.js";
+
+const TENANT = "6d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a";
+const APP = {
+  objectId: "a1000000-0000-4000-8000-00000000000a",
+  appId: "b1000000-0000-4000-8000-00000000000b",
+  clientSecret: "graph-secret",
+};
+const ALICE = {
+  objectId: "e1000000-0000-4000-8000-00000000000e",
+  userPrincipalName: "alice@contoso.test",
+  displayName: "Alice Analyst",
+};
+const SIOBHAN = {
+  objectId: "e2000000-0000-4000-8000-00000000000e",
+  userPrincipalName: "siobhan@contoso.test",
+  displayName: "Siobhan O'Brien",
+};
+const BOB = {
+  objectId: "e3000000-0000-4000-8000-00000000000e",
+  userPrincipalName: "bob@contoso.test",
+  displayName: "Bob Builder",
+};
+
+const seed: EmulatorSeed = {
+  tenantId: TENANT,
+  users: [ALICE, SIOBHAN, BOB],
+  servicePrincipals: [{ ...APP, displayName: "aml-steward" }],
+};
+
+let emu: EmulatorHandle;
+let graph: Client;
+
+async function faults(settings: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${emu.url}/_emulator/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(settings),
+  });
+  expect(res.status).toBe(200);
+}
+
+async function graphError(p: Promise<unknown>): Promise<GraphError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(GraphError);
+  return e as GraphError;
+}
+
+const securityGroup = (displayName: string, mailNickname: string, extra: Record<string, unknown> = {}) => ({
+  displayName,
+  mailEnabled: false,
+  mailNickname,
+  securityEnabled: true,
+  ...extra,
+});
+
+beforeAll(async () => {
+  emu = await startEmulator({
+    port: 0,
+    certPath: process.env.STEWARD_TEST_CERT_PATH,
+    keyPath: process.env.STEWARD_TEST_KEY_PATH,
+    seed,
+  });
+  const cred = new ClientSecretCredential(TENANT, APP.appId, APP.clientSecret, {
+    authorityHost: emu.url,
+    disableInstanceDiscovery: true,
+  });
+  graph = Client.initWithMiddleware({
+    authProvider: new TokenCredentialAuthenticationProvider(cred, {
+      scopes: ["https://graph.microsoft.com/.default"],
+    }),
+    baseUrl: emu.url,
+    // Host names only (no port): the client compares the URL's host name with this set.
+    customHosts: new Set([new URL(emu.url).hostname]),
+  });
+});
+afterAll(async () => {
+  await emu?.stop();
+});
+beforeEach(async () => {
+  await faults({ graphReadAfterWriteDelayMs: 0 });
+});
+
+describe("groups", () => {
+  it("upserts by uniqueName: 201 with the group, then 204", async () => {
+    const path = "/groups(uniqueName='aml-fraud-dev-datascientists')";
+    const body = securityGroup("AML fraud-detection dev Data Scientists", "aml-fraud-dev-ds", {
+      description: "Managed by aml-steward",
+      "owners@odata.bind": [`https://graph.microsoft.com/v1.0/servicePrincipals/${APP.objectId}`],
+      "members@odata.bind": [`https://graph.microsoft.com/v1.0/directoryObjects/${ALICE.objectId}`],
+    });
+    const created = (await graph.api(path).header("Prefer", "create-if-missing").patch(body)) as Record<
+      string,
+      unknown
+    >;
+    expect(created).toMatchObject({
+      "@odata.context": expect.stringContaining("$metadata#groups/$entity"),
+      uniqueName: "aml-fraud-dev-datascientists",
+      displayName: "AML fraud-detection dev Data Scientists",
+      securityEnabled: true,
+      mailEnabled: false,
+      createdByAppId: APP.appId,
+    });
+    const again = await graph
+      .api(path)
+      .header("Prefer", "create-if-missing")
+      .patch({ ...body, "owners@odata.bind": undefined, "members@odata.bind": undefined });
+    expect(again).toBeUndefined();
+    const owners = (await graph.api(`/groups/${created.id as string}/owners`).get()) as {
+      value: Array<Record<string, unknown>>;
+    };
+    expect(owners.value).toEqual([
+      expect.objectContaining({ "@odata.type": "#microsoft.graph.servicePrincipal", id: APP.objectId }),
+    ]);
+
+    const withoutPrefer = await graphError(
+      graph.api("/groups(uniqueName='never-created')").patch(securityGroup("x", "x")),
+    );
+    expect(withoutPrefer.statusCode).toBe(404);
+    expect(withoutPrefer.code).toBe("Request_ResourceNotFound");
+  });
+
+  it("validates a create like Graph", async () => {
+    const e = await graphError(
+      graph.api("/groups").post({ displayName: "No nickname", mailEnabled: false, securityEnabled: true }),
+    );
+    expect(e.statusCode).toBe(400);
+    expect(e.code).toBe("Request_BadRequest");
+    expect(e.message).toBe("Invalid value specified for property 'mailNickname' of resource 'Group'.");
+    expect(e.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(e.date).toBeInstanceOf(Date);
+  });
+
+  it("adds members by $ref: 204, 400 for a duplicate, 404 for an unknown object", async () => {
+    const g = (await graph.api("/groups").post(securityGroup("Reviewers", "reviewers"))) as { id: string };
+    const ref = { "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/${BOB.objectId}` };
+    expect(await graph.api(`/groups/${g.id}/members/$ref`).post(ref)).toBeUndefined();
+    const dup = await graphError(graph.api(`/groups/${g.id}/members/$ref`).post(ref));
+    expect(dup.statusCode).toBe(400);
+    expect(dup.code).toBe("Request_BadRequest");
+    expect(dup.message).toBe(
+      "One or more added object references already exist for the following modified properties: 'members'.",
+    );
+    const unknown = await graphError(
+      graph.api(`/groups/${g.id}/members/$ref`).post({
+        "@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/00000000-1111-4222-8333-444444444444",
+      }),
+    );
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.code).toBe("Request_ResourceNotFound");
+    await graph
+      .api(`/groups/${g.id}/owners/$ref`)
+      .post({ "@odata.id": `https://graph.microsoft.com/v1.0/users/${ALICE.objectId}` });
+    const members = (await graph.api(`/groups/${g.id}/members`).select("id,displayName").get()) as {
+      value: Array<Record<string, unknown>>;
+    };
+    expect(members.value).toEqual([
+      { "@odata.type": "#microsoft.graph.user", id: BOB.objectId, displayName: "Bob Builder" },
+    ]);
+    await graph.api(`/groups/${g.id}/members/${BOB.objectId}/$ref`).delete();
+    expect(((await graph.api(`/groups/${g.id}/members`).get()) as { value: unknown[] }).value).toEqual([]);
+  });
+
+  it("hides a new group from reads, $filter and $ref for the read-after-write delay, but not from the uniqueName upsert", async () => {
+    await faults({ graphReadAfterWriteDelayMs: 400 });
+    const path = "/groups(uniqueName='aml-fraud-qa-readers')";
+    const created = (await graph
+      .api(path)
+      .header("Prefer", "create-if-missing")
+      .patch(securityGroup("AML fraud QA Readers", "aml-fraud-qa-readers"))) as { id: string };
+    const read = await graphError(graph.api(`/groups/${created.id}`).get());
+    expect(read.statusCode).toBe(404);
+    const listed = (await graph.api("/groups").filter("displayName eq 'AML fraud QA Readers'").get()) as {
+      value: unknown[];
+    };
+    expect(listed.value).toEqual([]);
+    const ref = await graphError(
+      graph
+        .api(`/groups/${created.id}/members/$ref`)
+        .post({ "@odata.id": `https://graph.microsoft.com/v1.0/directoryObjects/${ALICE.objectId}` }),
+    );
+    expect(ref.statusCode).toBe(404);
+    // The idempotent upsert still finds it: 204, no duplicate.
+    expect(
+      await graph
+        .api(path)
+        .header("Prefer", "create-if-missing")
+        .patch(securityGroup("AML fraud QA Readers", "aml-fraud-qa-readers")),
+    ).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 450));
+    expect(((await graph.api(`/groups/${created.id}`).get()) as { id: string }).id).toBe(created.id);
+    expect(
+      (
+        (await graph.api("/groups").filter("displayName eq 'AML fraud QA Readers'").get()) as {
+          value: unknown[];
+        }
+      ).value,
+    ).toHaveLength(1);
+  });
+});
+
+describe("users, service principals and queries", () => {
+  it("finds a name with an apostrophe when the literal is escaped, and refuses it raw", async () => {
+    const escaped = "Siobhan O'Brien".replace(/'/g, "''");
+    const hit = (await graph.api("/users").filter(`displayName eq '${escaped}'`).get()) as {
+      value: Array<{ id: string }>;
+    };
+    expect(hit.value.map((u) => u.id)).toEqual([SIOBHAN.objectId]);
+    const raw = await graphError(graph.api("/users").filter("displayName eq 'Siobhan O'Brien'").get());
+    expect(raw.statusCode).toBe(400);
+    expect(raw.code).toBe("BadRequest");
+    expect(raw.message).toMatch(/^Invalid filter clause/);
+  });
+
+  it("keeps an injection attempt inside the literal when escaped, and rejects it when pasted raw", async () => {
+    const attack = "x' or startswith(displayName,'";
+    const safe = (await graph
+      .api("/users")
+      .filter(`displayName eq '${attack.replace(/'/g, "''")}'`)
+      .get()) as { value: unknown[] };
+    expect(safe.value).toEqual([]);
+    const pasted = await graphError(graph.api("/users").filter(`displayName eq '${attack}'`).get());
+    expect(pasted.statusCode).toBe(400);
+    const tautology = await graphError(graph.api("/users").filter("displayName eq 'x' or '1' eq '1'").get());
+    expect(tautology.statusCode).toBe(400);
+  });
+
+  it("gets users by UPN and service principals by appId", async () => {
+    const u = (await graph.api(`/users/${ALICE.userPrincipalName}`).get()) as Record<string, unknown>;
+    expect(u).toMatchObject({
+      id: ALICE.objectId,
+      displayName: ALICE.displayName,
+      userPrincipalName: ALICE.userPrincipalName,
+    });
+    const sps = (await graph.api("/servicePrincipals").filter(`appId eq '${APP.appId}'`).get()) as {
+      value: Array<Record<string, unknown>>;
+    };
+    expect(sps.value).toEqual([
+      expect.objectContaining({ id: APP.objectId, appId: APP.appId, displayName: "aml-steward" }),
+    ]);
+    const byIds = (await graph
+      .api("/directoryObjects/getByIds")
+      .post({ ids: [ALICE.objectId, APP.objectId], types: ["user"] })) as {
+      value: Array<Record<string, unknown>>;
+    };
+    expect(byIds.value).toEqual([
+      expect.objectContaining({ "@odata.type": "#microsoft.graph.user", id: ALICE.objectId }),
+    ]);
+    const missing = await graphError(graph.api("/users/nobody@contoso.test").get());
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it("pages with $top and @odata.nextLink", async () => {
+    for (let i = 0; i < 5; i++) await graph.api("/groups").post(securityGroup(`Paged ${i}`, `paged${i}`));
+    const ids: string[] = [];
+    let page = (await graph.api("/groups").filter("startswith(displayName,'Paged')").top(2).get()) as {
+      value: Array<{ id: string }>;
+      "@odata.nextLink"?: string;
+    };
+    let pages = 1;
+    ids.push(...page.value.map((g) => g.id));
+    while (page["@odata.nextLink"]) {
+      page = (await graph.api(page["@odata.nextLink"]).get()) as typeof page;
+      ids.push(...page.value.map((g) => g.id));
+      pages++;
+    }
+    expect(pages).toBe(3);
+    expect(new Set(ids).size).toBe(5);
+  });
+});
