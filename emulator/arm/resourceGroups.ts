@@ -184,15 +184,13 @@ function listGroups(ctx: ArmContext, req: ArmRequest, sub: string): EmuResponse 
   requireSubscription(ctx, sub);
   const filter = parseFilter(req.query.get("$filter"));
   const now = ctx.now();
-  const { items, next } = ctx.state
-    .groupsIn(sub)
-    .scan(cursorFrom(req), pageSizeFor(req, ctx.pageSize), (g) =>
-      matches(filter, {
-        tags: g.tags,
-        field: (f) =>
-          f.toLowerCase() === "name" ? g.name : f.toLowerCase() === "location" ? g.location : undefined,
-      }),
-    );
+  const { items, next } = ctx.state.groupsIn(sub).scan(cursorFrom(req), pageSizeFor(req, ctx.pageSize), (g) =>
+    matches(filter, {
+      tags: g.tags,
+      field: (f) =>
+        f.toLowerCase() === "name" ? g.name : f.toLowerCase() === "location" ? g.location : undefined,
+    }),
+  );
   return {
     status: 200,
     body: page(
