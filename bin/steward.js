@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The `steward` CLI launcher: runs the TypeScript CLI (shared/cli) through tsx, so it works on a
+// fresh clone without a build. Node reads NODE_EXTRA_CA_CERTS only at start-up, so when
+// --env-file names a certificate this process does not trust yet, it runs itself again with it.
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { readFileSync } from "node:fs";
+
+function envFileArg(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--env-file") return argv[i + 1];
+    if (argv[i].startsWith("--env-file=")) return argv[i].slice("--env-file=".length);
+  }
+  return undefined;
+}
+
+function caCertIn(file) {
+  try {
+    const line = readFileSync(file, "utf8")
+      .split(/\r?\n/)
+      .find((l) => /^\s*(export\s+)?NODE_EXTRA_CA_CERTS\s*=/.test(l));
+    if (!line) return undefined;
+    const value = line.slice(line.indexOf("=") + 1).trim();
+    return /^["'].*["']$/.test(value) ? value.slice(1, -1) : value;
+  } catch {
+    return undefined; // the CLI itself reports an unreadable --env-file
+  }
+}
+
+const argv = process.argv.slice(2);
+const envFile = envFileArg(argv);
+const ca = envFile ? caCertIn(envFile) : undefined;
+if (ca && process.env.NODE_EXTRA_CA_CERTS !== ca) {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
+  });
+  process.on("SIGINT", () => undefined);
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  const { run } = await import("../shared/cli/main.ts");
+  process.exitCode = await run(argv);
+}

@@ -1,0 +1,69 @@
+/**
+ * `steward audit --resource ID | --project NAME [--since ISO-TIME]`: every write aml-steward
+ * made there (what, when, before -> after, why, correlation id), oldest first, and for a
+ * resource its recorded policy violations.
+ */
+import { azure } from "../../azure/clients.js";
+import { TABLES } from "../../config/settings.js";
+import { AuditLog, type AuditEntry } from "../../ledger/audit.js";
+import { ViolationLog, type Violation } from "../../ledger/violations.js";
+import { printJson, UsageError, type CommandContext } from "../io.js";
+import { renderTable, shortId } from "../table.js";
+
+export interface AuditOptions {
+  resource?: string;
+  project?: string;
+  since?: string;
+}
+
+function change(e: AuditEntry): string {
+  const show = (v: unknown) => (v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v));
+  const before = show(e.before);
+  const after = show(e.after);
+  return before || after ? `${before || "-"} -> ${after || "-"}` : "";
+}
+
+export async function audit(ctx: CommandContext, args: string[], opts: AuditOptions): Promise<void> {
+  if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);
+  if (!!opts.resource === !!opts.project)
+    throw new UsageError("give exactly one of --resource ID or --project NAME");
+  if (opts.resource && !/^\/subscriptions\/[^/]+/i.test(opts.resource)) {
+    throw new UsageError(`--resource must be an ARM id (/subscriptions/...), got "${opts.resource}"`);
+  }
+  if (opts.since && Number.isNaN(Date.parse(opts.since)))
+    throw new UsageError(`--since "${opts.since}" is not a date or time`);
+  const since = opts.since ? new Date(opts.since).toISOString() : undefined;
+  const log = new AuditLog(azure().table(TABLES.audit));
+  const entries = opts.resource
+    ? await log.byResource(opts.resource, since ? { since } : {})
+    : await log.byProject(opts.project!, since ? { since } : {});
+  let violations: Violation[] = [];
+  if (opts.resource) {
+    const sub = /^\/subscriptions\/([^/]+)/i.exec(opts.resource)![1]!;
+    violations = await new ViolationLog(azure().table(TABLES.violations)).list({
+      subscriptionId: sub,
+      resourceId: opts.resource,
+    });
+  }
+  if (ctx.json) return printJson(ctx.io, { entries, ...(opts.resource ? { violations } : {}) });
+  const out: string[] = [
+    `${entries.length} audit entr${entries.length === 1 ? "y" : "ies"} for ${opts.resource ? `resource ${opts.resource}` : `project ${opts.project}`}`,
+    renderTable(
+      ["at", "actor", "action", "target", "change", "reason"],
+      entries.map((e) => [e.at, e.actor, e.action, shortId(e.target, 3), change(e), e.reason]),
+      { maxWidth: 60 },
+    ),
+  ];
+  if (opts.resource) {
+    out.push(
+      "",
+      "violations:",
+      renderTable(
+        ["kind", "detail", "first seen", "last seen"],
+        violations.map((v) => [v.kind, v.detail, v.firstSeen, v.lastSeen]),
+        { maxWidth: 80 },
+      ),
+    );
+  }
+  ctx.io.stdout(out.join("\n"));
+}

@@ -1,0 +1,167 @@
+/**
+ * `steward policy validate FILE`: every problem of a policy file at once (exit 1 when it has
+ * any, 2 when the file cannot be read). `steward policy show`: the effective policy
+ * (STEWARD_POLICY_PATH, else the bundled default), with the role x environment access matrix.
+ */
+import {
+  DEFAULT_POLICY_PATH,
+  getPolicy,
+  loadPolicyFile,
+  PolicyError,
+  type EstatePolicy,
+} from "../../policy/index.js";
+import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
+import { renderTable } from "../table.js";
+
+export async function policyValidate(ctx: CommandContext, args: string[]): Promise<void> {
+  const file = args[0];
+  if (!file || args.length > 1) throw new UsageError("usage: steward policy validate FILE");
+  let policy: EstatePolicy;
+  try {
+    policy = loadPolicyFile(file);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    const unreadable = e.problems.length === 1 && /^cannot read the file/.test(e.problems[0]!.rule);
+    if (unreadable) throw new UsageError(`${file}: ${e.problems[0]!.rule}`);
+    if (ctx.json) printJson(ctx.io, { file, valid: false, problems: e.problems });
+    else {
+      ctx.io.stdout(`${file}: INVALID, ${e.problems.length} problem(s)\n`);
+      ctx.io.stdout(
+        renderTable(
+          ["field", "value", "rule"],
+          e.problems.map((p) => [
+            p.path || "(root)",
+            p.value === undefined ? "(missing)" : JSON.stringify(p.value),
+            p.rule,
+          ]),
+          { maxWidth: 70 },
+        ),
+      );
+    }
+    throw new CommandFailed(`${file} is not a valid estate policy`);
+  }
+  if (ctx.json) printJson(ctx.io, { file, valid: true, summary: summary(policy) });
+  else ctx.io.stdout(`${file}: valid. ${describe(policy)}`);
+}
+
+export async function policyShow(ctx: CommandContext, args: string[]): Promise<void> {
+  if (args.length > 0) throw new UsageError("usage: steward policy show");
+  const source = process.env.STEWARD_POLICY_PATH || DEFAULT_POLICY_PATH;
+  const policy = getPolicy(source);
+  if (ctx.json) return printJson(ctx.io, { source, policy });
+  const out: string[] = [];
+  out.push(`Estate policy of ${policy.organisation} (version ${policy.version})`, `source: ${source}`, "");
+  out.push(`regions: ${policy.regions.allowed.join(", ")} (default ${policy.regions.default})`, "");
+  out.push(
+    renderTable(
+      ["environment", "production data", "budget"],
+      policy.environments.map((e) => [
+        e.name,
+        e.productionData ? "yes" : "no",
+        e.budget ? `${e.budget.monthlyAmount} ${e.budget.currency}/month` : "",
+      ]),
+    ),
+    "",
+  );
+  out.push(
+    renderTable(
+      ["role", "description"],
+      policy.roles.map((r) => [r.name, r.description]),
+    ),
+    "",
+  );
+  out.push("Access matrix (Azure roles granted to each role's group on the environment's resource group):");
+  out.push(accessMatrix(policy), "");
+  const t = policy.tags;
+  out.push(
+    renderTable(
+      ["tag", "purpose"],
+      [
+        ...t.required.map((name) => [name, purposeOf(policy, name)]),
+        [t.createdBy, "who created the resource"],
+        [t.createdOn, "creation date (never overwritten)"],
+        [t.managedBy, "made by aml-steward"],
+      ],
+    ),
+    "",
+  );
+  out.push(
+    renderTable(
+      ["name kind", "template"],
+      Object.entries(policy.naming)
+        .filter(([k]) => !["projectPattern", "hashLength", "uniquenessSeed"].includes(k))
+        .map(([k, v]) => [k, String(v)]),
+    ),
+    `project names must match ${policy.naming.projectPattern}`,
+    "",
+  );
+  out.push(
+    renderTable(
+      ["funded cost centre", "name"],
+      policy.fundedCostCenters.map((c) => [c.id, c.name]),
+    ),
+    "",
+  );
+  out.push(
+    renderTable(
+      ["governed subscription", "name"],
+      policy.governedSubscriptions.map((s) => [s.id, s.name]),
+    ),
+    "",
+  );
+  out.push(
+    `exploration: ${policy.exploration.workspace} in ${policy.exploration.resourceGroup} (cost centre ${policy.exploration.costCenter})`,
+    `violations: ${policy.violations.mode}` +
+      (policy.violations.mode === "tag" ? ` (tag ${policy.violations.tagName})` : ""),
+    `reconcile guard: at most ${Math.round(policy.reconcile.maxChangeShare * 100)}% or ${policy.reconcile.maxChangeCount} resources per run, ${policy.reconcile.concurrency} writes at once`,
+  );
+  ctx.io.stdout(out.join("\n"));
+}
+
+/** One row per (project role, Azure role); a column per environment marks where it is granted. */
+export function accessMatrix(policy: EstatePolicy): string {
+  const envs = policy.environments.map((e) => e.name);
+  const rows: string[][] = [];
+  for (const r of policy.roles) {
+    const row = policy.accessMatrix[r.name] ?? {};
+    const azureRoles = [...new Set(envs.flatMap((env) => (row[env] ?? []).map((g) => g.name)))];
+    if (azureRoles.length === 0) rows.push([r.name, "(nothing)", ...envs.map(() => "-")]);
+    azureRoles.forEach((name, i) =>
+      rows.push([
+        i === 0 ? r.name : "",
+        name,
+        ...envs.map((env) => ((row[env] ?? []).some((g) => g.name === name) ? "x" : "-")),
+      ]),
+    );
+  }
+  return renderTable(["role", "Azure role", ...envs], rows);
+}
+
+function purposeOf(policy: EstatePolicy, name: string): string {
+  const t = policy.tags;
+  const inherited = policy.tags.inherited.find((i) => i.name.toLowerCase() === name.toLowerCase());
+  const role =
+    name === t.costCenter
+      ? "cost centre"
+      : name === t.project
+        ? "project"
+        : name === t.environment
+          ? "environment"
+          : name === t.owner
+            ? "owner"
+            : "required";
+  return inherited ? `${role}; inherited from the resource group (${inherited.mode})` : role;
+}
+
+function summary(p: EstatePolicy) {
+  return {
+    organisation: p.organisation,
+    environments: p.environments.map((e) => e.name),
+    roles: p.roles.map((r) => r.name),
+    governedSubscriptions: p.governedSubscriptions.length,
+  };
+}
+
+function describe(p: EstatePolicy): string {
+  return `${p.organisation}: ${p.environments.length} environments (${p.environments.map((e) => e.name).join(", ")}), ${p.roles.length} roles, ${p.governedSubscriptions.length} governed subscription(s).`;
+}

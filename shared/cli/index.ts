@@ -1,0 +1,173 @@
+/**
+ * The `steward` operator CLI: `main(argv, io)` parses the command line (node:util parseArgs),
+ * loads settings (the environment, or `--env-file`), runs one command and returns its exit
+ * code (0 ok, 1 failed, 2 bad input) without exiting, so tests call it in-process.
+ */
+import { parseArgs } from "node:util";
+import { resetAzureClients } from "../azure/clients.js";
+import { getSettings, resetSettings, SettingsError } from "../config/settings.js";
+import { PolicyError } from "../policy/index.js";
+import { audit } from "./commands/audit.js";
+import { policyShow, policyValidate } from "./commands/policy.js";
+import { promote, status } from "./commands/promotion.js";
+import { reconcile } from "./commands/reconcile.js";
+import { replayEvent } from "./commands/replayEvent.js";
+import { readEnvFile } from "./envFile.js";
+import { CommandFailed, EXIT, UsageError, type CliIo, type CommandContext, type ExitCode } from "./io.js";
+
+export { EXIT, type CliIo } from "./io.js";
+
+export const USAGE = `steward: operate aml-steward from a terminal (against the local stack or Azure)
+
+usage: steward [--env-file FILE] [--json] [--verbose] COMMAND ...
+
+commands:
+  promote FILE [--dry-run] [--no-wait] [--timeout SECONDS]
+                               queue a promotion request and follow it to the end
+  status REQUEST_ID            a promotion's record: status, steps, resources, reasons
+  reconcile [--subscription ID]... [--dry-run] [--approve RUN_ID]
+                               reconcile cost tags now and print the run report
+  replay-event FILE            run the Event Grid function on saved event(s)
+  policy validate FILE         check a policy file; every problem at once
+  policy show                  the effective estate policy, access matrix included
+  audit --resource ID | --project NAME [--since TIME]
+                               what aml-steward wrote there, and why
+
+options:
+  --env-file FILE   read settings from FILE (KEY=value lines; npm start writes one)
+  --json            machine-readable output on stdout
+  --verbose         the app's log lines on stderr
+exit codes: 0 ok, 1 the operation failed, 2 bad input (usage, file, id, settings)`;
+
+const OPTIONS = {
+  "env-file": { type: "string" },
+  json: { type: "boolean", default: false },
+  verbose: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  "dry-run": { type: "boolean", default: false },
+  "no-wait": { type: "boolean", default: false },
+  timeout: { type: "string" },
+  subscription: { type: "string", multiple: true },
+  approve: { type: "string" },
+  resource: { type: "string" },
+  project: { type: "string" },
+  since: { type: "string" },
+} as const;
+
+/** Which options each command accepts (beyond the global ones). */
+const ALLOWED: Record<string, string[]> = {
+  promote: ["dry-run", "no-wait", "timeout"],
+  status: [],
+  reconcile: ["subscription", "dry-run", "approve"],
+  "replay-event": [],
+  "policy validate": [],
+  "policy show": [],
+  audit: ["resource", "project", "since"],
+};
+const GLOBAL = new Set(["env-file", "json", "verbose", "help"]);
+
+/** Commands that never touch Azure or Storage, so they need no settings. */
+const OFFLINE = new Set(["policy validate", "policy show"]);
+
+export interface MainOptions {
+  /** Poll interval while `promote` waits (tests shorten it). */
+  pollMs?: number;
+}
+
+export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}): Promise<ExitCode> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (values.help || positionals.length === 0) {
+      io.stdout(USAGE);
+      return positionals.length === 0 && !values.help ? EXIT.badInput : EXIT.ok;
+    }
+    const [first, ...rest] = positionals;
+    const command = first === "policy" ? `policy ${rest[0] ?? ""}`.trim() : first!;
+    const args = first === "policy" ? rest.slice(1) : rest;
+    const allowed = ALLOWED[command];
+    if (!allowed) {
+      throw new UsageError(
+        first === "policy"
+          ? `policy needs "validate FILE" or "show"`
+          : `unknown command "${first}" (try steward --help)`,
+      );
+    }
+    for (const [name, value] of Object.entries(values)) {
+      const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false;
+      if (given && !GLOBAL.has(name) && !allowed.includes(name)) {
+        throw new UsageError(`--${name} does not apply to "${command}"`);
+      }
+    }
+
+    if (values["env-file"]) {
+      Object.assign(process.env, readEnvFile(values["env-file"]));
+      resetSettings();
+      resetAzureClients();
+    }
+    if (!OFFLINE.has(command)) getSettings(); // fail early, naming the bad setting
+
+    const ctx: CommandContext = { io, json: values.json, verbose: values.verbose };
+    switch (command) {
+      case "promote": {
+        const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
+        if (!Number.isFinite(timeout) || timeout <= 0)
+          throw new UsageError(`--timeout must be a number of seconds`);
+        await promote(ctx, args, {
+          dryRun: values["dry-run"],
+          wait: !values["no-wait"],
+          timeoutSeconds: timeout,
+          ...(mainOpts.pollMs ? { pollMs: mainOpts.pollMs } : {}),
+        });
+        break;
+      }
+      case "status":
+        await status(ctx, args);
+        break;
+      case "reconcile":
+        await reconcile(ctx, args, {
+          subscriptions: values.subscription ?? [],
+          dryRun: values["dry-run"],
+          ...(values.approve ? { approve: values.approve } : {}),
+        });
+        break;
+      case "replay-event":
+        await replayEvent(ctx, args);
+        break;
+      case "policy validate":
+        await policyValidate(ctx, args);
+        break;
+      case "policy show":
+        await policyShow(ctx, args);
+        break;
+      case "audit":
+        await audit(ctx, args, {
+          ...(values.resource ? { resource: values.resource } : {}),
+          ...(values.project ? { project: values.project } : {}),
+          ...(values.since ? { since: values.since } : {}),
+        });
+        break;
+    }
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof SettingsError || e instanceof PolicyError) {
+      io.stderr(`steward: ${e.message}`);
+      return EXIT.badInput;
+    }
+    if (e instanceof CommandFailed) {
+      io.stderr(`steward: ${e.message}`);
+      return EXIT.failed;
+    }
+    const err = e as Error & { statusCode?: number; code?: string };
+    io.stderr(
+      `steward: ${err.message ?? String(e)}${err.statusCode ? ` (HTTP ${err.statusCode}${err.code ? `, ${err.code}` : ""})` : ""}`,
+    );
+    if (process.env.STEWARD_CLI_STACK) io.stderr(err.stack ?? "");
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * Every `steward` command through the real local stack (its own Azurite, the emulator, the local
+ * Functions host running the app's real functions), in process through main(argv, io) — with
+ * their output, their errors for bad input and their exit codes — and once through the
+ * `bin/steward.js` launcher in a child process with `--env-file`.
+ */
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ResourceManagementClient } from "@azure/arm-resources";
+import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { explorationIds, PEOPLE } from "../../emulator/seeds/contoso.js";
+import { EVENT_SUBSCRIPTION, startLocalStack, type LocalStack } from "../../emulator/stack.js";
+import { main, type CliIo } from "../../shared/cli/index.js";
+
+let stack: LocalStack;
+let dir: string;
+const repo = path.resolve(import.meta.dirname, "../..");
+const example = JSON.parse(
+  readFileSync(path.join(repo, "docs/examples/promotion-request.json"), "utf8"),
+) as Record<string, unknown>;
+
+async function steward(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
+  const code = await main(argv, io, { pollMs: 100 });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+function file(name: string, content: unknown): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, typeof content === "string" ? content : JSON.stringify(content, null, 2));
+  return p;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "steward-cli-"));
+  stack = await startLocalStack({
+    certPath: process.env.STEWARD_TEST_CERT_PATH!,
+    keyPath: process.env.STEWARD_TEST_KEY_PATH!,
+    queues: { visibilityTimeoutMs: 1000, minPollingIntervalMs: 50, maxPollingIntervalMs: 250 },
+    timers: "manual",
+    log: { format: "silent" },
+  });
+}, 60_000);
+afterAll(async () => stack?.stop());
+
+describe("steward policy", () => {
+  it("shows the effective policy with the access matrix, as a table and as JSON", async () => {
+    const r = await steward("policy", "show");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Access matrix");
+    expect(r.stdout).toMatch(/data-scientist\s+AzureML Data Scientist\s+x\s+x\s+-/);
+    const j = await steward("--json", "policy", "show");
+    expect(JSON.parse(j.stdout).policy.organisation).toBe("Contoso");
+  });
+
+  it("validates a policy file: 0 valid, 1 with every problem listed, 2 unreadable", async () => {
+    const good = await steward("policy", "validate", path.join(repo, "shared/policy/default-policy.yaml"));
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain("valid");
+    const text = readFileSync(path.join(repo, "shared/policy/default-policy.yaml"), "utf8")
+      .replace(/default: westeurope/, 'default: "Mars Base"')
+      .replace(/^organisation: .*$/m, "organisation: ''");
+    const bad = await steward("policy", "validate", file("bad-policy.yaml", text));
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain("INVALID");
+    expect(bad.stdout).toContain("regions.default");
+    expect(bad.stdout).toContain("organisation");
+    const missing = await steward("policy", "validate", path.join(dir, "nope.yaml"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("cannot read");
+  });
+
+  it("refuses bad command lines with exit code 2", async () => {
+    expect((await steward()).code).toBe(2);
+    expect((await steward("policy")).code).toBe(2);
+    const unknown = await steward("frobnicate");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const badOption = await steward("status", "--dry-run", randomUUID());
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain("--dry-run does not apply");
+    expect((await steward("--nope", "policy", "show")).code).toBe(2);
+    expect((await steward("--help")).code).toBe(0);
+  });
+});
+
+describe("steward promote and status", () => {
+  const requestId = randomUUID();
+
+  it("queues a request, follows it to success and prints the record", async () => {
+    const r = await steward("promote", file("request.json", { ...example, requestId }), "--timeout", "90");
+    expect(r.stderr).toContain(`queued promotion ${requestId}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("SUCCEEDED");
+    expect(r.stdout).toContain("dev/resourceGroup");
+  }, 120_000);
+
+  it("prints the status of a request, as text and JSON; 1 for an unknown id, 2 for a malformed one", async () => {
+    const text = await steward("status", requestId);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`promotion ${requestId}: SUCCEEDED`);
+    const json = await steward("status", requestId, "--json");
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      requestId,
+      status: "succeeded",
+      project: "fraud-detection",
+    });
+    const unknown = await steward("status", randomUUID());
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no promotion request");
+    const malformed = await steward("status", "not-a-guid");
+    expect(malformed.code).toBe(2);
+  });
+
+  it("shows the plan of a dry run", async () => {
+    const r = await steward(
+      "promote",
+      file("dry.json", {
+        ...example,
+        requestId: randomUUID(),
+        project: "demand-forecast",
+        costCenter: "CC-2300-FORECAST",
+      }),
+      "--dry-run",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("(dry run)");
+    expect(r.stdout).toMatch(/plan:[\s\S]*rg-aml-demand-forecast-dev/);
+  }, 60_000);
+
+  it("refuses a malformed request before queueing it (exit 2) and reports a refused one (exit 1)", async () => {
+    const malformed = await steward(
+      "promote",
+      file("bad.json", { ...example, requestId: randomUUID(), roles: ["Owner"] }),
+    );
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain("roles, scopes and permissions come only from the estate policy");
+    expect(malformed.stderr).toContain("nothing was queued");
+    expect((await steward("promote", path.join(dir, "missing.json"))).code).toBe(2);
+    expect((await steward("promote", file("notjson.json", "{oops"))).code).toBe(2);
+
+    const unfunded = await steward(
+      "promote",
+      file("unfunded.json", {
+        ...example,
+        requestId: randomUUID(),
+        project: "side-quest",
+        costCenter: "CC-9999-NOPE",
+      }),
+    );
+    expect(unfunded.code).toBe(1);
+    expect(unfunded.stdout).toContain("REJECTED");
+    expect(unfunded.stdout).toContain("CC-9999-NOPE");
+  }, 60_000);
+});
+
+describe("steward audit", () => {
+  it("lists what aml-steward wrote for a project; 2 without exactly one selector", async () => {
+    const r = await steward("audit", "--project", "fraud-detection");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\d+ audit entr/);
+    expect(r.stdout).toContain("promotion");
+    const json = await steward("audit", "--project", "fraud-detection", "--json");
+    expect(JSON.parse(json.stdout).entries.length).toBeGreaterThan(5);
+    expect((await steward("audit")).code).toBe(2);
+    expect((await steward("audit", "--project", "x", "--resource", "/subscriptions/x")).code).toBe(2);
+    expect((await steward("audit", "--resource", "not-an-id")).code).toBe(2);
+  });
+});
+
+describe("steward replay-event", () => {
+  it("runs the Event Grid function on a saved event, and audit shows its write", async () => {
+    // Stop live delivery so that the replay is what tags the new resource.
+    stack.emulator.events.deleteSubscription(EVENT_SUBSCRIPTION);
+    const { subscriptionId, rg } = explorationIds(stack.policy);
+    const arm = new ResourceManagementClient(
+      new EmulatorPrincipalCredential(stack.emulator.url, PEOPLE.alice),
+      subscriptionId,
+      {
+        endpoint: stack.emulator.url,
+        credentialScopes: ["https://management.azure.com/.default"],
+      },
+    );
+    const name = `stcli${randomUUID().slice(0, 6)}`;
+    const id = `${rg}/providers/Microsoft.Storage/storageAccounts/${name}`;
+    await arm.resources.beginCreateOrUpdateByIdAndWait(id, "2023-01-01", {
+      location: stack.policy.regions.default,
+      kind: "StorageV2",
+      sku: { name: "Standard_LRS" },
+    });
+    const logged = stack.emulator.events
+      .events()
+      .filter((e) => e.event.subject.toLowerCase() === id.toLowerCase());
+    expect(logged.length).toBeGreaterThan(0);
+    const events = file(
+      "events.json",
+      logged.map((e) => e.event),
+    );
+
+    const r = await steward("replay-event", events);
+    expect(r.code, r.stderr).toBe(0);
+    const tags = (await arm.resources.getById(id, "2023-01-01")).tags ?? {};
+    expect(tags.costCenter).toBe(stack.policy.exploration.costCenter);
+    expect(tags.createdBy).toBe(PEOPLE.alice.userPrincipalName);
+
+    const audit = await steward("audit", "--resource", id);
+    expect(audit.code).toBe(0);
+    expect(audit.stdout).toMatch(/[1-9]\d* audit entr/);
+    expect(audit.stdout).toContain("tags");
+
+    expect((await steward("replay-event", file("empty.json", "[]"))).code).toBe(2);
+    expect((await steward("replay-event", file("garbage.json", "nope"))).code).toBe(2);
+  }, 60_000);
+});
+
+describe("steward reconcile", () => {
+  it("lists drift in a dry run, fixes a hand-changed cost tag, and refuses bad input", async () => {
+    const sub = stack.policy.projectSubscriptionId;
+    const arm = new ResourceManagementClient(
+      new EmulatorPrincipalCredential(stack.emulator.url, PEOPLE.dave),
+      sub,
+      {
+        endpoint: stack.emulator.url,
+        credentialScopes: ["https://management.azure.com/.default"],
+      },
+    );
+    const rg = "rg-aml-fraud-detection-dev";
+    let target: string | undefined;
+    for await (const r of arm.resources.listByResourceGroup(rg))
+      if (r.type === "Microsoft.Storage/storageAccounts") target = r.id;
+    expect(target).toBeDefined();
+    await arm.tagsOperations.beginUpdateAtScopeAndWait(target!, {
+      operation: "Merge",
+      properties: { tags: { costCenter: "CC-WRONG" } },
+    });
+
+    const dry = await steward("reconcile", "--subscription", sub, "--dry-run");
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("(dry run)");
+    expect((await arm.tagsOperations.getAtScope(target!)).properties?.tags?.costCenter).toBe("CC-WRONG");
+
+    const run = await steward("reconcile", "--subscription", sub);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain("completed");
+    expect((await arm.tagsOperations.getAtScope(target!)).properties?.tags?.costCenter).toBe("CC-2100-FRAUD");
+
+    const json = await steward("reconcile", "--subscription", sub, "--json");
+    expect(JSON.parse(json.stdout)[0]).toMatchObject({
+      subscriptionId: sub,
+      status: "completed",
+      counts: { fixed: 0 },
+    });
+
+    expect((await steward("reconcile", "--subscription", randomUUID())).code).toBe(2);
+    expect((await steward("reconcile", "--subscription", "nope")).code).toBe(2);
+    expect((await steward("reconcile", "--approve", "20990101T000000Z-00000000-abcdef")).code).toBe(2);
+  }, 90_000);
+});
+
+describe("bin/steward.js", () => {
+  it("runs the TypeScript CLI through tsx with --env-file, trusting the emulator's certificate", async () => {
+    const envFile = path.join(dir, "local.env");
+    await stack.writeEnvFile(envFile);
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS; // the launcher must set it from the env file
+    for (const k of Object.keys(stack.settings)) delete env[k];
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(repo, "bin/steward.js"),
+        "--env-file",
+        envFile,
+        "--json",
+        "audit",
+        "--project",
+        "fraud-detection",
+      ],
+      {
+        cwd: repo,
+        env,
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout).entries.length).toBeGreaterThan(0);
+  }, 60_000);
+});
