@@ -287,7 +287,9 @@ describe("principalName", () => {
       principalName({ kind: "servicePrincipal", appId: "O'BRIEN" }, () => g),
     ]);
     expect([a, b]).toEqual(["mi-x", "mi-x"]);
-    expect(seen).toEqual(["/servicePrincipals?appId eq 'o''brien'"]);
+    // Quoted for OData and percent-encoded for the URL (the Graph client sends .filter() as is).
+    expect(seen).toEqual(["/servicePrincipals?appId%20eq%20'o''brien'"]);
+    expect(decodeURIComponent(seen[0]!)).toBe("/servicePrincipals?appId eq 'o''brien'");
   });
 
   it("answers undefined for a principal Graph does not know, and throws on throttling", async () => {

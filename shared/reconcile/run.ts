@@ -1,0 +1,361 @@
+/**
+ * One subscription's reconciliation, the imperative shell around the pure core:
+ *
+ *   lease -> scan (resource groups once, then every resource page by page; decide with
+ *   decideTags; spool the drift list) -> guard -> write the drift with Merge -> report.
+ *
+ * Convergent: it reads the actual tags, writes only the difference, and a rerun after any
+ * stop (crash, abort, time budget, lost lease) finds less drift and finishes the job. A dry
+ * run or a blocked run writes no tag; both leave the full drift list in a blob.
+ */
+import type { ResourceManagementClient } from "@azure/arm-resources";
+import type { TableClient } from "@azure/data-tables";
+import type { ContainerClient } from "@azure/storage-blob";
+import { countCalls, processCounts } from "../azure/callCounter.js";
+import { errorFacts } from "../azure/errors.js";
+import type { AuditLog } from "../ledger/audit.js";
+import type { ViolationLog } from "../ledger/violations.js";
+import type { Logger } from "../log.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import { applyTagPatch } from "../tagging/tagWriter.js";
+import { assess, ScanTally, tagValue, type Assessment } from "./drift.js";
+import { GroupTags } from "./groups.js";
+import { APPROVAL_VALIDITY_MS, blastRadius, checkApproval } from "./guard.js";
+import { Lease } from "./lease.js";
+import { resumablePages } from "./pages.js";
+import { loadProjectIndex, type ProjectIndex } from "./projects.js";
+import { driftBlobName, newRunId, type RunStore } from "./runStore.js";
+import { DriftSpool, readDrift } from "./spool.js";
+import type { CostCenterMismatch, DriftEntry, ReconcileProgress, ReconcileReport } from "./types.js";
+import { emptyCounts } from "./types.js";
+import { runPool } from "./writePool.js";
+
+/** Everything a run touches; built from azure() in index.ts, or by tests. */
+export interface ReconcileDeps {
+  resources(subscriptionId: string): ResourceManagementClient;
+  runs: RunStore;
+  leases: TableClient;
+  reports: ContainerClient;
+  promotions: TableClient;
+  audit: AuditLog;
+  violations: ViolationLog;
+}
+
+export interface SubscriptionRunOptions {
+  subscriptionId: string;
+  policy: EstatePolicy;
+  deps: ReconcileDeps;
+  logger: Logger;
+  dryRun?: boolean;
+  approveRunId?: string;
+  batchId?: string;
+  continuesRunId?: string;
+  onProgress?: (p: ReconcileProgress) => void;
+  /** Stops the run between writes (or pages); what was not written stays for the next run. */
+  signal?: AbortSignal;
+  /** Stop writing after this long (Functions have a timeout); the run ends `partial`. */
+  timeBudgetMs?: number;
+  /** Lease length (renewed every third of it while the run lives). Default 5 minutes. */
+  leaseTtlMs?: number;
+  /** Upsert the violations found into the violation log (default true; never in a dry run). */
+  recordViolations?: boolean;
+  /** Extra attempts per write after the SDK's own retries (default 6). */
+  maxWriteAttempts?: number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 5 * 60_000;
+const FAILURE_SAMPLE = 20;
+
+/** A lease name per subscription: two runs of the same subscription never write together. */
+export const leaseName = (subscriptionId: string) => `reconcile|${subscriptionId.toLowerCase()}`;
+
+class Aborted extends Error {
+  override name = "Aborted";
+}
+
+export async function reconcileSubscription(o: SubscriptionRunOptions): Promise<ReconcileReport> {
+  const started = Date.now();
+  const runId = newRunId(o.subscriptionId, new Date(started));
+  const log = o.logger;
+  const report: ReconcileReport = {
+    runId,
+    subscriptionId: o.subscriptionId,
+    subscriptionName: o.policy.governedSubscriptions.find(
+      (s) => s.id.toLowerCase() === o.subscriptionId.toLowerCase(),
+    )?.name,
+    status: "running",
+    dryRun: o.dryRun === true,
+    batchId: o.batchId,
+    continuesRunId: o.continuesRunId,
+    approveRunId: o.approveRunId,
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    counts: emptyCounts(),
+    violations: {},
+    unattributed: [],
+    costCenterMismatches: [],
+    calls: { armReads: 0, armWrites: 0, graphReads: 0, graphWrites: 0, throttled: 0 },
+    pages: { resources: 0, resourceGroups: 0 },
+    driftSample: [],
+    failures: [],
+  };
+
+  const { calls } = await countCalls(async () => {
+    let lease: Lease | undefined;
+    try {
+      // A dry run writes no tag, so it needs no lease and never waits for a real run.
+      if (!report.dryRun) {
+        const got = await Lease.acquire(o.deps.leases, leaseName(o.subscriptionId), runId, {
+          ttlMs: o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+        });
+        if (!got.ok) {
+          report.status = "busy";
+          report.busy = { holder: got.heldBy.holder, until: got.heldBy.expiresAt };
+          report.error = `run ${got.heldBy.holder} holds the subscription's lease until ${got.heldBy.expiresAt}`;
+          log.warn("reconcile: another run holds this subscription; not running", {
+            subscriptionId: o.subscriptionId,
+            runId,
+            heldBy: got.heldBy.holder,
+            until: got.heldBy.expiresAt,
+          });
+          return;
+        }
+        lease = got.lease;
+      }
+      await o.deps.runs.start(report);
+      await execute(o, report, lease);
+    } catch (e) {
+      if (e instanceof Aborted) {
+        report.status = "aborted";
+      } else {
+        report.status = "failed";
+        report.error = errorFacts(e).message;
+        log.error("reconcile run failed", { subscriptionId: o.subscriptionId, runId, error: report.error });
+      }
+    } finally {
+      await lease?.release().catch((e) => log.warn("could not release the lease", { error: String(e) }));
+    }
+  });
+
+  const finished = Date.now();
+  report.finishedAt = new Date(finished).toISOString();
+  report.durationMs = finished - started;
+  report.calls = calls;
+  await o.deps.runs.save(report);
+  log.info("reconcile run finished", {
+    runId,
+    subscriptionId: o.subscriptionId,
+    status: report.status,
+    ...report.counts,
+    armReads: calls.armReads,
+    armWrites: calls.armWrites,
+    throttled: calls.throttled,
+    durationMs: report.durationMs,
+  });
+  return report;
+}
+
+async function execute(
+  o: SubscriptionRunOptions,
+  report: ReconcileReport,
+  lease: Lease | undefined,
+): Promise<void> {
+  const { policy, deps, logger: log, subscriptionId } = o;
+  const checkAbort = () => {
+    if (o.signal?.aborted) throw new Aborted("aborted by the caller");
+  };
+
+  let approval: { runId: string; maxDrift: number } | undefined;
+  if (o.approveRunId) {
+    const blocked = await deps.runs.get(o.approveRunId);
+    const check = checkApproval(blocked, o.approveRunId, subscriptionId, Date.now());
+    if (!check.ok) throw new Error(`approval refused: ${check.reason}`);
+    approval = { runId: o.approveRunId, maxDrift: check.maxDrift };
+  }
+
+  // --- scan -------------------------------------------------------------------------------
+  const client = deps.resources(subscriptionId);
+  const paging = {
+    onRetry: (attempt: number, delayMs: number, e: unknown) =>
+      log.warn("listing throttled or failing; resuming after a pause", {
+        subscriptionId,
+        attempt,
+        delayMs,
+        error: errorFacts(e).message,
+      }),
+  };
+  const groups = await GroupTags.load(client, paging);
+  report.pages.resourceGroups = groups.pages;
+  const projects = await loadProjectIndex(deps.promotions, subscriptionId);
+  report.costCenterMismatches = mismatches(policy, groups, projects);
+
+  const tally = new ScanTally(subscriptionId);
+  const spool = new DriftSpool(deps.reports, driftBlobName(report.runId));
+  const recordViolations = o.recordViolations !== false && !report.dryRun;
+  const progress = (written: number) =>
+    o.onProgress?.({ subscriptionId, scanned: tally.counts.scanned, drifted: tally.counts.drifted, written });
+
+  for await (const page of resumablePages(
+    (t) => client.resources.list().byPage({ continuationToken: t }),
+    paging,
+  )) {
+    checkAbort();
+    report.pages.resources++;
+    const drift: DriftEntry[] = [];
+    const seen: Assessment[] = [];
+    for (const r of page) {
+      if (!r.id || !r.type) continue;
+      const rg = /\/resourcegroups\/([^/]+)/i.exec(r.id)?.[1];
+      const group = rg ? await groups.get(rg) : undefined;
+      const a = assess(
+        policy,
+        { id: r.id, type: r.type, name: r.name ?? "", location: r.location, tags: r.tags },
+        group?.tags,
+      );
+      tally.add(a);
+      if (a.drift) drift.push(a.drift);
+      if (recordViolations && a.decision.violations.length > 0) seen.push(a);
+    }
+    await spool.append(drift);
+    if (seen.length > 0) await recordFound(o, seen, report.runId);
+    progress(0);
+  }
+  await spool.commit();
+  report.driftBlob = spool.blobName;
+  report.counts = { ...tally.counts };
+  report.violations = tally.violations;
+  report.driftSample = tally.driftSample;
+  report.unattributed = tally.unattributed.result().map((g) => {
+    const p = projects.get(g.resourceGroup.toLowerCase());
+    return p ? { ...g, project: { name: p.name, costCenter: p.costCenter, requestId: p.requestId } } : g;
+  });
+
+  // --- guard ------------------------------------------------------------------------------
+  const counts = report.counts;
+  const guard = blastRadius(policy.reconcile, counts.scanned, counts.drifted, approval);
+  report.guard = guard;
+  if (report.dryRun) {
+    report.status = "dryRun";
+    return;
+  }
+  if (!guard.allowed) {
+    report.status = "blocked";
+    counts.blocked = counts.drifted;
+    report.approval = { validUntil: new Date(Date.now() + APPROVAL_VALIDITY_MS).toISOString() };
+    log.error(
+      `RECONCILE BLOCKED by the blast-radius guard: subscription ${report.subscriptionName ?? subscriptionId} ` +
+        `(${subscriptionId}) would change ${counts.drifted} of ${counts.scanned} resources; ${guard.reason}. ` +
+        `Nothing was written. Would-be changes: blob ${report.driftBlob}. ` +
+        `Check the resource groups' tags; if the change is intended, approve with ` +
+        `"steward reconcile --approve ${report.runId}" before ${report.approval.validUntil}.`,
+      {
+        alert: "reconcileBlocked",
+        runId: report.runId,
+        subscriptionId,
+        drifted: counts.drifted,
+        scanned: counts.scanned,
+        costCenterMismatches: report.costCenterMismatches.length,
+      },
+    );
+    return;
+  }
+
+  // --- write ------------------------------------------------------------------------------
+  if (counts.drifted === 0) {
+    report.status = "completed";
+    if (approval) await deps.runs.useApproval(approval.runId, report.runId);
+    return;
+  }
+  const deadline = o.timeBudgetMs === undefined ? Infinity : Date.parse(report.startedAt) + o.timeBudgetMs;
+  let stopReason: "aborted" | "lease" | "budget" | undefined;
+  const shouldContinue = () => {
+    if (o.signal?.aborted) stopReason = "aborted";
+    else if (lease && !lease.held()) stopReason = "lease";
+    else if (Date.now() >= deadline) stopReason = "budget";
+    return stopReason === undefined;
+  };
+  const writerDeps = { resources: deps.resources, audit: deps.audit, log };
+  let written = 0;
+  await runPool(
+    readDrift(deps.reports, spool.blobName),
+    async (entry: DriftEntry) => {
+      const res = await applyTagPatch(
+        {
+          resourceId: entry.id,
+          patch: entry.patch,
+          before: entry.before,
+          actor: "reconcile",
+          reason: Object.entries(entry.reasons)
+            .map(([k, why]) => `${k}: ${why}`)
+            .join("; "),
+          correlationId: report.runId,
+          project: entry.project,
+        },
+        writerDeps,
+      );
+      if (res.status === "gone") counts.disappeared++;
+      else counts.fixed++;
+      progress(++written);
+    },
+    (entry, e) => {
+      counts.failed++;
+      const message = errorFacts(e).message;
+      if (report.failures.length < FAILURE_SAMPLE) report.failures.push({ id: entry.id, error: message });
+      log.warn("reconcile: tag write failed", { runId: report.runId, resourceId: entry.id, error: message });
+    },
+    {
+      concurrency: policy.reconcile.concurrency,
+      maxAttempts: o.maxWriteAttempts ?? 6,
+      shouldContinue,
+      throttledCount: () => processCounts.throttled,
+      onRetry: (entry, attempt, delayMs, e) =>
+        log.warn("reconcile: tag write throttled or failing; retrying", {
+          resourceId: entry.id,
+          attempt,
+          delayMs,
+          error: errorFacts(e).message,
+        }),
+    },
+  );
+  counts.pending = counts.drifted - counts.fixed - counts.failed - counts.disappeared;
+  if (stopReason === "aborted") throw new Aborted("aborted by the caller");
+  if (stopReason === "lease") {
+    throw new Error("lost the subscription's lease (another run took over); stopped writing");
+  }
+  report.status = stopReason === "budget" && counts.pending > 0 ? "partial" : "completed";
+  if (approval && report.status === "completed") await deps.runs.useApproval(approval.runId, report.runId);
+}
+
+/** Upserts the violations of a page into the violation log, a few at a time. */
+async function recordFound(o: SubscriptionRunOptions, found: Assessment[], runId: string): Promise<void> {
+  const items = found.flatMap((a) =>
+    a.decision.violations.map((v) => ({
+      resourceId: a.resource.id,
+      subscriptionId: o.subscriptionId,
+      kind: v.kind,
+      detail: v.detail,
+      project: tagValue(a.decision.after, o.policy.tags.project),
+      correlationId: runId,
+    })),
+  );
+  // The violation log is a by-product: a failed upsert is logged, never fails the run.
+  const failed = (v: (typeof items)[number], e: unknown) =>
+    o.logger.warn("could not record a violation", { resourceId: v.resourceId, error: errorFacts(e).message });
+  await runPool(items, (v) => o.deps.violations.upsert(v).then(() => undefined), failed, {
+    concurrency: 8,
+    maxAttempts: 3,
+    shouldContinue: () => true,
+  });
+}
+
+function mismatches(policy: EstatePolicy, groups: GroupTags, projects: ProjectIndex): CostCenterMismatch[] {
+  const out: CostCenterMismatch[] = [];
+  for (const g of groups.entries()) {
+    const p = projects.get(g.name.toLowerCase());
+    const tagged = tagValue(g.tags, policy.tags.costCenter);
+    if (p?.costCenter && tagged && tagged !== p.costCenter) {
+      out.push({ resourceGroup: g.name, tagged, recorded: p.costCenter, project: p.name });
+    }
+  }
+  return out;
+}
