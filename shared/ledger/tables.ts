@@ -24,13 +24,11 @@ export function ensureTable(table: TableClient): Promise<void> {
 
 /** A key for Table Storage from any string: lower-cased, forbidden characters escaped. */
 export function tableKey(value: string): string {
-  return value
-    .toLowerCase()
-    .replace(
-      // eslint-disable-next-line no-control-regex -- control characters are forbidden in keys too
-      /[%/\\#?\u0000-\u001f\u007f-\u009f]/g,
-      (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0"),
-    );
+  return value.toLowerCase().replace(
+    // eslint-disable-next-line no-control-regex -- control characters are forbidden in keys too
+    /[%/\\#?\u0000-\u001f\u007f-\u009f]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0"),
+  );
 }
 
 /** Row keys that sort by time (ISO timestamp) and never collide. */

@@ -11,7 +11,13 @@ describe("functions/index.ts", () => {
   it("imports outside the host and exposes every function", async () => {
     const mod = await import("../../functions/index.js");
     const names = mod.allDefinitions.map((d) => d.name);
-    expect(names).toEqual(["onResourceWrite", "processPromotion", "promotionStatus", "reconcileCostTags", "reconcileSubscription"]);
+    expect(names).toEqual([
+      "onResourceWrite",
+      "processPromotion",
+      "promotionStatus",
+      "reconcileCostTags",
+      "reconcileSubscription",
+    ]);
     expect(new Set(names).size).toBe(names.length);
     for (const def of mod.allDefinitions) expect(typeof def.options.handler, def.name).toBe("function");
   });
@@ -19,23 +25,44 @@ describe("functions/index.ts", () => {
   it("binds the queues and schedule the rest of the app uses", async () => {
     const { allDefinitions } = await import("../../functions/all.js");
     const byName = Object.fromEntries(allDefinitions.map((d) => [d.name, d]));
-    expect(byName.processPromotion).toMatchObject({ trigger: "storageQueue", options: { queueName: "promotion-requests", connection: "AzureWebJobsStorage" } });
-    expect(byName.reconcileSubscription).toMatchObject({ trigger: "storageQueue", options: { queueName: "reconcile-subscriptions" } });
-    expect(byName.reconcileCostTags).toMatchObject({ trigger: "timer", options: { schedule: "%STEWARD_RECONCILE_SCHEDULE%" } });
-    expect(byName.promotionStatus).toMatchObject({ trigger: "http", options: { authLevel: "function", route: "promotions/{id}" } });
+    expect(byName.processPromotion).toMatchObject({
+      trigger: "storageQueue",
+      options: { queueName: "promotion-requests", connection: "AzureWebJobsStorage" },
+    });
+    expect(byName.reconcileSubscription).toMatchObject({
+      trigger: "storageQueue",
+      options: { queueName: "reconcile-subscriptions" },
+    });
+    expect(byName.reconcileCostTags).toMatchObject({
+      trigger: "timer",
+      options: { schedule: "%STEWARD_RECONCILE_SCHEDULE%" },
+    });
+    expect(byName.promotionStatus).toMatchObject({
+      trigger: "http",
+      options: { authLevel: "function", route: "promotions/{id}" },
+    });
   });
 
   it("lets a test call the Event Grid handler: a malformed event is logged and dropped", async () => {
     const { onResourceWrite } = await import("../../functions/onResourceWrite.js");
     const logs: string[] = [];
-    const context = new InvocationContext({ functionName: "onResourceWrite", logHandler: (_level, ...args) => logs.push(args.join(" ")) });
-    await expect(onResourceWrite({ eventType: "Microsoft.Resources.ResourceWriteSuccess", data: 42 }, context)).resolves.toBeUndefined();
+    const context = new InvocationContext({
+      functionName: "onResourceWrite",
+      logHandler: (_level, ...args) => logs.push(args.join(" ")),
+    });
+    await expect(
+      onResourceWrite({ eventType: "Microsoft.Resources.ResourceWriteSuccess", data: 42 }, context),
+    ).resolves.toBeUndefined();
     expect(logs.join("\n")).toMatch(/malformed event dropped/);
   });
 
   it("lets a test call the HTTP handler: a bad id is a 400", async () => {
     const { promotionStatus } = await import("../../functions/promotionStatus.js");
-    const request = new HttpRequest({ method: "GET", url: "http://localhost/api/promotions/nope", params: { id: "nope" } });
+    const request = new HttpRequest({
+      method: "GET",
+      url: "http://localhost/api/promotions/nope",
+      params: { id: "nope" },
+    });
     const res = await promotionStatus(request, new InvocationContext({ functionName: "promotionStatus" }));
     expect(res.status).toBe(400);
   });
@@ -45,7 +72,9 @@ describe("host.json", () => {
   const host = JSON.parse(readFileSync(new URL("../../host.json", import.meta.url), "utf8"));
   it("uses extension bundle v4 and never samples away failures", () => {
     expect(host.extensionBundle.version).toBe("[4.*, 5.0.0)");
-    expect(host.logging.applicationInsights.samplingSettings.excludedTypes.split(";")).toEqual(expect.arrayContaining(["Exception", "Request"]));
+    expect(host.logging.applicationInsights.samplingSettings.excludedTypes.split(";")).toEqual(
+      expect.arrayContaining(["Exception", "Request"]),
+    );
     expect(host.extensions.queues.maxDequeueCount).toBeGreaterThan(1);
   });
 });
