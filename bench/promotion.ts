@@ -1,10 +1,13 @@
 /**
  * Benchmark of one promotion: ARM and Graph calls and wall time, for 1 and 3 environments,
- * with realistic emulator timings (50 ms added to every call, a 30 s workspace LRO), the real
+ * with realistic emulator timings (50 ms added to every call, a 30 s ML workspace LRO, 2 s for
+ * every other long-running operation: storage account PUT, key vault provisioning), the real
  * SDKs, the real handler and Azurite for the records and the audit log.
  *
- *   npx tsx bench/promotion.ts [--latency 50] [--lro 30000]
+ *   npx tsx bench/promotion.ts [--latency 50] [--lro 30000] [--other-lro 2000]
  *
+ * `--lro` applies to Microsoft.MachineLearningServices/workspaces only (the emulator's
+ * lroDurationMsByType); `--other-lro` to every other type (lroDurationMs).
  * Environments run in parallel, so three should take far less than three times one: the
  * workspace LRO dominates and overlaps. Prints figures; never passes or fails on time.
  */
@@ -23,10 +26,15 @@ import { getPolicy } from "../shared/policy/index.js";
 import { createPromotionHandler } from "../functions/processPromotion.js";
 
 const { values } = parseArgs({
-  options: { latency: { type: "string", default: "50" }, lro: { type: "string", default: "30000" } },
+  options: {
+    latency: { type: "string", default: "50" },
+    lro: { type: "string", default: "30000" },
+    "other-lro": { type: "string", default: "2000" },
+  },
 });
 const latencyMs = Number(values.latency);
-const lroDurationMs = Number(values.lro);
+const workspaceLroMs = Number(values.lro);
+const otherLroMs = Number(values["other-lro"]);
 
 const { certPath, keyPath } = await ensureTrustedCertificate();
 const policy = getPolicy();
@@ -67,7 +75,11 @@ interface Row {
 
 async function run(environments: string[]): Promise<Row> {
   emulator.reset();
-  emulator.faults.update({ latencyMs, lroDurationMs });
+  emulator.faults.update({
+    latencyMs,
+    lroDurationMs: otherLroMs,
+    lroDurationMsByType: { "Microsoft.MachineLearningServices/workspaces": workspaceLroMs },
+  });
   emulator.requests.clear();
   const message = { ...example, requestId: randomUUID(), environments };
   const context = new InvocationContext({
@@ -91,7 +103,7 @@ async function run(environments: string[]): Promise<Row> {
 
 try {
   console.log(
-    `promotion benchmark: ${latencyMs} ms per call, ${lroDurationMs / 1000} s workspace LRO (Retry-After 1 s)`,
+    `promotion benchmark: ${latencyMs} ms per call, ${workspaceLroMs / 1000} s ML workspace LRO, ${otherLroMs / 1000} s other LROs (Retry-After 1 s)`,
   );
   const one = await run(["dev"]);
   const three = await run(["dev", "qa", "prod"]);

@@ -1,7 +1,8 @@
 /**
  * The emulated Microsoft Entra directory: users, service principals (including managed
- * identities), security groups with members and owners, and the access tokens the emulated
- * token endpoint issues. Graph (graph.ts) and the token endpoint (entra.ts) read and write it;
+ * identities), security groups with members and owners, app role assignments (application
+ * permissions granted on a service principal such as Microsoft Graph's, which is always present,
+ * as in every Entra tenant), and the access tokens the emulated token endpoint issues. Graph (graph.ts) and the token endpoint (entra.ts) read and write it;
  * ARM resolves callers through principalForToken and asks objectCreatedAt for the replication
  * delay fault.
  *
@@ -10,12 +11,18 @@
  * emulator can mint one and a token from one emulator process is worthless in another.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import type { EmulatorSeed, Principal } from "./types.js";
+import {
+  GRAPH_APP_ID,
+  GRAPH_APP_ROLES,
+  GRAPH_SERVICE_PRINCIPAL_ID,
+  MICROSOFT_SERVICES_TENANT_ID,
+} from "./graphAppRoles.js";
+import type { AppRoleAssignmentRecord, EmulatorSeed, Principal } from "./types.js";
+
+export { GRAPH_APP_ID, GRAPH_SERVICE_PRINCIPAL_ID } from "./graphAppRoles.js";
 
 /** Azure CLI's public client id: the appid a user's token carries when the user signs in with `az login`. */
 export const USER_TOKEN_CLIENT_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
-/** Microsoft Graph's application id, the other accepted audience of a Graph token. */
-export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const TOKEN_LIFETIME_S = 3599;
@@ -92,10 +99,12 @@ export class Directory {
   private principals = new Map<string, Principal>();
   private mailNicknames = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
+  private appRoleAssignments = new Map<string, AppRoleAssignmentRecord>();
 
   constructor(opts: { tenantId: string; now?: () => number }) {
     this.tenantId = opts.tenantId;
     this.now = opts.now ?? Date.now;
+    this.addBuiltIns();
   }
 
   // ---------------------------------------------------------------- state
@@ -104,6 +113,21 @@ export class Directory {
     this.principals.clear();
     this.mailNicknames.clear();
     this.groups.clear();
+    this.appRoleAssignments.clear();
+    this.addBuiltIns();
+  }
+
+  /** What every tenant has: Microsoft Graph's service principal with its app roles. */
+  private addBuiltIns(): void {
+    this.principals.set(GRAPH_SERVICE_PRINCIPAL_ID, {
+      objectId: GRAPH_SERVICE_PRINCIPAL_ID,
+      kind: "servicePrincipal",
+      displayName: "Microsoft Graph",
+      appId: GRAPH_APP_ID,
+      appOwnerOrganizationId: MICROSOFT_SERVICES_TENANT_ID,
+      appRoles: GRAPH_APP_ROLES.map((r) => ({ ...r, allowedMemberTypes: [...r.allowedMemberTypes] })),
+      createdAt: this.now() - 365 * DAY_MS,
+    });
   }
 
   /** Adds the seed's users, service principals and groups (ids generated where absent). */
@@ -185,6 +209,7 @@ export class Directory {
         ...g,
         createdDateTime: new Date(g.createdAt).toISOString(),
       })),
+      appRoleAssignments: [...this.appRoleAssignments.values()],
     };
   }
 
@@ -276,7 +301,76 @@ export class Directory {
     for (const g of this.groups.values()) {
       g.members = g.members.filter((m) => m !== key);
     }
+    for (const a of [...this.appRoleAssignments.values()])
+      if (a.principalId === key) this.appRoleAssignments.delete(a.id);
     return true;
+  }
+
+  // ---------------------------------------------------------------- app role assignments
+
+  /** App role assignments granted to a principal, or (resourceId) on a resource service principal. */
+  listAppRoleAssignments(by: { principalId?: string; resourceId?: string }): AppRoleAssignmentRecord[] {
+    const principal = by.principalId?.toLowerCase();
+    const resource = by.resourceId?.toLowerCase();
+    return [...this.appRoleAssignments.values()].filter(
+      (a) =>
+        (principal === undefined || a.principalId === principal) &&
+        (resource === undefined || a.resourceId === resource),
+    );
+  }
+
+  getAppRoleAssignment(id: string): AppRoleAssignmentRecord | undefined {
+    return this.appRoleAssignments.get(id);
+  }
+
+  /**
+   * Grants an app role; "exists" when the principal already holds it on that resource. The
+   * caller checks that the principal, the resource and the role exist.
+   */
+  addAppRoleAssignment(a: {
+    principalId: string;
+    principalType: AppRoleAssignmentRecord["principalType"];
+    principalDisplayName: string;
+    resourceId: string;
+    resourceDisplayName: string;
+    appRoleId: string;
+  }): AppRoleAssignmentRecord | "exists" {
+    const principalId = a.principalId.toLowerCase();
+    const resourceId = a.resourceId.toLowerCase();
+    const appRoleId = a.appRoleId.toLowerCase();
+    const duplicate = [...this.appRoleAssignments.values()].some(
+      (x) => x.principalId === principalId && x.resourceId === resourceId && x.appRoleId === appRoleId,
+    );
+    if (duplicate) return "exists";
+    // Graph's ids are 43 base64url characters whose first 16 bytes are the principal's object id.
+    const id = Buffer.concat([Buffer.from(principalId.replace(/-/g, ""), "hex"), randomBytes(16)]).toString(
+      "base64url",
+    );
+    const record: AppRoleAssignmentRecord = {
+      ...a,
+      id,
+      principalId,
+      resourceId,
+      appRoleId,
+      createdAt: this.now(),
+    };
+    this.appRoleAssignments.set(id, record);
+    return record;
+  }
+
+  removeAppRoleAssignment(id: string): boolean {
+    return this.appRoleAssignments.delete(id);
+  }
+
+  /** Values of the app roles the principal holds on a resource (the `roles` claim of its tokens for it). */
+  appRoleValues(principalId: string, resourceId: string): string[] {
+    const resource = this.principals.get(resourceId.toLowerCase());
+    const values: string[] = [];
+    for (const a of this.listAppRoleAssignments({ principalId, resourceId })) {
+      const r = resource?.appRoles?.find((x) => x.id === a.appRoleId);
+      if (r) values.push(r.value);
+    }
+    return values;
   }
 
   /** Adds a member or owner; "exists" if the reference is already there. The caller checks that both objects exist. */
@@ -336,6 +430,11 @@ export class Directory {
             idtyp: "app",
             app_displayname: principal.displayName,
           };
+    // App-only tokens for Microsoft Graph carry the application permissions granted to the app.
+    if (principal.kind !== "user" && resource.replace(/\/+$/, "") === "https://graph.microsoft.com") {
+      const roles = this.appRoleValues(principal.objectId, GRAPH_SERVICE_PRINCIPAL_ID);
+      if (roles.length > 0) claims.roles = roles;
+    }
     const header = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "aml-steward-emulator" }));
     const payload = b64url(JSON.stringify(claims));
     const signature = createHmac("sha256", this.signingKey)

@@ -1,6 +1,7 @@
 /**
- * Emulated Microsoft Graph v1.0 over the emulated directory: users, service principals,
- * directory objects and security groups with members and owners. Shapes, status codes and
+ * Emulated Microsoft Graph v1.0 over the emulated directory: users, service principals (with
+ * their app roles and app role assignments), directory objects and security groups with members
+ * and owners. Shapes, status codes and
  * error codes follow Graph's documentation; docs/emulator.md lists what differs.
  *
  * Read-after-write delay (faults().graphReadAfterWriteDelayMs): a group younger than the delay is
@@ -11,7 +12,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { GRAPH_APP_ID, type Directory, type GroupRecord } from "./directory.js";
-import type { EmuRequest, EmuResponse, FaultSettings, Principal, Router } from "./types.js";
+import type {
+  AppRoleAssignmentRecord,
+  EmuRequest,
+  EmuResponse,
+  FaultSettings,
+  Principal,
+  Router,
+} from "./types.js";
 
 // ====================================================================== responses
 
@@ -82,7 +90,7 @@ const badRequest = (message: string): GraphFail => new GraphFail(400, "Request_B
 
 // ====================================================================== entities
 
-type EntityType = "user" | "group" | "servicePrincipal";
+type EntityType = "user" | "group" | "servicePrincipal" | "appRoleAssignment";
 type Json = Record<string, unknown>;
 
 interface EntityMeta {
@@ -147,11 +155,24 @@ const SP_PROPS = [
   "appDisplayName",
   "appId",
   "appOwnerOrganizationId",
+  "appRoles",
   "displayName",
   "servicePrincipalNames",
   "servicePrincipalType",
   "signInAudience",
   "tags",
+];
+
+const APP_ROLE_ASSIGNMENT_PROPS = [
+  "id",
+  "deletedDateTime",
+  "appRoleId",
+  "createdDateTime",
+  "principalDisplayName",
+  "principalId",
+  "principalType",
+  "resourceDisplayName",
+  "resourceId",
 ];
 
 const META: Record<EntityType, EntityMeta> = {
@@ -204,6 +225,13 @@ const META: Record<EntityType, EntityMeta> = {
     ],
     advancedFilterable: [],
   },
+  appRoleAssignment: {
+    odataType: "#microsoft.graph.appRoleAssignment",
+    resourceName: "AppRoleAssignment",
+    defaults: APP_ROLE_ASSIGNMENT_PROPS,
+    filterable: ["principalId", "resourceId", "appRoleId"],
+    advancedFilterable: [],
+  },
 };
 
 /** Users' properties that $select can reach besides the default ones. */
@@ -243,12 +271,27 @@ function spJson(dir: Directory, p: Principal): Json {
     alternativeNames: [],
     appDisplayName: mi ? null : p.displayName,
     appId: p.appId ?? null,
-    appOwnerOrganizationId: mi ? null : dir.tenantId,
+    appOwnerOrganizationId: mi ? null : (p.appOwnerOrganizationId ?? dir.tenantId),
+    appRoles: (p.appRoles ?? []).map((r) => ({ ...r })),
     displayName: p.displayName,
     servicePrincipalNames: p.appId ? [p.appId] : [],
     servicePrincipalType: mi ? "ManagedIdentity" : "Application",
     signInAudience: mi ? null : "AzureADMyOrg",
     tags: [],
+  };
+}
+
+function appRoleAssignmentJson(a: AppRoleAssignmentRecord): Json {
+  return {
+    id: a.id,
+    deletedDateTime: null,
+    appRoleId: a.appRoleId,
+    createdDateTime: new Date(a.createdAt).toISOString(),
+    principalDisplayName: a.principalDisplayName,
+    principalId: a.principalId,
+    principalType: a.principalType,
+    resourceDisplayName: a.resourceDisplayName,
+    resourceId: a.resourceId,
   };
 }
 
@@ -1039,14 +1082,19 @@ export function graphRouter(dir: Directory, faults: () => FaultSettings): Router
 
     // ------------------------------------------------------------ service principals
     if (s0 === "servicePrincipals" || alt0?.entity === "servicePrincipals") {
-      if (method !== "GET")
-        throw new GraphFail(405, "Request_BadRequest", "The emulator serves service principals read-only.");
+      const readOnly = (): GraphFail =>
+        new GraphFail(
+          405,
+          "Request_BadRequest",
+          "The emulator serves service principals read-only (app role assignments aside).",
+        );
       let p: Principal | undefined;
       if (alt0) {
         if (alt0.key !== "appId") throw badRequest(`Unsupported alternate key '${alt0.key}'.`);
         p = dir.getServicePrincipalByAppId(alt0.value);
         if (!p) throw notFound(alt0.value);
       } else if (segs.length === 1) {
+        if (method !== "GET") throw readOnly();
         return listCollection(
           ctx,
           dir.listServicePrincipals().map((sp) => spJson(dir, sp)),
@@ -1058,6 +1106,9 @@ export function graphRouter(dir: Directory, faults: () => FaultSettings): Router
         if (!p || p.kind === "user") throw notFound(s1);
       }
       const rest = alt0 ? segs.slice(1) : segs.slice(2);
+      if (p && (rest[0] === "appRoleAssignments" || rest[0] === "appRoleAssignedTo"))
+        return appRoleAssignments(ctx, p, rest[0], rest.slice(1));
+      if (method !== "GET") throw readOnly();
       if (p && rest.length === 0) {
         return ok(ctx, 200, {
           "@odata.context": `${ctx.root}/$metadata#servicePrincipals/$entity`,
@@ -1197,6 +1248,100 @@ export function graphRouter(dir: Directory, faults: () => FaultSettings): Router
     }
 
     throw new GraphFail(400, "BadRequest", `Resource not found for the segment '${segs[0] ?? ""}'.`);
+  }
+
+  /**
+   * `/servicePrincipals/{id}/appRoleAssignments` (roles granted to the service principal) and
+   * `/servicePrincipals/{id}/appRoleAssignedTo` (roles granted on it, the resource): list, get,
+   * grant (POST) and revoke (DELETE), with Graph's answers for duplicates and unknown ids.
+   */
+  function appRoleAssignments(
+    ctx: Ctx,
+    sp: Principal,
+    relation: "appRoleAssignments" | "appRoleAssignedTo",
+    rest: string[],
+  ): EmuResponse {
+    const method = ctx.req.method.toUpperCase();
+    const side = relation === "appRoleAssignments" ? "principalId" : "resourceId";
+    const mine = (a: AppRoleAssignmentRecord): boolean => a[side] === sp.objectId;
+    const contextBase = `${ctx.root}/$metadata#servicePrincipals('${sp.objectId}')/${relation}`;
+    if (rest.length === 0 && method === "GET") {
+      const items = dir.listAppRoleAssignments({ [side]: sp.objectId }).map((a) => appRoleAssignmentJson(a));
+      return listCollection(
+        ctx,
+        items,
+        "appRoleAssignment",
+        `servicePrincipals('${sp.objectId}')/${relation}`,
+      );
+    }
+    if (rest.length === 0 && method === "POST") {
+      const b = ctx.req.body;
+      if (typeof b !== "object" || b === null || Array.isArray(b))
+        throw new GraphFail(400, "BadRequest", "Empty Payload. JSON content expected.");
+      const body = b as Json;
+      for (const key of ["principalId", "resourceId", "appRoleId"]) {
+        if (typeof body[key] !== "string" || !GUID.test(body[key] as string))
+          throw badRequest("One or more properties are invalid.");
+      }
+      const principalId = (body.principalId as string).toLowerCase();
+      const resourceId = (body.resourceId as string).toLowerCase();
+      const appRoleId = (body.appRoleId as string).toLowerCase();
+      if (body[side] !== undefined && (body[side] as string).toLowerCase() !== sp.objectId)
+        throw badRequest(
+          `The ${side} in the request body must be the service principal in the URL, '${sp.objectId}'.`,
+        );
+      const principal = dir.getDirectoryObject(principalId);
+      if (!principal || (principal.type === "group" && !visible(principal.group)))
+        throw notFound(principalId);
+      const resource = dir.getPrincipal(resourceId);
+      if (!resource || resource.kind === "user") throw notFound(resourceId);
+      const principalType =
+        principal.type === "user" ? "User" : principal.type === "group" ? "Group" : "ServicePrincipal";
+      const memberType = principalType === "ServicePrincipal" ? "Application" : "User";
+      const role = (resource.appRoles ?? []).find(
+        (r) => r.id.toLowerCase() === appRoleId && r.isEnabled && r.allowedMemberTypes.includes(memberType),
+      );
+      if (!role)
+        throw badRequest(
+          `Permission being assigned was not found on application '${resource.appId ?? resourceId}'.`,
+        );
+      const created = dir.addAppRoleAssignment({
+        principalId,
+        principalType,
+        principalDisplayName:
+          principal.type === "group" ? principal.group.displayName : principal.principal.displayName,
+        resourceId,
+        resourceDisplayName: resource.displayName,
+        appRoleId,
+      });
+      if (created === "exists") throw badRequest("Permission being assigned already exists on the object");
+      return ok(ctx, 201, { "@odata.context": `${contextBase}/$entity`, ...appRoleAssignmentJson(created) });
+    }
+    if (rest.length === 1) {
+      const id = rest[0]!;
+      const a = dir.getAppRoleAssignment(id);
+      if (!a || !mine(a)) throw notFound(id);
+      if (method === "GET") {
+        return ok(ctx, 200, {
+          "@odata.context": `${contextBase}/$entity`,
+          ...project(
+            appRoleAssignmentJson(a),
+            "appRoleAssignment",
+            parseSelect(ctx, "appRoleAssignment"),
+            false,
+          ),
+        });
+      }
+      if (method === "DELETE") {
+        dir.removeAppRoleAssignment(a.id);
+        return ok(ctx, 204);
+      }
+    }
+    throw new GraphFail(
+      405,
+      "Request_BadRequest",
+      `${method} is not supported on ${relation}${rest.length ? "/{id}" : ""}.`,
+    );
   }
 
   function memberOf(ctx: Ctx, objectId: string, transitive = false): EmuResponse {

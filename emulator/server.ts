@@ -250,7 +250,14 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
     const injectable = kind !== "control" && kind !== "events";
     const settings = opts.faults.get();
     if (injectable && settings.latencyMs > 0) await sleep(settings.latencyMs);
-    const fault = injectable ? opts.faults.match({ method, path }) : undefined;
+    const fault = injectable
+      ? opts.faults.match({
+          method,
+          path,
+          service: kind === "graph" ? "graph" : kind === "arm" ? "arm" : "entra",
+          clientRequestId: headerOf(req.headers["client-request-id"]),
+        })
+      : undefined;
     if (fault) {
       faulted = true;
       out = fault;

@@ -42,6 +42,37 @@ export interface Principal {
   clientSecret?: string;
   /** Epoch ms when the principal was created; drives the Entra replication-delay fault. */
   createdAt: number;
+  /** Service principals: the app roles the application exposes (e.g. Microsoft Graph's permissions). */
+  appRoles?: AppRole[];
+  /** Service principals: the tenant that owns the application (default: the emulated tenant). */
+  appOwnerOrganizationId?: string;
+}
+
+/** An app role of a service principal, as Graph returns it in `appRoles`. */
+export interface AppRole {
+  id: string;
+  value: string;
+  displayName: string;
+  description: string;
+  allowedMemberTypes: Array<"Application" | "User">;
+  isEnabled: boolean;
+  origin: "Application" | "ServicePrincipal";
+}
+
+/** An app role granted to a user, group or service principal (Graph's appRoleAssignment). */
+export interface AppRoleAssignmentRecord {
+  /** Graph's key: 43 base64url characters. */
+  id: string;
+  appRoleId: string;
+  /** The user, group or service principal granted the role. */
+  principalId: string;
+  principalType: "User" | "Group" | "ServicePrincipal";
+  principalDisplayName: string;
+  /** The service principal that defines the role (e.g. Microsoft Graph's). */
+  resourceId: string;
+  resourceDisplayName: string;
+  /** Epoch ms. */
+  createdAt: number;
 }
 
 /** Everything an ARM write needs to tell the event bus. */
@@ -144,6 +175,14 @@ export interface FaultRule {
   rate?: number;
   /** Fail at most this many matching requests, then stop (default: unlimited). */
   count?: number;
+  /**
+   * The error code in the body (default: one for the status, e.g. TooManyRequests for 429).
+   * The body takes the shape of the matched service's errors: ARM {"error":{code,message}},
+   * Graph {"error":{code,message,innerError}}, Entra {error,error_description}.
+   */
+  code?: string;
+  /** The error message in the body (default: a generic one for the status). */
+  message?: string;
 }
 
 /** Faults and timings, set through POST /_emulator/faults; reset restores the defaults. */
@@ -153,6 +192,12 @@ export interface FaultSettings {
   latencyMs: number;
   /** How long a long-running operation stays "InProgress"/"Creating". */
   lroDurationMs: number;
+  /**
+   * Per ARM resource type (case-insensitive, e.g. "Microsoft.MachineLearningServices/workspaces"
+   * or "Microsoft.Resources/resourceGroups" for group deletes): overrides lroDurationMs for
+   * operations on resources of that type. A POST with this field replaces the whole map.
+   */
+  lroDurationMsByType?: Record<string, number>;
   /** Graph: a group created less than this long ago is missing from reads/$filter and $ref targets. */
   graphReadAfterWriteDelayMs: number;
   /** ARM: a role assignment for a principal created less than this long ago fails with 400 PrincipalNotFound unless principalType is set. */

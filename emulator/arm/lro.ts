@@ -1,9 +1,10 @@
 /**
- * Long-running operations. An operation finishes by the clock (FaultSettings.lroDurationMs
- * after it started): a timer completes it, and a poll that arrives after the deadline completes
+ * Long-running operations. An operation finishes by the clock (FaultSettings.lroDurationMs,
+ * or its resource type's entry in lroDurationMsByType, after it started): a timer completes it, and a poll that arrives after the deadline completes
  * it first if the timer has not fired yet, so a client never sees "done" before the state is.
  */
 import type { EmuResponse, FaultSettings } from "../types.js";
+import { lroDurationFor } from "../faults.js";
 import { armError } from "./errors.js";
 import { splitPath } from "./ids.js";
 import { newId } from "./context.js";
@@ -32,6 +33,10 @@ export interface StartOptions {
   location?: string;
   apiVersion: string;
   baseUrl: string;
+  /** How long the operation runs (ms); default durationFor(resourceType). */
+  durationMs?: number;
+  /** ARM type of the resource operated on, for FaultSettings.lroDurationMsByType. */
+  resourceType?: string;
   /** Runs once when the operation finishes (removes the resource for a delete, publishes events...). */
   onComplete(): void;
   result?: () => unknown;
@@ -48,8 +53,14 @@ export class LroManager {
     private readonly generation: () => number,
   ) {}
 
+  /** The default duration (FaultSettings.lroDurationMs). */
   get durationMs(): number {
     return this.faults().lroDurationMs;
+  }
+
+  /** The duration of an operation on a resource of this type (lroDurationMsByType, else lroDurationMs). */
+  durationFor(resourceType?: string): number {
+    return lroDurationFor(this.faults(), resourceType);
   }
 
   /** Starts an operation; returns the headers of the initial 202 response. */
@@ -64,11 +75,12 @@ export class LroManager {
           ? `/subscriptions/${opts.subscriptionId}/providers/Microsoft.Storage/locations/${loc}/asyncoperations/${id}`
           : `/subscriptions/${opts.subscriptionId}/operationresults/${id}`;
     const generation = this.generation();
+    const durationMs = opts.durationMs ?? this.durationFor(opts.resourceType);
     const op: Operation = {
       id,
       kind: opts.kind,
       startedAt,
-      doneAt: startedAt + this.durationMs,
+      doneAt: startedAt + durationMs,
       completed: false,
       generation,
       pollPath,
@@ -81,8 +93,8 @@ export class LroManager {
       },
     };
     this.ops.set(id.toLowerCase(), op);
-    if (this.durationMs <= 0) op.complete();
-    else setTimeout(() => op.complete(), this.durationMs).unref();
+    if (durationMs <= 0) op.complete();
+    else setTimeout(() => op.complete(), durationMs).unref();
     const url = `${opts.baseUrl}${pollPath}?${opts.kind === "async" ? "type=async&" : opts.provider === "Microsoft.Storage" ? "monitor=true&" : ""}api-version=${opts.apiVersion}`;
     const headers: Record<string, string> = { ...this.retryAfter() };
     if (opts.kind === "async") headers["azure-asyncoperation"] = url;

@@ -152,13 +152,15 @@ function patchGroup(ctx: ArmContext, req: ArmRequest, sub: string, name: string)
 
 function deleteGroup(ctx: ArmContext, req: ArmRequest, sub: string, name: string): EmuResponse {
   const g = requireGroup(ctx, sub, name);
-  const until = ctx.now() + ctx.lro.durationMs;
+  const durationMs = ctx.lro.durationFor("Microsoft.Resources/resourceGroups");
+  const until = ctx.now() + durationMs;
   g.busy = { state: "Deleting", until };
   const { headers } = ctx.lro.start({
     kind: "location",
     subscriptionId: g.subscriptionId,
     apiVersion: req.apiVersion,
     baseUrl: req.baseUrl,
+    durationMs,
     onComplete: () => {
       if (ctx.state.getGroup(sub, name) !== g) return;
       for (const r of [...ctx.state.topLevelInGroup(sub, name).values()]) {

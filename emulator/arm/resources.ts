@@ -369,14 +369,15 @@ function finishWrite(
 ): EmuResponse {
   const publish = (): void => publishWrite(ctx, req, rec.subscriptionId, rec.id, `${info.type}/write`);
   const now = ctx.now();
-  if (style === "immediate" || ctx.lro.durationMs <= 0) {
+  const durationMs = ctx.lro.durationFor(rec.type);
+  if (style === "immediate" || durationMs <= 0) {
     rec.busy = undefined;
     publish();
     return { status, body: resourceView(rec, now) };
   }
-  rec.busy = { state: busyState, until: now + ctx.lro.durationMs };
+  rec.busy = { state: busyState, until: now + durationMs };
   if (style === "provisioning-state") {
-    defer(ctx.lro.durationMs, () => ctx.state.generation, publish);
+    defer(durationMs, () => ctx.state.generation, publish);
     return { status, body: resourceView(rec, now) };
   }
   const { headers } = ctx.lro.start({
@@ -386,6 +387,7 @@ function finishWrite(
     location: rec.location,
     apiVersion: req.apiVersion,
     baseUrl: req.baseUrl,
+    durationMs,
     onComplete: publish,
     result: () => {
       const current = ctx.state.getResource(rec.id);
@@ -431,11 +433,12 @@ function deleteResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResource
     for (const removed of ctx.state.removeResource(rec.key))
       publishWrite(ctx, req, removed.subscriptionId, removed.id, `${removed.type}/delete`);
   };
-  if (info.delete === "immediate" || ctx.lro.durationMs <= 0) {
+  const durationMs = ctx.lro.durationFor(rec.type);
+  if (info.delete === "immediate" || durationMs <= 0) {
     remove();
     return { status: 200 };
   }
-  rec.busy = { state: "Deleting", until: ctx.now() + ctx.lro.durationMs };
+  rec.busy = { state: "Deleting", until: ctx.now() + durationMs };
   const { headers } = ctx.lro.start({
     kind: "async",
     provider: "Microsoft.MachineLearningServices",
@@ -443,6 +446,7 @@ function deleteResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResource
     location: rec.location,
     apiVersion: req.apiVersion,
     baseUrl: req.baseUrl,
+    durationMs,
     onComplete: remove,
   });
   return { status: 202, headers };

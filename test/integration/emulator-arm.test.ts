@@ -129,7 +129,13 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  em.faults.update({ rules: [], replicationDelayMs: 0, lroDurationMs: 150, lroRetryAfterSeconds: 0 });
+  em.faults.update({
+    rules: [],
+    replicationDelayMs: 0,
+    lroDurationMs: 150,
+    lroDurationMsByType: {},
+    lroRetryAfterSeconds: 0,
+  });
 });
 
 describe("resource groups", () => {
@@ -302,6 +308,54 @@ describe("typed resources and LRO styles", () => {
     expect(bySub).toContain("ws-steward");
     await ml.workspaces.beginDeleteAndWait(rg, "ws-async", poll);
     await expectRestError(ml.workspaces.get(rg, "ws-async"), 404, "ResourceNotFound");
+  });
+
+  it("lroDurationMsByType gives one resource type its own LRO duration (case-insensitive)", async () => {
+    em.faults.update({
+      lroDurationMs: 100,
+      lroDurationMsByType: { "microsoft.machinelearningservices/WORKSPACES": 1_500 },
+    });
+    try {
+      const started = Date.now();
+      const [sa, ws] = await Promise.all([
+        (async () => {
+          await arm.resources.beginCreateOrUpdateByIdAndWait(
+            `${base}/Microsoft.Storage/storageAccounts/stgbytype01`,
+            "2023-01-01",
+            { location: "eastus", sku: { name: "Standard_LRS" }, kind: "StorageV2" },
+            poll,
+          );
+          return Date.now() - started;
+        })(),
+        (async () => {
+          await ml.workspaces.beginCreateOrUpdateAndWait(rg, "ws-bytype", { location: "eastus" }, poll);
+          return Date.now() - started;
+        })(),
+      ]);
+      expect(sa).toBeLessThan(1_000);
+      expect(ws).toBeGreaterThanOrEqual(1_400);
+      // A poll in the meantime says InProgress: the workspace's operation runs for its own duration.
+      const first = await raw(
+        "PATCH",
+        `${base}/Microsoft.MachineLearningServices/workspaces/ws-bytype?api-version=2022-10-01`,
+        { properties: { description: "x" } },
+      );
+      expect(first.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 300));
+      const poll1 = await raw(
+        "GET",
+        new URL(first.headers.get("azure-asyncoperation")!).pathname + "?api-version=2022-10-01",
+      );
+      expect(poll1.body.status).toBe("InProgress");
+      // Bad maps are refused; {} clears the overrides.
+      expect(() => em.faults.update({ lroDurationMsByType: { workspaces: 1 } })).toThrow(/resource type/);
+      expect(() =>
+        em.faults.update({ lroDurationMsByType: { "Microsoft.Storage/storageAccounts": -1 } }),
+      ).toThrow(/non-negative/);
+    } finally {
+      em.faults.update({ lroDurationMsByType: {} });
+    }
+    expect(em.faults.get().lroDurationMsByType).toEqual({});
   });
 
   it("ML asset containers and versions: CRUD, auto-created container, paging", async () => {
@@ -759,6 +813,33 @@ describe("protocol details", () => {
       },
     );
     await expectRestError(noRetry.resourceGroups.get("rg-seeded"), 503, "ServiceUnavailable");
+  });
+
+  it("fault rules can carry an ARM error code and message", async () => {
+    em.faults.update({
+      rules: [
+        {
+          method: "GET",
+          path: "/resourcegroups/rg-seeded$",
+          status: 409,
+          code: "ScopeLocked",
+          message: "The scope is locked (injected).",
+          count: 1,
+        },
+      ],
+    });
+    const e = await expectRestError(arm.resourceGroups.get("rg-seeded"), 409, "ScopeLocked");
+    expect(e.message).toBe("The scope is locked (injected).");
+    expect((await arm.resourceGroups.get("rg-seeded")).name).toBe("rg-seeded");
+    const r = await raw("GET", `/subscriptions/${SUB}/resourcegroups/rg-seeded?api-version=2025-04-01`);
+    expect(r.status).toBe(200);
+    em.faults.update({ rules: [{ path: "/resourcegroups/rg-seeded$", status: 400 }] });
+    const generic = await raw("GET", `/subscriptions/${SUB}/resourcegroups/rg-seeded?api-version=2025-04-01`);
+    expect(generic.body).toEqual({
+      error: { code: "EmulatedFault", message: "Fault injected by the emulator (status 400)." },
+    });
+    expect(() => em.faults.update({ rules: [{ status: 400, code: "" }] })).toThrow(/rule.code/);
+    em.faults.update({ rules: [] });
   });
 
   it("lists subscriptions and serves the control API", async () => {

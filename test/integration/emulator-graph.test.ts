@@ -7,6 +7,7 @@ import { ClientSecretCredential } from "@azure/identity";
 import { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
 
@@ -263,6 +264,38 @@ describe("users, service principals and queries", () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it("serves fault rules with Graph's error shape, code and message", async () => {
+    await faults({
+      rules: [
+        {
+          method: "GET",
+          path: "^/v1\\.0/users/",
+          status: 403,
+          code: "Authorization_RequestDenied",
+          message: "Insufficient privileges to complete the operation.",
+          count: 1,
+        },
+      ],
+    });
+    try {
+      const e = await graphError(graph.api(`/users/${ALICE.userPrincipalName}`).get());
+      expect(e.statusCode).toBe(403);
+      expect(e.code).toBe("Authorization_RequestDenied");
+      expect(e.message).toBe("Insufficient privileges to complete the operation.");
+      expect(e.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      // The client keeps the body's `error` object as JSON text.
+      const error = JSON.parse(e.body as string) as { innerError: Record<string, string> };
+      expect(Object.keys(error.innerError).sort()).toEqual(["client-request-id", "date", "request-id"]);
+      expect(e.date).toBeInstanceOf(Date);
+      // count: 1, so the next read goes through.
+      expect(((await graph.api(`/users/${ALICE.userPrincipalName}`).get()) as { id: string }).id).toBe(
+        ALICE.objectId,
+      );
+    } finally {
+      await faults({ rules: [] });
+    }
+  });
+
   it("pages with $top and @odata.nextLink", async () => {
     for (let i = 0; i < 5; i++) await graph.api("/groups").post(securityGroup(`Paged ${i}`, `paged${i}`));
     const ids: string[] = [];
@@ -279,5 +312,145 @@ describe("users, service principals and queries", () => {
     }
     expect(pages).toBe(3);
     expect(new Set(ids).size).toBe(5);
+  });
+});
+
+describe("Microsoft Graph's service principal and app role assignments", () => {
+  const GRAPH_APP = "00000003-0000-0000-c000-000000000000";
+  const GROUP_CREATE = "bf7b1a76-6e77-406b-b258-bf5c7720e98f";
+  const USER_READ_ALL = "df021288-bdef-4463-88db-98f22de89214";
+  const grant = (appRoleId: string, principalId = APP.objectId) =>
+    graph
+      .api(`/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}/appRoleAssignedTo`)
+      .post({ principalId, resourceId: GRAPH_SERVICE_PRINCIPAL_ID, appRoleId });
+
+  it("is always there, with Microsoft Graph's real app role ids, found by appId with $select", async () => {
+    const sp = (await graph
+      .api(`/servicePrincipals(appId='${GRAPH_APP}')`)
+      .select(["id", "appId", "appRoles"])
+      .get()) as {
+      id: string;
+      appId: string;
+      appRoles: Array<Record<string, unknown>>;
+      displayName?: string;
+    };
+    expect(sp.id).toBe(GRAPH_SERVICE_PRINCIPAL_ID);
+    expect(sp.appId).toBe(GRAPH_APP);
+    expect(sp.displayName).toBeUndefined();
+    const byValue = new Map(sp.appRoles.map((r) => [r.value as string, r]));
+    expect(byValue.get("Group.Create")).toMatchObject({
+      id: GROUP_CREATE,
+      displayName: "Create groups",
+      allowedMemberTypes: ["Application"],
+      isEnabled: true,
+    });
+    expect(
+      Object.fromEntries(
+        [
+          "Group.ReadWrite.All",
+          "User.Read.All",
+          "User.ReadBasic.All",
+          "Application.Read.All",
+          "Directory.ReadWrite.All",
+          "GroupMember.ReadWrite.All",
+        ].map((v) => [v, byValue.get(v)?.id]),
+      ),
+    ).toEqual({
+      "Group.ReadWrite.All": "62a82d76-70ea-41e2-9197-370581804d09",
+      "User.Read.All": USER_READ_ALL,
+      "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
+      "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+      "Directory.ReadWrite.All": "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+      "GroupMember.ReadWrite.All": "dbaae8cf-10b5-4b86-a4a1-f871c94c6695",
+    });
+    const full = (await graph.api(`/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}`).get()) as Record<
+      string,
+      unknown
+    >;
+    expect(full).toMatchObject({ displayName: "Microsoft Graph", servicePrincipalType: "Application" });
+    // It survives a reset, like the built-in roles of ARM.
+    emu.reset();
+    await faults({ graphReadAfterWriteDelayMs: 0 });
+    expect(emu.directory.getServicePrincipalByAppId(GRAPH_APP)?.objectId).toBe(GRAPH_SERVICE_PRINCIPAL_ID);
+  });
+
+  it("grants (201), refuses a duplicate (400), lists both ways, puts roles in new Graph tokens and revokes", async () => {
+    const created = (await grant(GROUP_CREATE)) as Record<string, unknown>;
+    expect(created).toMatchObject({
+      "@odata.context": expect.stringContaining(
+        `$metadata#servicePrincipals('${GRAPH_SERVICE_PRINCIPAL_ID}')/appRoleAssignedTo/$entity`,
+      ),
+      appRoleId: GROUP_CREATE,
+      principalId: APP.objectId,
+      principalType: "ServicePrincipal",
+      principalDisplayName: "aml-steward",
+      resourceId: GRAPH_SERVICE_PRINCIPAL_ID,
+      resourceDisplayName: "Microsoft Graph",
+      deletedDateTime: null,
+    });
+    expect(created.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const dup = await graphError(grant(GROUP_CREATE));
+    expect({ status: dup.statusCode, code: dup.code, message: dup.message }).toEqual({
+      status: 400,
+      code: "Request_BadRequest",
+      message: "Permission being assigned already exists on the object",
+    });
+    const unknownPrincipal = await graphError(grant(GROUP_CREATE, "0f000000-0000-4000-8000-0000000000f0"));
+    expect([unknownPrincipal.statusCode, unknownPrincipal.code]).toEqual([404, "Request_ResourceNotFound"]);
+    const unknownRole = await graphError(grant("0f000000-0000-4000-8000-0000000000f1"));
+    expect([unknownRole.statusCode, unknownRole.code]).toEqual([400, "Request_BadRequest"]);
+    expect(unknownRole.message).toMatch(/^Permission being assigned was not found on application/);
+    // Application permissions are for applications: a user cannot hold one.
+    const toUser = await graphError(grant(USER_READ_ALL, ALICE.objectId));
+    expect(toUser.statusCode).toBe(400);
+    const bad = await graphError(
+      graph
+        .api(`/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}/appRoleAssignedTo`)
+        .post({ principalId: APP.objectId, appRoleId: GROUP_CREATE }),
+    );
+    expect([bad.statusCode, bad.code]).toEqual([400, "Request_BadRequest"]);
+
+    const mine = (await graph.api(`/servicePrincipals/${APP.objectId}/appRoleAssignments`).get()) as {
+      value: Array<{ id: string; appRoleId: string; resourceId: string }>;
+    };
+    expect(mine.value).toEqual([
+      expect.objectContaining({
+        id: created.id,
+        appRoleId: GROUP_CREATE,
+        resourceId: GRAPH_SERVICE_PRINCIPAL_ID,
+      }),
+    ]);
+    const onGraph = (await graph
+      .api(`/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}/appRoleAssignedTo`)
+      .filter(`principalId eq '${APP.objectId}'`)
+      .select(["id", "appRoleId"])
+      .get()) as { value: Array<Record<string, unknown>> };
+    expect(onGraph.value).toEqual([{ id: created.id, appRoleId: GROUP_CREATE }]);
+
+    // A token issued after the grant carries it, as Entra's app-only tokens do.
+    const fresh = new ClientSecretCredential(TENANT, APP.appId, APP.clientSecret, {
+      authorityHost: emu.url,
+      disableInstanceDiscovery: true,
+    });
+    const token = await fresh.getToken("https://graph.microsoft.com/.default");
+    const claims = JSON.parse(Buffer.from(token!.token.split(".")[1]!, "base64url").toString("utf8")) as {
+      roles?: string[];
+    };
+    expect(claims.roles).toEqual(["Group.Create"]);
+
+    await graph
+      .api(`/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}/appRoleAssignedTo/${created.id as string}`)
+      .delete();
+    const gone = await graphError(
+      graph
+        .api(`/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}/appRoleAssignedTo/${created.id as string}`)
+        .delete(),
+    );
+    expect([gone.statusCode, gone.code]).toEqual([404, "Request_ResourceNotFound"]);
+    const none = (await graph.api(`/servicePrincipals/${APP.objectId}/appRoleAssignments`).get()) as {
+      value: unknown[];
+    };
+    expect(none.value).toEqual([]);
   });
 });

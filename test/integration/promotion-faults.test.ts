@@ -164,6 +164,46 @@ describe("Entra and Graph eventual consistency, and throttling", () => {
   }, 120_000);
 });
 
+describe("Entra replication seen by ARM even with principalType set", () => {
+  it("retries 400 PrincipalNotFound on role assignment PUTs in-process and converges with the full access matrix", async () => {
+    // Azure can still answer PrincipalNotFound for a group created moments ago; the rule makes
+    // the first three role assignment PUTs fail that way whatever the body says.
+    await resetEmulator({
+      rules: [
+        {
+          method: "PUT",
+          path: "/providers/Microsoft\\.Authorization/roleAssignments/",
+          status: 400,
+          code: "PrincipalNotFound",
+          message:
+            "Principal 0123456789abcdef0123456789abcdef does not exist in the directory 7a1f3c2e-5b8d-4e6f-9a0b-1c2d3e4f5a6b. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+          count: 3,
+        },
+      ],
+    });
+    await w.startHost(FAST);
+    const since = Date.now();
+    const req = w.request();
+    await w.send(req);
+    await w.waitForRecord(req.requestId, (r) => r.status === "succeeded" || r.status === "failed", 90_000);
+    const rec = await expectConverged(req.requestId);
+    // Retried inside the one delivery (back-off), not by the queue.
+    expect(rec.attempts).toBe(1);
+    const log = await w.azureRequests(since);
+    const faulted = log.filter((r) => r.faulted);
+    expect(faulted).toHaveLength(3);
+    for (const f of faulted) expect(f).toMatchObject({ method: "PUT", status: 400 });
+    // Each refused PUT was sent again under the same deterministic name and then succeeded.
+    const refused = new Set(faulted.map((f) => f.path.toLowerCase()));
+    for (const path of refused) {
+      const later = log.filter((r) => r.path.toLowerCase() === path && r.method === "PUT" && !r.faulted);
+      expect(later.map((r) => r.status)).toEqual([201]);
+    }
+    for (const env of ENVS)
+      expect(rec.steps.find((s) => s.name === `${env}/roleAssignments`)?.outcome).toBe("created");
+  }, 120_000);
+});
+
 describe("poison handling", () => {
   it("a failure that never clears goes to the poison queue after maxDequeueCount, and the record says failed with the cause", async () => {
     await resetEmulator({

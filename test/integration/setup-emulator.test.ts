@@ -2,16 +2,19 @@
  * `steward setup` against the emulator (real ARM, ML, authorization and Graph SDKs over HTTPS)
  * and Azurite: --check changes nothing, apply creates what is missing, a second apply changes
  * nothing (asserted with the emulator's request log), and the checks recognise the roles and
- * Event Grid wiring that infra/ deploys.
+ * Event Grid wiring that infra/ deploys. The Microsoft Graph application permissions go through
+ * the emulated Graph's app role assignments on Microsoft Graph's service principal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contosoSeed, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { getPolicy } from "../../shared/policy/index.js";
+import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
 import {
   abacCondition,
   accessMatrixRoles,
   formatSetupReport,
+  GRAPH_PERMISSIONS,
   INFRA_NAMES,
   ROLE_IDS,
   runSetup,
@@ -84,6 +87,11 @@ describe("steward setup against the emulator", () => {
     }
     expect(item(checkReport, "exploration", `resource group ${ex.resourceGroup}`).status).toBe("missing");
     expect(item(checkReport, "exploration", `workspace ${ex.workspace}`).status).toBe("missing");
+    for (const p of GRAPH_PERMISSIONS) {
+      const i = item(checkReport, "graph", p.value);
+      expect(i.status).toBe("missing");
+      expect(i.fix).toMatch(/Entra administrator/);
+    }
     expect(await writesSince(since)).toEqual([]);
 
     const text = formatSetupReport(checkReport);
@@ -104,8 +112,27 @@ describe("steward setup against the emulator", () => {
     expect(item(r, "exploration", `AzureML Data Scientist on workspace ${ex.workspace}`).status).toBe(
       "created",
     );
-    expect(r.changes).toBeGreaterThanOrEqual(7);
-    expect((await writesSince(since)).length).toBeGreaterThanOrEqual(7);
+    for (const p of GRAPH_PERMISSIONS) expect(item(r, "graph", p.value).status).toBe("created");
+    expect(r.changes).toBeGreaterThanOrEqual(7 + GRAPH_PERMISSIONS.length);
+    const writes = await writesSince(since);
+    expect(writes.length).toBeGreaterThanOrEqual(7 + GRAPH_PERMISSIONS.length);
+    expect(
+      writes
+        .filter(
+          (w) =>
+            w.kind === "graph" &&
+            w.method === "POST" &&
+            w.path === `/v1.0/servicePrincipals/${GRAPH_SERVICE_PRINCIPAL_ID}/appRoleAssignedTo`,
+        )
+        .map((w) => w.status),
+    ).toEqual(GRAPH_PERMISSIONS.map(() => 201));
+
+    // The identity now holds exactly the Graph permissions of the contract, on Microsoft Graph.
+    const granted = stack.emulator.directory.listAppRoleAssignments({ principalId: STEWARD_APP.objectId });
+    expect(granted.map((a) => a.appRoleId).sort()).toEqual(GRAPH_PERMISSIONS.map((p) => p.id).sort());
+    for (const a of granted) {
+      expect(a).toMatchObject({ resourceId: GRAPH_SERVICE_PRINCIPAL_ID, principalType: "ServicePrincipal" });
+    }
 
     // What it made is really there, tagged for cost.
     const ws = await stack
@@ -138,18 +165,37 @@ describe("steward setup against the emulator", () => {
     expect(r.items.filter((i) => i.status === "created")).toEqual([]);
     expect(item(r, "exploration", `workspace ${ex.workspace}`).status).toBe("ok");
     for (const i of r.items.filter((x) => x.area === "storage")) expect(i.status).toBe("ok");
+    for (const p of GRAPH_PERMISSIONS) expect(item(r, "graph", p.value).status).toBe("ok");
     expect(await writesSince(since)).toEqual([]);
   });
 
-  it("reports Graph permissions as granted, missing or unverifiable, never silently ok", () => {
-    const graph = checkReport.items.filter((i) => i.area === "graph");
-    expect(graph.map((i) => i.name).sort()).toEqual([
-      "Application.Read.All",
-      "Group.Create",
-      "User.Read.All",
-    ]);
-    // The emulator does not model Microsoft Graph's app roles: setup says it could not verify them.
-    for (const i of graph) expect(["missing", "unverified"]).toContain(i.status);
+  it("reports exactly the contract's Graph permissions, and a broad one as wrong", async () => {
+    const names = (r: SetupReport) =>
+      r.items
+        .filter((i) => i.area === "graph")
+        .map((i) => i.name)
+        .sort();
+    expect(names(checkReport)).toEqual(["Application.Read.All", "Group.Create", "User.Read.All"]);
+    // Someone granted Directory.ReadWrite.All as well: --check flags it, and names the assignment.
+    const broad = stack.emulator.directory.addAppRoleAssignment({
+      principalId: STEWARD_APP.objectId,
+      principalType: "ServicePrincipal",
+      principalDisplayName: "aml-steward",
+      resourceId: GRAPH_SERVICE_PRINCIPAL_ID,
+      resourceDisplayName: "Microsoft Graph",
+      appRoleId: "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+    });
+    if (broad === "exists") throw new Error("Directory.ReadWrite.All was already granted");
+    try {
+      const r = await run(true);
+      const wrong = item(r, "graph", "Directory.ReadWrite.All");
+      expect(wrong.status).toBe("wrong");
+      expect(wrong.fix).toContain(broad.id);
+      expect(r.ok).toBe(false);
+      for (const p of GRAPH_PERMISSIONS) expect(item(r, "graph", p.value).status).toBe("ok");
+    } finally {
+      stack.emulator.directory.removeAppRoleAssignment(broad.id);
+    }
   });
 });
 
