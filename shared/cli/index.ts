@@ -12,6 +12,7 @@ import { policyShow, policyValidate } from "./commands/policy.js";
 import { promote, status } from "./commands/promotion.js";
 import { reconcile } from "./commands/reconcile.js";
 import { replayEvent } from "./commands/replayEvent.js";
+import { setup } from "./commands/setup.js";
 import { readEnvFile } from "./envFile.js";
 import { CommandFailed, EXIT, UsageError, type CliIo, type CommandContext, type ExitCode } from "./io.js";
 
@@ -32,6 +33,8 @@ commands:
   policy show                  the effective estate policy, access matrix included
   audit --resource ID | --project NAME [--since TIME]
                                what aml-steward wrote there, and why
+  setup [--check]              grant and create what the deployment leaves to the installer,
+                               and check every prerequisite (--check: read only)
 
 options:
   --env-file FILE   read settings from FILE (KEY=value lines; npm start writes one)
@@ -52,6 +55,7 @@ const OPTIONS = {
   resource: { type: "string" },
   project: { type: "string" },
   since: { type: "string" },
+  check: { type: "boolean", default: false },
 } as const;
 
 /** Which options each command accepts (beyond the global ones). */
@@ -63,6 +67,7 @@ const ALLOWED: Record<string, string[]> = {
   "policy validate": [],
   "policy show": [],
   audit: ["resource", "project", "since"],
+  setup: ["check"],
 };
 const GLOBAL = new Set(["env-file", "json", "verbose", "help"]);
 
@@ -72,6 +77,8 @@ const OFFLINE = new Set(["policy validate", "policy show"]);
 export interface MainOptions {
   /** Poll interval while `promote` waits (tests shorten it). */
   pollMs?: number;
+  /** LRO polling interval of `setup` when the service sends no Retry-After (tests shorten it). */
+  setupPollIntervalMs?: number;
 }
 
 export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}): Promise<ExitCode> {
@@ -150,6 +157,12 @@ export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}
           ...(values.resource ? { resource: values.resource } : {}),
           ...(values.project ? { project: values.project } : {}),
           ...(values.since ? { since: values.since } : {}),
+        });
+        break;
+      case "setup":
+        await setup(ctx, args, {
+          check: values.check,
+          ...(mainOpts.setupPollIntervalMs ? { pollIntervalMs: mainOpts.setupPollIntervalMs } : {}),
         });
         break;
     }

@@ -1,7 +1,14 @@
 /**
- * Policy violations found on resources (region, naming, missing tags). One row per resource
- * and kind of violation, so a violation seen again updates its row instead of adding one:
- * redelivered events and nightly runs converge on the same list.
+ * Policy violations found on resources (region, naming, missing tags, tag limit). One row per
+ * resource and kind of violation, so a violation seen again updates its row instead of adding
+ * one: redelivered events and nightly runs converge on the same list. A violation that no
+ * longer applies (the resource was fixed, or is gone) is *resolved*, not deleted: its row keeps
+ * its history (`firstSeen`, `lastSeen`, `resolvedAt`, `resolvedBy`) and is reopened if the
+ * violation comes back.
+ *
+ * Rows: partition = subscription, row = `{resource id}|{kind}` (both encoded, lower case), so a
+ * resource's rows are one range query of one partition, and `open` (a boolean property) lets a
+ * partition's open rows be listed without its resolved history.
  */
 import type { TableClient } from "@azure/data-tables";
 import { ensureTable, tableKey } from "./tables.js";
@@ -14,67 +21,315 @@ export interface Violation {
   kind: ViolationKind;
   detail: string;
   project?: string;
+  /** First sighting of this occurrence (a reopened violation starts a new one). */
   firstSeen: string;
   lastSeen: string;
   correlationId?: string;
+  /** When it stopped applying; absent while it is open. */
+  resolvedAt?: string;
+  /** Correlation id of what saw it resolved: an event's, or a reconcile run id. */
+  resolvedBy?: string;
+}
+
+/** A violation as the tag decision reports it. */
+export interface FoundViolation {
+  kind: ViolationKind;
+  detail: string;
+}
+
+export interface SyncResult {
+  /** Kinds recorded for the first time, or reopened. */
+  opened: ViolationKind[];
+  /** Kinds already open whose row was refreshed (lastSeen, detail). */
+  refreshed: ViolationKind[];
+  /** Kinds that were open and no longer apply, now resolved. */
+  resolved: ViolationKind[];
+  /** Kinds open after the sync (= the current ones). */
+  open: ViolationKind[];
+  /** Table requests made (1 query + one per write). */
+  tableCalls: number;
+}
+
+interface Row {
+  partitionKey: string;
+  rowKey: string;
+  etag?: string;
+  resourceId: string;
+  subscriptionId: string;
+  kind: ViolationKind;
+  detail: string;
+  project?: string;
+  firstSeen: string;
+  lastSeen: string;
+  correlationId?: string;
+  open?: boolean;
+  resolvedAt?: string;
+  resolvedBy?: string;
+}
+
+const statusOf = (e: unknown) => (e as { statusCode?: number } | undefined)?.statusCode;
+const iso = (at: string | undefined) => (at ? new Date(at).toISOString() : new Date().toISOString());
+const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
+/** Rows written before resolution existed have no `open`; they are open unless resolved. */
+const isOpen = (r: Pick<Row, "open" | "resolvedAt">) => r.open !== false && !r.resolvedAt;
+const odata = (s: string) => s.replace(/'/g, "''");
+
+function toViolation(r: Row): Violation {
+  return {
+    resourceId: r.resourceId,
+    subscriptionId: r.subscriptionId,
+    kind: r.kind,
+    detail: r.detail,
+    project: r.project,
+    firstSeen: r.firstSeen,
+    lastSeen: r.lastSeen,
+    correlationId: r.correlationId,
+    ...(r.resolvedAt ? { resolvedAt: r.resolvedAt, resolvedBy: r.resolvedBy } : {}),
+  };
+}
+
+/** The subscription segment of an ARM id. */
+function subscriptionOf(resourceId: string): string | undefined {
+  return /^\/subscriptions\/([^/]+)/i.exec(resourceId)?.[1];
 }
 
 export class ViolationLog {
   constructor(private readonly table: TableClient) {}
 
-  /** Record (or refresh) a violation; returns true when it is new. */
+  static partitionKey(subscriptionId: string): string {
+    return tableKey(subscriptionId);
+  }
+
+  /** The key this log (and the event path's caches) knows a resource by. */
+  static resourceKey(resourceId: string): string {
+    return tableKey(resourceId);
+  }
+
+  private static rowKey(resourceId: string, kind: ViolationKind): string {
+    return `${tableKey(resourceId)}|${kind}`;
+  }
+
+  /**
+   * Record (or refresh) one violation; returns true when it is new or reopened. Two Table
+   * calls (a point read, then the write). `syncFor` records a resource's whole set for less.
+   */
   async upsert(v: Omit<Violation, "firstSeen" | "lastSeen"> & { seenAt?: string }): Promise<boolean> {
     await ensureTable(this.table);
-    const partitionKey = tableKey(v.subscriptionId);
-    const rowKey = `${tableKey(v.resourceId)}|${v.kind}`;
-    const seen = v.seenAt ?? new Date().toISOString();
-    let firstSeen = seen;
-    let isNew = true;
+    const partitionKey = ViolationLog.partitionKey(v.subscriptionId);
+    const rowKey = ViolationLog.rowKey(v.resourceId, v.kind);
+    let existing: Row | undefined;
     try {
-      const existing = await this.table.getEntity<{ firstSeen: string }>(partitionKey, rowKey);
-      firstSeen = existing.firstSeen;
-      isNew = false;
+      existing = await this.table.getEntity<Row>(partitionKey, rowKey);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      if (statusOf(e) !== 404) throw e;
     }
-    await this.table.upsertEntity(
+    await this.write(v, iso(v.seenAt), existing);
+    return !existing || !isOpen(existing);
+  }
+
+  /** Writes an open row: a new occurrence unless `existing` is open (then firstSeen is kept). */
+  private async write(
+    v: Omit<Violation, "firstSeen" | "lastSeen">,
+    seen: string,
+    existing: Row | undefined,
+  ): Promise<void> {
+    const continuing = existing && isOpen(existing);
+    await this.table.upsertEntity<Row>(
       {
-        partitionKey,
-        rowKey,
+        partitionKey: ViolationLog.partitionKey(v.subscriptionId),
+        rowKey: ViolationLog.rowKey(v.resourceId, v.kind),
         resourceId: v.resourceId,
         subscriptionId: v.subscriptionId,
         kind: v.kind,
         detail: v.detail,
         project: v.project,
-        firstSeen,
-        lastSeen: seen,
+        firstSeen: continuing ? existing.firstSeen : seen,
+        // Never backwards: a late writer (another instance's clock) keeps the later sighting.
+        lastSeen: continuing ? later(existing.lastSeen, seen) : seen,
         correlationId: v.correlationId,
+        open: true,
+        // "Replace" drops resolvedAt/resolvedBy of a reopened row.
       },
       "Replace",
     );
-    return isNew;
   }
 
-  async list(filter: { subscriptionId?: string; resourceId?: string } = {}): Promise<Violation[]> {
+  /**
+   * Marks one violation resolved. Returns false when there was no open row, or when the row
+   * changed since it was read (someone saw it again meanwhile: it is not resolved then).
+   */
+  async resolve(
+    resourceId: string,
+    subscriptionId: string,
+    kind: ViolationKind,
+    opts: { at?: string; correlationId?: string } = {},
+  ): Promise<boolean> {
     await ensureTable(this.table);
-    const clauses: string[] = [];
-    if (filter.subscriptionId) clauses.push(`PartitionKey eq '${tableKey(filter.subscriptionId)}'`);
-    const out: Violation[] = [];
-    for await (const e of this.table.listEntities<Violation>({
-      queryOptions: { filter: clauses.join(" and ") || undefined },
-    })) {
-      if (filter.resourceId && e.resourceId.toLowerCase() !== filter.resourceId.toLowerCase()) continue;
-      out.push({
-        resourceId: e.resourceId,
-        subscriptionId: e.subscriptionId,
-        kind: e.kind,
-        detail: e.detail,
-        project: e.project,
-        firstSeen: e.firstSeen,
-        lastSeen: e.lastSeen,
-        correlationId: e.correlationId,
-      });
+    let row: Row;
+    try {
+      row = await this.table.getEntity<Row>(
+        ViolationLog.partitionKey(subscriptionId),
+        ViolationLog.rowKey(resourceId, kind),
+      );
+    } catch (e) {
+      if (statusOf(e) === 404) return false;
+      throw e;
     }
-    return out;
+    if (!isOpen(row)) return false;
+    return this.markResolved(row, iso(opts.at), opts.correlationId);
+  }
+
+  /** Merge with If-Match: a row refreshed since it was read stays open. */
+  private async markResolved(row: Row, at: string, correlationId: string | undefined): Promise<boolean> {
+    try {
+      await this.table.updateEntity(
+        {
+          partitionKey: row.partitionKey,
+          rowKey: row.rowKey,
+          open: false,
+          resolvedAt: at,
+          ...(correlationId ? { resolvedBy: correlationId } : {}),
+        },
+        "Merge",
+        { etag: row.etag },
+      );
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 412 || statusOf(e) === 404) return false;
+      throw e;
+    }
+  }
+
+  /** Every row of one resource (open and resolved): one range query of one partition. */
+  private async rowsOf(resourceId: string, subscriptionId: string): Promise<Row[]> {
+    const prefix = `${tableKey(resourceId)}|`;
+    // '|' + 1 = '}': the range holds exactly the rows whose key starts with the prefix.
+    const filter =
+      `PartitionKey eq '${odata(ViolationLog.partitionKey(subscriptionId))}'` +
+      ` and RowKey gt '${odata(prefix)}' and RowKey lt '${odata(`${tableKey(resourceId)}}`)}'`;
+    const rows: Row[] = [];
+    for await (const e of this.table.listEntities<Row>({ queryOptions: { filter } })) rows.push(e);
+    return rows;
+  }
+
+  /**
+   * Makes a resource's rows say what applies now: each current violation recorded (new,
+   * reopened, or refreshed), each open row of another kind resolved. One query plus one write
+   * per change (and per refresh); `refresh: false` skips rewriting an open row whose detail is
+   * unchanged. An empty `current` resolves everything still open for the resource.
+   */
+  async syncFor(
+    resourceId: string,
+    subscriptionId: string,
+    current: FoundViolation[],
+    opts: { project?: string; correlationId?: string; seenAt?: string; refresh?: boolean } = {},
+  ): Promise<SyncResult> {
+    await ensureTable(this.table);
+    const seen = iso(opts.seenAt);
+    const rows = await this.rowsOf(resourceId, subscriptionId);
+    const result: SyncResult = { opened: [], refreshed: [], resolved: [], open: [], tableCalls: 1 };
+    const byKind = new Map(rows.map((r) => [r.kind, r]));
+    const kinds = new Set<ViolationKind>();
+    for (const v of current) {
+      if (kinds.has(v.kind)) continue;
+      kinds.add(v.kind);
+      result.open.push(v.kind);
+      const existing = byKind.get(v.kind);
+      const open = existing !== undefined && isOpen(existing);
+      if (open && opts.refresh === false && existing.detail === v.detail) continue;
+      await this.write(
+        {
+          resourceId,
+          subscriptionId,
+          kind: v.kind,
+          detail: v.detail,
+          project: opts.project,
+          correlationId: opts.correlationId,
+        },
+        seen,
+        existing,
+      );
+      result.tableCalls++;
+      (open ? result.refreshed : result.opened).push(v.kind);
+    }
+    for (const r of rows) {
+      if (kinds.has(r.kind) || !isOpen(r)) continue;
+      result.tableCalls++;
+      if (await this.markResolved(r, seen, opts.correlationId)) result.resolved.push(r.kind);
+    }
+    return result;
+  }
+
+  /**
+   * Keys (`ViolationLog.resourceKey`) of the resources with an open violation in a
+   * subscription: one query of the partition's open rows (a page per 1,000), only their
+   * resource ids. Undefined when there are more than `max` rows (the caller then asks per
+   * resource).
+   */
+  async openResourceKeys(
+    subscriptionId: string,
+    opts: { max?: number } = {},
+  ): Promise<Set<string> | undefined> {
+    await ensureTable(this.table);
+    const max = opts.max ?? 20_000;
+    const keys = new Set<string>();
+    let rows = 0;
+    for await (const e of this.table.listEntities<Pick<Row, "resourceId">>({
+      queryOptions: {
+        filter: `PartitionKey eq '${odata(ViolationLog.partitionKey(subscriptionId))}' and open eq true`,
+        select: ["resourceId"],
+      },
+    })) {
+      if (++rows > max) return undefined;
+      keys.add(ViolationLog.resourceKey(e.resourceId));
+    }
+    return keys;
+  }
+
+  /**
+   * Resolves every open row of a subscription last seen before `seenBefore` (and accepted by
+   * `where`): what a complete scan that refreshed each violation it found did not see again.
+   * Streams the rows (a page at a time); one write per resolved row, If-Match, so a row seen
+   * again meanwhile stays open. Returns how many it resolved.
+   */
+  async resolveUnseen(
+    subscriptionId: string,
+    seenBefore: string,
+    opts: { at?: string; correlationId?: string; where?: (v: Violation) => boolean } = {},
+  ): Promise<number> {
+    await ensureTable(this.table);
+    const at = iso(opts.at);
+    const filter =
+      `PartitionKey eq '${odata(ViolationLog.partitionKey(subscriptionId))}' and open eq true` +
+      ` and lastSeen lt '${odata(iso(seenBefore))}'`;
+    let resolved = 0;
+    for await (const r of this.table.listEntities<Row>({ queryOptions: { filter } })) {
+      if (opts.where && !opts.where(toViolation(r))) continue;
+      if (await this.markResolved(r, at, opts.correlationId)) resolved++;
+    }
+    return resolved;
+  }
+
+  /**
+   * Violations, open ones unless `includeResolved`. With `resourceId`, one range query (the
+   * subscription is taken from the id when not given); otherwise a partition, or everything.
+   */
+  async list(
+    filter: { subscriptionId?: string; resourceId?: string; includeResolved?: boolean } = {},
+  ): Promise<Violation[]> {
+    await ensureTable(this.table);
+    let rows: Row[];
+    const sub = filter.subscriptionId ?? (filter.resourceId ? subscriptionOf(filter.resourceId) : undefined);
+    if (filter.resourceId && sub) {
+      rows = await this.rowsOf(filter.resourceId, sub);
+    } else {
+      rows = [];
+      const query = sub ? `PartitionKey eq '${odata(ViolationLog.partitionKey(sub))}'` : undefined;
+      for await (const e of this.table.listEntities<Row>({ queryOptions: { filter: query } })) {
+        if (filter.resourceId && e.resourceId.toLowerCase() !== filter.resourceId.toLowerCase()) continue;
+        rows.push(e);
+      }
+    }
+    return rows.filter((r) => filter.includeResolved || isOpen(r)).map(toViolation);
   }
 }

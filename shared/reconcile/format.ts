@@ -74,7 +74,11 @@ function details(r: ReconcileReport): string[] {
   }
   if (r.approval?.usedByRunId) out.push(`approval used by run ${r.approval.usedByRunId}`);
   const v = Object.entries(r.violations);
-  if (v.length > 0) out.push(`violations: ${v.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  if (v.length > 0 || r.violationsResolved)
+    out.push(
+      `violations: ${v.map(([k, n]) => `${k} ${n}`).join(", ") || "none"}` +
+        (r.violationsResolved ? `; ${r.violationsResolved} resolved` : ""),
+    );
   if (r.unattributed.length > 0) {
     out.push("", `unattributed cost (no ${"cost centre"} on the resource nor its resource group):`);
     out.push(

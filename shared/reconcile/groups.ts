@@ -10,6 +10,7 @@ import { resumablePages, type PagingOptions } from "./pages.js";
 export interface GroupInfo {
   name: string;
   tags: Record<string, string>;
+  location?: string;
 }
 
 export class GroupTags {
@@ -28,7 +29,8 @@ export class GroupTags {
     )) {
       pages++;
       for (const g of page) {
-        if (g.name) byName.set(g.name.toLowerCase(), { name: g.name, tags: g.tags ?? {} });
+        if (g.name)
+          byName.set(g.name.toLowerCase(), { name: g.name, tags: g.tags ?? {}, location: g.location });
       }
     }
     return new GroupTags(client, byName, pages);
@@ -45,7 +47,7 @@ export class GroupTags {
     if (known !== undefined) return known ?? undefined;
     try {
       const g = await this.client.resourceGroups.get(name);
-      const info = { name: g.name ?? name, tags: g.tags ?? {} };
+      const info = { name: g.name ?? name, tags: g.tags ?? {}, location: g.location };
       this.byName.set(key, info);
       return info;
     } catch (e) {

@@ -13,6 +13,7 @@ import type { TableClient } from "@azure/data-tables";
 import type { ContainerClient } from "@azure/storage-blob";
 import { countCalls, processCounts } from "../azure/callCounter.js";
 import { errorFacts } from "../azure/errors.js";
+import { resourceGroupId } from "../azure/resourceId.js";
 import type { AuditLog } from "../ledger/audit.js";
 import type { ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
@@ -62,6 +63,8 @@ export interface SubscriptionRunOptions {
   /** Extra attempts per write after the SDK's own retries (default 6). */
   maxWriteAttempts?: number;
 }
+
+const RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups";
 
 export const DEFAULT_LEASE_TTL_MS = 5 * 60_000;
 const FAILURE_SAMPLE = 20;
@@ -174,6 +177,9 @@ async function execute(
   }
 
   // --- scan -------------------------------------------------------------------------------
+  // Every violation the scan finds is recorded with lastSeen at or after this moment, so an
+  // open row last seen before it was not seen again (see resolveUnseen below).
+  const scanStartedAt = new Date().toISOString();
   const client = deps.resources(subscriptionId);
   const paging = {
     onRetry: (attempt: number, delayMs: number, e: unknown) =>
@@ -192,6 +198,7 @@ async function execute(
   const tally = new ScanTally(subscriptionId);
   const spool = new DriftSpool(deps.reports, driftBlobName(report.runId));
   const recordViolations = o.recordViolations !== false && !report.dryRun;
+  let unrecorded = 0;
   const progress = (written: number) =>
     o.onProgress?.({ subscriptionId, scanned: tally.counts.scanned, drifted: tally.counts.drifted, written });
 
@@ -217,13 +224,51 @@ async function execute(
       if (recordViolations && a.decision.violations.length > 0) seen.push(a);
     }
     await spool.append(drift);
-    if (seen.length > 0) await recordFound(o, seen, report.runId);
+    if (seen.length > 0) unrecorded += await recordFound(o, seen, report.runId);
     progress(0);
   }
   await spool.commit();
   report.driftBlob = spool.blobName;
   report.counts = { ...tally.counts };
   report.violations = tally.violations;
+
+  // Resource groups: their own violations (required tags, region, naming), from the listing.
+  const groupFindings: Assessment[] = [];
+  for (const g of groups.entries()) {
+    const a = assess(
+      policy,
+      {
+        id: resourceGroupId(subscriptionId, g.name),
+        type: RESOURCE_GROUP_TYPE,
+        name: g.name,
+        location: g.location,
+        tags: g.tags,
+      },
+      undefined,
+    );
+    for (const v of a.decision.violations) report.violations[v.kind] = (report.violations[v.kind] ?? 0) + 1;
+    if (a.decision.violations.length > 0) groupFindings.push(a);
+  }
+  if (recordViolations) {
+    if (groupFindings.length > 0) unrecorded += await recordFound(o, groupFindings, report.runId);
+    // The scan was complete and refreshed every violation it found: what it did not see again
+    // no longer applies (fixed, or the resource is gone). Unless a violation could not be
+    // recorded, whose old row would then look unseen.
+    if (unrecorded > 0) {
+      log.warn("reconcile: some violations could not be recorded; resolving none this run", {
+        subscriptionId,
+        unrecorded,
+      });
+    } else {
+      try {
+        report.violationsResolved = await deps.violations.resolveUnseen(subscriptionId, scanStartedAt, {
+          correlationId: report.runId,
+        });
+      } catch (e) {
+        log.warn("reconcile: could not resolve violations", { subscriptionId, error: errorFacts(e).message });
+      }
+    }
+  }
   report.driftSample = tally.driftSample;
   report.unattributed = tally.unattributed.result().map((g) => {
     const p = projects.get(g.resourceGroup.toLowerCase());
@@ -326,8 +371,11 @@ async function execute(
   if (approval && report.status === "completed") await deps.runs.useApproval(approval.runId, report.runId);
 }
 
-/** Upserts the violations of a page into the violation log, a few at a time. */
-async function recordFound(o: SubscriptionRunOptions, found: Assessment[], runId: string): Promise<void> {
+/**
+ * Upserts the violations of a page into the violation log, a few at a time (refreshing
+ * lastSeen of those already open). Returns how many could not be recorded.
+ */
+async function recordFound(o: SubscriptionRunOptions, found: Assessment[], runId: string): Promise<number> {
   const items = found.flatMap((a) =>
     a.decision.violations.map((v) => ({
       resourceId: a.resource.id,
@@ -339,13 +387,17 @@ async function recordFound(o: SubscriptionRunOptions, found: Assessment[], runId
     })),
   );
   // The violation log is a by-product: a failed upsert is logged, never fails the run.
-  const failed = (v: (typeof items)[number], e: unknown) =>
+  let failures = 0;
+  const failed = (v: (typeof items)[number], e: unknown) => {
+    failures++;
     o.logger.warn("could not record a violation", { resourceId: v.resourceId, error: errorFacts(e).message });
+  };
   await runPool(items, (v) => o.deps.violations.upsert(v).then(() => undefined), failed, {
     concurrency: 8,
     maxAttempts: 3,
     shouldContinue: () => true,
   });
+  return failures;
 }
 
 function mismatches(policy: EstatePolicy, groups: GroupTags, projects: ProjectIndex): CostCenterMismatch[] {

@@ -110,7 +110,14 @@ export interface ReconcileReport {
   finishedAt?: string;
   durationMs: number;
   counts: RunCounts;
+  /** Violations found, by kind: resources and resource groups. */
   violations: Partial<Record<ViolationKind, number>>;
+  /**
+   * Open violations the run resolved: rows of the violation log that the complete scan did not
+   * see again (fixed, or the resource is gone). Absent when nothing was recorded (dry run,
+   * recordViolations false, a scan cut short, a violation that could not be recorded).
+   */
+  violationsResolved?: number;
   guard?: GuardDecision;
   unattributed: UnattributedGroup[];
   costCenterMismatches: CostCenterMismatch[];

@@ -27,6 +27,11 @@ export interface TaggingCacheOptions {
   maxGroups: number;
   maxResources: number;
   maxEventIds: number;
+  /** How long a subscription's list of resources with open violations is trusted. */
+  openViolationsTtlMs: number;
+  /** Subscriptions whose list is kept, and open rows per subscription beyond which none is kept. */
+  maxOpenViolationSubscriptions: number;
+  maxOpenViolationRows: number;
 }
 
 export const DEFAULT_CACHE_OPTIONS: TaggingCacheOptions = {
@@ -35,7 +40,19 @@ export const DEFAULT_CACHE_OPTIONS: TaggingCacheOptions = {
   maxGroups: 2_000,
   maxResources: 20_000,
   maxEventIds: 20_000,
+  openViolationsTtlMs: 10 * 60_000,
+  maxOpenViolationSubscriptions: 100,
+  maxOpenViolationRows: 20_000,
 };
+
+/**
+ * A subscription's resources with open violations (ViolationLog.resourceKey), as one query
+ * found them and this process has changed them since; undefined when there were too many to
+ * keep (every resource then counts as "may have some").
+ */
+export interface OpenViolations {
+  keys: Set<string> | undefined;
+}
 
 export class TaggingCaches {
   /**
@@ -54,6 +71,15 @@ export class TaggingCaches {
   readonly observed: TtlLru<string, Observation>;
   /** Ids of events fully handled: a redelivery (Event Grid is at-least-once) costs nothing. */
   readonly handledEvents: TtlLru<string, true>;
+  /**
+   * Subscription id (lower case) -> which of its resources have open violations, so that a
+   * resource without violations now costs no Table call to find out whether an old row must be
+   * resolved. Loaded by one query per subscription (shared by concurrent events), updated by
+   * this process's own syncs, and reloaded after the TTL: a row another instance (or the
+   * nightly run) opened meanwhile is resolved by the first event after the reload, or by the
+   * next reconciliation.
+   */
+  readonly openViolations: TtlLru<string, Promise<OpenViolations>>;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(readonly options: TaggingCacheOptions = DEFAULT_CACHE_OPTIONS) {
@@ -62,6 +88,7 @@ export class TaggingCaches {
     // (Event Grid retries for up to 24 hours).
     this.observed = new TtlLru(options.maxResources, 24 * 60 * 60 * 1000);
     this.handledEvents = new TtlLru(options.maxEventIds, 24 * 60 * 60 * 1000);
+    this.openViolations = new TtlLru(options.maxOpenViolationSubscriptions, options.openViolationsTtlMs);
   }
 
   /** Is an event at `eventTime` already reflected in what we observed? */
@@ -91,5 +118,6 @@ export class TaggingCaches {
     this.groups.clear();
     this.observed.clear();
     this.handledEvents.clear();
+    this.openViolations.clear();
   }
 }

@@ -8,10 +8,10 @@ import type { ResourceManagementClient } from "@azure/arm-resources";
 import { idKey, parseResourceId, resourceGroupId, type ResourceIdParts } from "../azure/resourceId.js";
 import type { PrincipalRef } from "../azure/principalNames.js";
 import { eventDate, type EventCaller, type ResourceWriteEvent } from "../events/resourceWrite.js";
-import type { ViolationLog } from "../ledger/violations.js";
+import { ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
-import type { TaggingCaches, Observation } from "./caches.js";
+import type { TaggingCaches, Observation, OpenViolations } from "./caches.js";
 import {
   decideTags,
   isResourceGroupType,
@@ -31,7 +31,7 @@ export interface TaggingDeps {
   self: OwnIdentity;
   resources(subscriptionId: string): ResourceManagementClient;
   principalName(ref: PrincipalRef): Promise<string | undefined>;
-  violations: Pick<ViolationLog, "upsert">;
+  violations: Pick<ViolationLog, "syncFor" | "openResourceKeys">;
   writeTags(req: TagPatchRequest): Promise<TagPatchResult>;
   caches: TaggingCaches;
   log: Logger;
@@ -210,8 +210,11 @@ async function creatorOf(caller: EventCaller, deps: TaggingDeps): Promise<string
 }
 
 /**
- * Upserts each violation into the ViolationLog, unless this resource's last observation
- * already recorded exactly the same set (the nightly run refreshes lastSeen anyway).
+ * Makes the violation log say what applies to this resource now: the current violations
+ * recorded, and open rows of kinds that no longer apply resolved (ViolationLog.syncFor: one
+ * range query + one write per change). Skipped, at no Table call, when this resource's last
+ * observation already synced exactly this set, or when it has no violation now and the
+ * subscription's open-violation index says it had none either.
  */
 async function recordViolations(
   deps: TaggingDeps,
@@ -223,19 +226,42 @@ async function recordViolations(
   correlationId: string,
 ): Promise<string> {
   const violationsKey = decision.violations.map((v) => `${v.kind}:${v.detail}`).join("\n");
-  if (decision.violations.length === 0 || previous?.violationsKey === violationsKey) return violationsKey;
-  for (const v of decision.violations) {
-    await deps.violations.upsert({
-      resourceId: event.resourceId,
-      subscriptionId: parts.subscriptionId,
-      kind: v.kind,
-      detail: v.detail,
-      project,
-      correlationId,
-    });
+  const resourceKey = ViolationLog.resourceKey(event.resourceId);
+  const index = await openViolationsOf(deps, parts.subscriptionId);
+  if (decision.violations.length === 0) {
+    if (index.keys && !index.keys.has(resourceKey)) return violationsKey;
+  } else if (previous?.violationsKey === violationsKey) {
+    return violationsKey;
   }
-  deps.log.info("policy violations", { resourceId: event.resourceId, violations: decision.violations });
+  const synced = await deps.violations.syncFor(event.resourceId, parts.subscriptionId, decision.violations, {
+    project,
+    correlationId,
+  });
+  if (synced.open.length > 0) index.keys?.add(resourceKey);
+  else index.keys?.delete(resourceKey);
+  if (decision.violations.length > 0)
+    deps.log.info("policy violations", { resourceId: event.resourceId, violations: decision.violations });
+  if (synced.resolved.length > 0)
+    deps.log.info("policy violations resolved", { resourceId: event.resourceId, kinds: synced.resolved });
   return violationsKey;
+}
+
+/**
+ * The subscription's open-violation index, loaded once per TTL with one query (concurrent
+ * events share it). A failed load is not kept: the next event tries again.
+ */
+function openViolationsOf(deps: TaggingDeps, subscriptionId: string): Promise<OpenViolations> {
+  const { caches } = deps;
+  const key = subscriptionId.toLowerCase();
+  let p = caches.openViolations.get(key);
+  if (!p) {
+    p = deps.violations
+      .openResourceKeys(subscriptionId, { max: caches.options.maxOpenViolationRows })
+      .then((keys) => ({ keys }));
+    caches.openViolations.set(key, p);
+    p.catch(() => caches.openViolations.delete(key));
+  }
+  return p;
 }
 
 function reasonText(event: ResourceWriteEvent, decision: TagDecision): string {

@@ -75,7 +75,16 @@ function deps(over: Partial<TaggingDeps> = {}): TaggingDeps {
       if (graphFailure) throw Object.assign(new Error("graph"), graphFailure);
       return "mi-fraud-etl-pipeline";
     },
-    violations: { upsert: async () => true },
+    violations: {
+      syncFor: async (_id, _sub, current) => ({
+        opened: current.map((v) => v.kind),
+        refreshed: [],
+        resolved: [],
+        open: current.map((v) => v.kind),
+        tableCalls: 1 + current.length,
+      }),
+      openResourceKeys: async () => new Set<string>(),
+    },
     writeTags: async (req) => {
       writes.push(req);
       const cur = arm.tags.get(req.resourceId.toLowerCase());

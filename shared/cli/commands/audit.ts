@@ -1,7 +1,7 @@
 /**
  * `steward audit --resource ID | --project NAME [--since ISO-TIME]`: every write aml-steward
  * made there (what, when, before -> after, why, correlation id), oldest first, and for a
- * resource its recorded policy violations.
+ * resource its recorded policy violations, open and resolved.
  */
 import { azure } from "../../azure/clients.js";
 import { TABLES } from "../../config/settings.js";
@@ -43,6 +43,7 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
     violations = await new ViolationLog(azure().table(TABLES.violations)).list({
       subscriptionId: sub,
       resourceId: opts.resource,
+      includeResolved: true,
     });
   }
   if (ctx.json) return printJson(ctx.io, { entries, ...(opts.resource ? { violations } : {}) });
@@ -59,8 +60,8 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
       "",
       "violations:",
       renderTable(
-        ["kind", "detail", "first seen", "last seen"],
-        violations.map((v) => [v.kind, v.detail, v.firstSeen, v.lastSeen]),
+        ["kind", "detail", "first seen", "last seen", "resolved"],
+        violations.map((v) => [v.kind, v.detail, v.firstSeen, v.lastSeen, v.resolvedAt ?? "open"]),
         { maxWidth: 80 },
       ),
     );
