@@ -18,7 +18,8 @@ import functionsRuntime from "@azure/functions";
 import { startAzurite } from "../emulator/azurite.js";
 import { ensureTrustedCertificate } from "../emulator/host/trust.js";
 import { startEmulator } from "../emulator/index.js";
-import { contosoSeed, STEWARD_APP } from "../emulator/seeds/contoso.js";
+import { contosoSeed } from "../emulator/seeds/contoso.js";
+import { emulatorAppSettings } from "../emulator/stack.js";
 import { countCalls } from "../shared/azure/callCounter.js";
 import { resetAzureClients } from "../shared/azure/clients.js";
 import { resetSettings } from "../shared/config/settings.js";
@@ -41,15 +42,8 @@ const policy = getPolicy();
 const azurite = await startAzurite();
 const emulator = await startEmulator({ certPath, keyPath, seed: contosoSeed(policy) });
 Object.assign(process.env, {
-  STEWARD_ARM_ENDPOINT: emulator.url,
-  STEWARD_GRAPH_ENDPOINT: emulator.url,
-  STEWARD_AUTHORITY_HOST: emulator.url,
-  STEWARD_TENANT_ID: emulator.tenantId,
-  STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
-  STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
-  STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
+  ...emulatorAppSettings(emulator, azurite.connectionString),
   STEWARD_LOG_LEVEL: "warn",
-  AzureWebJobsStorage: azurite.connectionString,
 });
 resetSettings();
 resetAzureClients();

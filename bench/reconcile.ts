@@ -16,19 +16,13 @@
  * NODE_EXTRA_CA_CERTS at start-up to trust the emulator, and --expose-gc for a clean baseline.
  * Prints figures; never passes or fails on time.
  */
-import { fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { startAzurite } from "../emulator/azurite.js";
-import { createCertificate } from "../emulator/cert.js";
-import { startEmulator } from "../emulator/index.js";
-import { contosoSeed, STEWARD_APP } from "../emulator/seeds/contoso.js";
+import { contosoSeed } from "../emulator/seeds/contoso.js";
 import type { EmulatorSeed } from "../emulator/types.js";
 import { getPolicy, parsePolicy, type EstatePolicy } from "../shared/policy/index.js";
+import { runMain, startBenchStack } from "./lib.js";
 
 const PER_GROUP = 200;
 const MAX_GROUPS = 500;
@@ -111,28 +105,12 @@ async function parent(): Promise<void> {
   const drift = Number(values.drift);
   const policy = benchPolicy();
 
-  const certDir = mkdtempSync(path.join(os.tmpdir(), "steward-bench-reconcile-"));
-  const { certPath, keyPath } = await createCertificate(certDir);
-  const ca = readFileSync(certPath);
-  const azurite = await startAzurite();
-  const emulator = await startEmulator({ port: 0, certPath, keyPath, seed: contosoSeed(policy) });
+  const stack = await startBenchStack("steward-bench-reconcile-", contosoSeed(policy));
+  const ca = readFileSync(stack.certPath);
   const control = (method: string, p: string, body?: unknown) =>
-    controlCall(emulator.url, ca, method, p, body);
+    controlCall(stack.emulator.url, ca, method, p, body);
 
-  const child = fork(fileURLToPath(import.meta.url), ["--child"], {
-    env: {
-      ...process.env,
-      ...emulator.settings,
-      NODE_EXTRA_CA_CERTS: certPath,
-      STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
-      STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
-      STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
-      AzureWebJobsStorage: azurite.connectionString,
-      STEWARD_LOG_LEVEL: "error",
-    },
-    execArgv: [...process.execArgv, "--expose-gc"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const child = stack.forkChild(import.meta.url, ["--child"], ["--expose-gc"]);
   const replies: Array<(m: unknown) => void> = [];
   child.on("message", (m) => replies.shift()?.(m));
   const ask = <T>(m: unknown) =>
@@ -164,9 +142,7 @@ async function parent(): Promise<void> {
     }
   } finally {
     child.kill();
-    await emulator.stop();
-    await azurite.stop();
-    rmSync(certDir, { recursive: true, force: true });
+    await stack.stop();
   }
   print(results, latencyMs, drift, policy);
 }
@@ -315,14 +291,4 @@ async function child(): Promise<void> {
   });
 }
 
-if (process.argv[2] === "--child") {
-  child().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-} else {
-  parent().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runMain(process.argv[2] === "--child" ? child() : parent());

@@ -11,21 +11,14 @@
  * emulator. The emulator's own request log cross-checks the child's call counts. Prints
  * figures; never passes or fails on time.
  */
-import { fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import functionsRuntime from "@azure/functions";
-import { startAzurite } from "../emulator/azurite.js";
-import { createCertificate } from "../emulator/cert.js";
 import { buildResourceEvent } from "../emulator/events.js";
-import { startEmulator } from "../emulator/index.js";
 import { contosoSeed, PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../emulator/seeds/contoso.js";
 import type { EmulatorSeed, Principal } from "../emulator/types.js";
 import { emptyCounts, processCounts, type CallCounts } from "../shared/azure/callCounter.js";
 import { getPolicy } from "../shared/policy/index.js";
+import { runMain, startBenchStack } from "./lib.js";
 
 const GROUPS = 20;
 
@@ -69,9 +62,6 @@ async function parent(): Promise<void> {
   const resources = Number(values.resources);
   const { policy, sub, groups, accounts } = layout(resources);
 
-  const certDir = mkdtempSync(path.join(os.tmpdir(), "steward-bench-"));
-  const { certPath, keyPath } = await createCertificate(certDir);
-  const azurite = await startAzurite();
   const base = contosoSeed(policy);
   const seed: EmulatorSeed = {
     ...base,
@@ -94,22 +84,10 @@ async function parent(): Promise<void> {
       })),
     ],
   };
-  const emulator = await startEmulator({ port: 0, certPath, keyPath, seed });
+  const stack = await startBenchStack("steward-bench-", seed);
+  const { emulator } = stack;
   try {
-    const child = fork(fileURLToPath(import.meta.url), ["--child", String(resources), values.concurrency!], {
-      env: {
-        ...process.env,
-        ...emulator.settings,
-        NODE_EXTRA_CA_CERTS: certPath,
-        STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
-        STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
-        STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
-        AzureWebJobsStorage: azurite.connectionString,
-        STEWARD_LOG_LEVEL: "error",
-      },
-      execArgv: process.execArgv,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
+    const child = stack.forkChild(import.meta.url, ["--child", String(resources), values.concurrency!]);
     const results = await new Promise<PhaseResult[]>((resolve, reject) => {
       child.on("message", (m) => resolve(m as PhaseResult[]));
       child.on("exit", (code) =>
@@ -125,9 +103,7 @@ async function parent(): Promise<void> {
         `${steward.filter((r) => r.kind === "graph").length} Graph.`,
     );
   } finally {
-    await emulator.stop();
-    await azurite.stop();
-    rmSync(certDir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 
@@ -267,17 +243,6 @@ async function child(resources: number, concurrency: number): Promise<void> {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === "--child") {
-  child(Number(args[1]), Number(args[2])).then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-} else {
-  parent().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runMain(
+  args[0] === "--child" ? child(Number(args[1]), Number(args[2])).then(() => process.exit(0)) : parent(),
+);

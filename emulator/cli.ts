@@ -8,6 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startEmulator } from "./index.js";
+import { runCommand, stopOnSignals } from "./lifecycle.js";
 import type { EmulatorSeed } from "./types.js";
 
 async function loadSeed(file: string): Promise<EmulatorSeed> {
@@ -46,24 +47,10 @@ async function main(): Promise<void> {
   console.log(
     `\nControl API: ${emulator.url}/_emulator/state, /_emulator/requests, /_emulator/faults, /_emulator/reset. Ctrl+C stops.`,
   );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the emulator...`);
-    emulator.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  stopOnSignals(
+    () => emulator.stop(),
+    (signal) => console.log(`\n${signal}: stopping the emulator...`),
+  );
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runCommand(main);

@@ -3,6 +3,7 @@
  * client exactly like Azure refusing the request (throttling, outages) whatever the route.
  */
 import { randomUUID } from "node:crypto";
+import { graphErrorBody } from "./graph.js";
 import type { EmuResponse, FaultRule, FaultSettings } from "./types.js";
 
 export function defaultFaultSettings(): FaultSettings {
@@ -173,21 +174,7 @@ function faultResponse(rule: FaultRule, service: FaultService, clientRequestId?:
     const clientId = clientRequestId ?? requestId;
     headers["request-id"] = requestId;
     headers["client-request-id"] = clientId;
-    return {
-      status: rule.status,
-      headers,
-      body: {
-        error: {
-          code,
-          message,
-          innerError: {
-            date: new Date().toISOString().replace(/\.\d+Z$/, ""),
-            "request-id": requestId,
-            "client-request-id": clientId,
-          },
-        },
-      },
-    };
+    return { status: rule.status, headers, body: graphErrorBody(code, message, requestId, clientId) };
   }
   if (service === "entra") {
     return {

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GRAPH_APP_ID, type Directory, type GroupRecord } from "./directory.js";
+import { readStringLiteral } from "./odataLiteral.js";
 import type {
   AppRoleAssignmentRecord,
   EmuRequest,
@@ -61,21 +62,31 @@ class GraphFail extends Error {
   }
 }
 
+/** Graph's error body, with the innerError (date and request ids) Graph adds to every error. */
+export function graphErrorBody(
+  code: string,
+  message: string,
+  requestId: string,
+  clientRequestId: string,
+): { error: { code: string; message: string; innerError: Record<string, string> } } {
+  return {
+    error: {
+      code,
+      message,
+      innerError: {
+        date: new Date().toISOString().replace(/\.\d+Z$/, ""),
+        "request-id": requestId,
+        "client-request-id": clientRequestId,
+      },
+    },
+  };
+}
+
 function errorResponse(ctx: Ctx, status: number, code: string, message: string): EmuResponse {
   return {
     status,
     headers: { "content-type": "application/json", ...baseHeaders(ctx) },
-    body: {
-      error: {
-        code,
-        message,
-        innerError: {
-          date: new Date().toISOString().replace(/\.\d+Z$/, ""),
-          "request-id": ctx.requestId,
-          "client-request-id": ctx.clientRequestId,
-        },
-      },
-    },
+    body: graphErrorBody(code, message, ctx.requestId, ctx.clientRequestId),
   };
 }
 
@@ -373,27 +384,11 @@ function tokenize(src: string): Token[] {
       continue;
     }
     if (c === "'") {
-      const start = i;
-      let v = "";
-      i++;
-      for (;;) {
-        if (i >= src.length)
-          throw new FilterSyntaxError(
-            `There is an unterminated string literal at position ${start} in '${src}'.`,
-          );
-        if (src[i] === "'") {
-          if (src[i + 1] === "'") {
-            v += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        v += src[i];
-        i++;
-      }
-      out.push({ t: "str", v, pos: start });
+      const literal = readStringLiteral(src, i);
+      if (!literal)
+        throw new FilterSyntaxError(`There is an unterminated string literal at position ${i} in '${src}'.`);
+      out.push({ t: "str", v: literal.value, pos: i });
+      i = literal.end;
       continue;
     }
     if (/[0-9-]/.test(c)) {

@@ -12,6 +12,7 @@ import type { FunctionDefinition } from "../functions/definition.js";
 import { resetAzureClients } from "../shared/azure/clients.js";
 import { getSettings, resetSettings } from "../shared/config/settings.js";
 import { getPolicy, type EstatePolicy } from "../shared/policy/index.js";
+import { resourceWriteEventFilter } from "../shared/setup/contract.js";
 import { startAzurite, type AzuriteHandle } from "./azurite.js";
 import { loadDefinitions } from "./host/definitions.js";
 import { startHost, type LocalHost, type StartHostOptions } from "./host/index.js";
@@ -21,6 +22,28 @@ import { contosoSeed, STEWARD_APP } from "./seeds/contoso.js";
 import type { EmulatorSeed } from "./types.js";
 
 export const EVENT_SUBSCRIPTION = "steward-resource-writes";
+
+/**
+ * The settings that point the app at an emulator, signed in as aml-steward's own identity (the
+ * seed's STEWARD_APP), and at a storage account. Trusting the emulator's certificate
+ * (NODE_EXTRA_CA_CERTS) is the caller's business: it must be set before the process starts.
+ */
+export function emulatorAppSettings(
+  emulator: Pick<EmulatorHandle, "url" | "tenantId">,
+  storageConnection: string,
+): Record<string, string> {
+  return {
+    STEWARD_ARM_ENDPOINT: emulator.url,
+    STEWARD_GRAPH_ENDPOINT: emulator.url,
+    STEWARD_AUTHORITY_HOST: emulator.url,
+    STEWARD_TENANT_ID: emulator.tenantId,
+    STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
+    STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
+    // The emulator's own service principal secret: exists only in this local emulator.
+    STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
+    AzureWebJobsStorage: storageConnection,
+  };
+}
 
 export interface LocalStackOptions {
   /** Default: the app's definitions (functions/all.ts, else each module that exists). */
@@ -86,15 +109,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     cleanups.push(() => emulator.stop());
 
     const settings: Record<string, string> = {
-      STEWARD_ARM_ENDPOINT: emulator.url,
-      STEWARD_GRAPH_ENDPOINT: emulator.url,
-      STEWARD_AUTHORITY_HOST: emulator.url,
-      STEWARD_TENANT_ID: emulator.tenantId,
-      STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
-      STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
-      // The emulator's own service principal secret: exists only in this local emulator.
-      STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
-      AzureWebJobsStorage: storageConnection,
+      ...emulatorAppSettings(emulator, storageConnection),
       NODE_EXTRA_CA_CERTS: opts.certPath,
       ...(process.env.STEWARD_POLICY_PATH ? { STEWARD_POLICY_PATH: process.env.STEWARD_POLICY_PATH } : {}),
     };
@@ -135,16 +150,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
               properties: { endpointUrl: host.eventGridWebhookUrl(def.name) },
             },
             eventDeliverySchema: "EventGridSchema",
-            filter: {
-              includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-              advancedFilters: [
-                {
-                  operatorType: "StringNotIn",
-                  key: "data.operationName",
-                  values: ["Microsoft.Resources/tags/write"],
-                },
-              ],
-            },
+            filter: resourceWriteEventFilter(),
           },
         },
       );

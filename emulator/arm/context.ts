@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmulatorSeed, FaultSettings, Principal, ResourceWrite } from "../types.js";
+import { fail } from "./errors.js";
 import type { LroManager } from "./lro.js";
 import type { ArmState, SystemData } from "./state.js";
 
@@ -92,6 +93,28 @@ export function publishWrite(
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The request body, or ARM's 400 when it is not a JSON object. */
+export function requireBody(req: ArmRequest): Record<string, unknown> {
+  return isRecord(req.body)
+    ? req.body
+    : fail(
+        400,
+        "InvalidRequestContent",
+        "The request content was invalid and could not be deserialized: the body must be a JSON object.",
+      );
+}
+
+/** The body's `properties` object, or ARM's 400 when there is none. */
+export function requireBodyProperties(req: ArmRequest): Record<string, unknown> {
+  return isRecord(req.body) && isRecord(req.body.properties)
+    ? req.body.properties
+    : fail(
+        400,
+        "InvalidRequestContent",
+        "The request content was invalid and could not be deserialized: 'properties' is required.",
+      );
 }
 
 export function json(

@@ -3,6 +3,7 @@
  * `tagName eq 'n' [and tagValue eq 'v']`, `startswith(tagName, 'p')`, `substringof('s', name)`,
  * combined with and/or and parentheses. String literals escape `'` as `''`.
  */
+import { readStringLiteral } from "../odataLiteral.js";
 import { fail } from "./errors.js";
 import { tagValue, type Tags } from "./tagRules.js";
 
@@ -30,22 +31,9 @@ function tokenize(src: string): Token[] {
       out.push({ t: c });
       i++;
     } else if (c === "'") {
-      let v = "";
-      i++;
-      for (;;) {
-        if (i >= src.length) bad(src);
-        if (src[i] === "'") {
-          if (src[i + 1] === "'") {
-            v += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        v += src[i++];
-      }
-      out.push({ t: "str", v });
+      const literal = readStringLiteral(src, i) ?? bad(src);
+      out.push({ t: "str", v: literal.value });
+      i = literal.end;
     } else {
       const m = /^[A-Za-z_$][\w$/.]*/.exec(src.slice(i));
       if (!m) bad(src);

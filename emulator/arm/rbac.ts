@@ -9,7 +9,7 @@
  */
 import type { EmuResponse } from "../types.js";
 import { BUILT_IN, BUILT_IN_ROLES, builtInByGuid, type RoleDefinitionData } from "./builtInRoles.js";
-import { type ArmContext, type ArmRequest, isRecord, newId, publishWrite } from "./context.js";
+import { type ArmContext, type ArmRequest, newId, publishWrite, requireBodyProperties } from "./context.js";
 import { fail } from "./errors.js";
 import { isAtOrBelow, lower, type Scope, splitAtProvider } from "./ids.js";
 import { bucketOf, type RoleAssignmentRecord } from "./state.js";
@@ -168,14 +168,7 @@ function createAssignment(ctx: ArmContext, req: ArmRequest, scopePath: string, n
       `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`,
     );
   const scope = requireScope(ctx, scopePath);
-  const props =
-    isRecord(req.body) && isRecord(req.body.properties)
-      ? req.body.properties
-      : fail(
-          400,
-          "InvalidRequestContent",
-          "The request content was invalid and could not be deserialized: 'properties' is required.",
-        );
+  const props = requireBodyProperties(req);
   const roleDefinitionId =
     typeof props.roleDefinitionId === "string"
       ? props.roleDefinitionId

@@ -6,7 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { EmuResponse } from "../types.js";
-import { type ArmContext, type ArmRequest, isRecord, publishWrite, systemDataFor } from "./context.js";
+import {
+  type ArmContext,
+  type ArmRequest,
+  isRecord,
+  publishWrite,
+  requireBody,
+  systemDataFor,
+} from "./context.js";
 import { fail, parentResourceNotFound, resourceNotFound } from "./errors.js";
 import { filtersByTagValue, matches, parseFilter } from "./filter.js";
 import { lower, type ParsedResourceId, parseResourceId, resourceGroupId } from "./ids.js";
@@ -204,13 +211,7 @@ function putResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResourceId)
   } else if (info.nameRule && !info.nameRule.test(parsed.name)) {
     fail(400, info.nameRule.code, info.nameRule.message(parsed.name));
   }
-  const body = isRecord(req.body)
-    ? req.body
-    : fail(
-        400,
-        "InvalidRequestContent",
-        "The request content was invalid and could not be deserialized: the body must be a JSON object.",
-      );
+  const body = requireBody(req);
   if (info.locationRequired && (typeof body.location !== "string" || body.location === ""))
     fail(400, "LocationRequired", "The location property is required for this definition.");
   if (info.globallyUnique) {
@@ -401,13 +402,7 @@ function patchResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResourceI
   requireWritableGroup(ctx, parsed.subscriptionId, parsed.resourceGroup);
   const rec = requireResource(ctx, parsed);
   const info = typeInfo(rec.type);
-  const body = isRecord(req.body)
-    ? req.body
-    : fail(
-        400,
-        "InvalidRequestContent",
-        "The request content was invalid and could not be deserialized: the body must be a JSON object.",
-      );
+  const body = requireBody(req);
   const now = ctx.now();
   if (body.tags !== undefined && !info.mlAsset) rec.tags = checkTags(body.tags);
   if (isRecord(body.properties)) {

@@ -4,7 +4,13 @@
  * rarely uses it) and publishes Microsoft.Resources/tags/write with the TAGGED resource's id.
  */
 import type { EmuResponse } from "../types.js";
-import { type ArmContext, type ArmRequest, isRecord, publishWrite } from "./context.js";
+import {
+  type ArmContext,
+  type ArmRequest,
+  isRecord,
+  publishWrite,
+  requireBodyProperties,
+} from "./context.js";
 import { fail } from "./errors.js";
 import { splitAtProvider } from "./ids.js";
 import { requireScope } from "./scopes.js";
@@ -64,14 +70,7 @@ function view(t: TagTarget): Record<string, unknown> {
 }
 
 function bodyTags(req: ArmRequest): Tags {
-  const props =
-    isRecord(req.body) && isRecord(req.body.properties)
-      ? req.body.properties
-      : fail(
-          400,
-          "InvalidRequestContent",
-          "The request content was invalid and could not be deserialized: 'properties' is required.",
-        );
+  const props = requireBodyProperties(req);
   return checkTags(props.tags ?? {});
 }
 

@@ -11,6 +11,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { runCommand, stopOnSignals } from "../lifecycle.js";
 import { ensureTrustedCertificate } from "./trust.js";
 
 async function main(): Promise<void> {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   });
   const { certPath, keyPath } = await ensureTrustedCertificate();
   // Loaded only in the process that trusts the certificate: the app and the SDKs are slow to load twice.
-  const { startLocalStack } = await import("../stack.js");
+  const { EVENT_SUBSCRIPTION, startLocalStack } = await import("../stack.js");
   const stack = await startLocalStack({
     certPath,
     keyPath,
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
           ? `queue '${f.options.queueName}'`
           : f.trigger === "timer"
             ? `schedule '${f.options.schedule}' (next ${stack.host.nextRun(f.name)?.toISOString() ?? "on demand"})`
-            : "Event Grid subscription " + "'steward-resource-writes'";
+            : `Event Grid subscription '${EVENT_SUBSCRIPTION}'`;
     out(`    ${f.name.padEnd(22)} ${f.trigger.padEnd(13)} ${where}`);
   }
   if (stack.missingModules.length > 0) out(`  Not available yet: ${stack.missingModules.join(", ")}`);
@@ -67,24 +68,10 @@ async function main(): Promise<void> {
   out(`  npx steward --env-file ${path.relative(process.cwd(), envFile)} reconcile --dry-run`);
   out("");
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping the local stack...\n`);
-    stack.stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  stopOnSignals(
+    () => stack.stop(),
+    (signal) => process.stderr.write(`\n${signal}: stopping the local stack...\n`),
+  );
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+runCommand(main);

@@ -10,33 +10,9 @@ import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
 import type { AssetSelection, PromotionRequest } from "./request.js";
+import { API_VERSIONS, managedTags, workspaceBlueprint, type PlannedResource } from "./workspaceBlueprint.js";
 
-/** The value of the managedBy tag on everything aml-steward creates. */
-export const MANAGED_BY = "aml-steward";
-
-/** API versions of the generic ARM resources (the SDKs in use have no typed client for them). */
-export const API_VERSIONS = {
-  storageAccount: "2023-01-01",
-  keyVault: "2023-07-01",
-  logAnalytics: "2022-10-01",
-  applicationInsights: "2020-02-02",
-  containerRegistry: "2023-07-01",
-  budget: "2023-05-01",
-} as const;
-
-export type DependencyKind =
-  "storageAccount" | "keyVault" | "logAnalytics" | "applicationInsights" | "containerRegistry";
-
-export interface PlannedResource {
-  kind: DependencyKind;
-  id: string;
-  name: string;
-  apiVersion: string;
-  /** The PUT body (location, tags, kind, sku, properties). */
-  body: Record<string, unknown>;
-  /** Kinds whose resources must exist first. */
-  dependsOn: DependencyKind[];
-}
+export { API_VERSIONS, MANAGED_BY, type DependencyKind, type PlannedResource } from "./workspaceBlueprint.js";
 
 export interface PlannedWorkspace {
   id: string;
@@ -185,104 +161,31 @@ function planEnvironment(
   const names = environmentNames(policy, request.project, env);
   const envDef = policy.environments.find((e) => e.name === env)!;
   const rgId = resourceGroupId(sub, names.resourceGroup);
-  const t = policy.tags;
-  const tags: Record<string, string> = {
-    [t.costCenter]: request.costCenter,
-    [t.project]: request.project,
-    [t.environment]: env,
-    [t.owner]: owner,
-    [t.managedBy]: MANAGED_BY,
-  };
-  const rid = (type: string, name: string) => `${rgId}/providers/${type}/${name}`;
-
-  const storageId = rid("Microsoft.Storage/storageAccounts", names.storageAccount);
-  const vaultId = rid("Microsoft.KeyVault/vaults", names.keyVault);
-  const logId = rid("Microsoft.OperationalInsights/workspaces", names.logAnalytics);
-  const appiId = rid("Microsoft.Insights/components", names.applicationInsights);
-  const acrId = names.containerRegistry
-    ? rid("Microsoft.ContainerRegistry/registries", names.containerRegistry)
-    : undefined;
-
-  const dependencies: PlannedResource[] = [
-    {
-      kind: "storageAccount",
-      id: storageId,
-      name: names.storageAccount,
-      apiVersion: API_VERSIONS.storageAccount,
-      dependsOn: [],
-      body: {
-        location: region,
-        tags,
-        kind: "StorageV2",
-        sku: { name: "Standard_LRS" },
-        properties: {
-          minimumTlsVersion: "TLS1_2",
-          allowBlobPublicAccess: false,
-          supportsHttpsTrafficOnly: true,
-        },
-      },
-    },
-    {
-      kind: "keyVault",
-      id: vaultId,
-      name: names.keyVault,
-      apiVersion: API_VERSIONS.keyVault,
-      dependsOn: [],
-      body: {
-        location: region,
-        tags,
-        properties: {
-          tenantId: ctx.tenantId,
-          sku: { family: "A", name: "standard" },
-          enableRbacAuthorization: true,
-          enableSoftDelete: true,
-        },
-      },
-    },
-    {
-      kind: "logAnalytics",
-      id: logId,
-      name: names.logAnalytics,
-      apiVersion: API_VERSIONS.logAnalytics,
-      dependsOn: [],
-      body: { location: region, tags, properties: { sku: { name: "PerGB2018" }, retentionInDays: 30 } },
-    },
-    {
-      kind: "applicationInsights",
-      id: appiId,
-      name: names.applicationInsights,
-      apiVersion: API_VERSIONS.applicationInsights,
-      dependsOn: ["logAnalytics"],
-      body: {
-        location: region,
-        tags,
-        kind: "web",
-        properties: { Application_Type: "web", WorkspaceResourceId: logId },
-      },
-    },
-  ];
-  if (acrId && names.containerRegistry) {
-    dependencies.push({
-      kind: "containerRegistry",
-      id: acrId,
-      name: names.containerRegistry,
-      apiVersion: API_VERSIONS.containerRegistry,
-      dependsOn: [],
-      body: { location: region, tags, sku: { name: "Standard" }, properties: { adminUserEnabled: false } },
-    });
-  }
+  const tags = managedTags(policy, {
+    costCenter: request.costCenter,
+    project: request.project,
+    environment: env,
+    owner,
+  });
+  const { dependencies, workspace: ws } = workspaceBlueprint({
+    resourceGroupId: rgId,
+    region,
+    tags,
+    tenantId: ctx.tenantId,
+    names,
+  });
 
   const workspace: PlannedWorkspace = {
-    id: rid("Microsoft.MachineLearningServices/workspaces", names.workspace),
+    id: ws.id,
     name: names.workspace,
     resourceGroup: names.resourceGroup,
     location: region,
     tags,
-    identity: { type: "SystemAssigned" },
-    storageAccount: storageId,
-    keyVault: vaultId,
-    applicationInsights: appiId,
-    containerRegistry: acrId,
+    identity: ws.identity,
+    storageAccount: ws.storageAccount,
+    keyVault: ws.keyVault,
+    applicationInsights: ws.applicationInsights,
+    containerRegistry: ws.containerRegistry,
     friendlyName: `${request.project} (${env})`,
     description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
     dataAccess: {

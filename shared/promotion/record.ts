@@ -50,9 +50,20 @@ export interface PromotionRecord {
   requestHash?: string;
 }
 
+/** A promotion's project and the resources it created or confirmed (listProjectResources). */
+export interface ProjectResources {
+  requestId: string;
+  project: string;
+  costCenter?: string;
+  /** ARM ids (and `group:` entries), as in PromotionRecord.resources. */
+  resources: string[];
+}
+
 const PARTITION = "promotion";
 const CHUNK = 30_000;
 const JSON_FIELDS = ["steps", "resources", "reasons", "plan"] as const;
+/** Parts of `resources` listProjectResources reads per row; a record with more is skipped. */
+const LIST_MAX_PARTS = 4;
 
 export function isFinished(status: PromotionStatus): boolean {
   return status === "succeeded" || status === "rejected";
@@ -75,6 +86,49 @@ export class PromotionRecords {
   async save(record: PromotionRecord): Promise<void> {
     await ensureTable(this.table);
     await this.table.upsertEntity(toEntity(record), "Replace");
+  }
+
+  /**
+   * The resources of every promotion that created something (running or succeeded, not a dry
+   * run), reading only the small columns, never the plan. Nothing when no promotion has ever
+   * run (the table does not exist yet); a record whose resources span more than
+   * LIST_MAX_PARTS parts is skipped.
+   */
+  async *listProjectResources(): AsyncIterable<ProjectResources> {
+    const select = [
+      "requestId",
+      "status",
+      "project",
+      "costCenter",
+      "dryRun",
+      "resourcesParts",
+      ...Array.from({ length: LIST_MAX_PARTS }, (_, i) => `resources_${i}`),
+    ];
+    try {
+      for await (const e of this.table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: `PartitionKey eq '${PARTITION}'`, select },
+      })) {
+        if (e.dryRun === true || (e.status !== "succeeded" && e.status !== "running")) continue;
+        if (typeof e.project !== "string") continue;
+        const text = joinParts(e, "resources", LIST_MAX_PARTS);
+        let ids: unknown;
+        try {
+          ids = text ? JSON.parse(text) : [];
+        } catch {
+          continue; // more parts than we read
+        }
+        if (!Array.isArray(ids)) continue;
+        yield {
+          requestId: String(e.requestId ?? e.rowKey),
+          project: e.project,
+          costCenter: typeof e.costCenter === "string" ? e.costCenter : undefined,
+          resources: ids.filter((id): id is string => typeof id === "string"),
+        };
+      }
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw err;
+    }
   }
 }
 
@@ -151,11 +205,8 @@ function toEntity(r: PromotionRecord): Record<string, unknown> & { partitionKey:
 
 function fromEntity(e: Record<string, unknown>): PromotionRecord {
   const read = <T>(field: string): T | undefined => {
-    const parts = Number(e[`${field}Parts`] ?? 0);
-    if (!parts) return undefined;
-    let text = "";
-    for (let i = 0; i < parts; i++) text += String(e[`${field}_${i}`] ?? "");
-    return JSON.parse(text) as T;
+    if (!Number(e[`${field}Parts`] ?? 0)) return undefined;
+    return JSON.parse(joinParts(e, field)) as T;
   };
   const str = (k: string) => (typeof e[k] === "string" ? (e[k] as string) : undefined);
   return {
@@ -177,4 +228,12 @@ function fromEntity(e: Record<string, unknown>): PromotionRecord {
     plan: read<PromotionPlan>("plan"),
     requestHash: str("requestHash"),
   };
+}
+
+/** The JSON text of a field split by toEntity, from at most `maxParts` of its parts. */
+function joinParts(e: Record<string, unknown>, field: string, maxParts = Infinity): string {
+  const parts = Math.min(Number(e[`${field}Parts`] ?? 0), maxParts);
+  let text = "";
+  for (let i = 0; i < parts; i++) text += String(e[`${field}_${i}`] ?? "");
+  return text;
 }

@@ -33,6 +33,27 @@ export const EVENT_FILTER = {
   excludedOperations: ["Microsoft.Resources/tags/write"],
 } as const;
 
+/**
+ * The `filter` of the resource-write event subscription built from EVENT_FILTER, as
+ * infra/modules/event-wiring.bicep deploys it (test/unit/infra-events.test.ts holds the two
+ * together): the local stack and the tests subscribe with it.
+ */
+export function resourceWriteEventFilter(): {
+  includedEventTypes: string[];
+  advancedFilters: Array<{ operatorType: "StringNotIn"; key: string; values: string[] }>;
+} {
+  return {
+    includedEventTypes: [...EVENT_FILTER.includedEventTypes],
+    advancedFilters: [
+      {
+        operatorType: "StringNotIn",
+        key: EVENT_FILTER.excludedOperationKey,
+        values: [...EVENT_FILTER.excludedOperations],
+      },
+    ],
+  };
+}
+
 /** Every queue, table and blob container the app uses, poison queues included. */
 export function storageNames(): { queues: string[]; tables: string[]; containers: string[] } {
   const queues = Object.values(QUEUES).flatMap((q) => [q, `${q}-poison`]);

@@ -26,7 +26,7 @@ import { roleAssignmentName } from "../ids.js";
 import type { Logger } from "../log.js";
 import { odataEq } from "../odata.js";
 import { deriveName, getPolicy, type EstatePolicy } from "../policy/index.js";
-import { API_VERSIONS, MANAGED_BY } from "../promotion/plan.js";
+import { MANAGED_BY, managedTags, workspaceBlueprint } from "../promotion/workspaceBlueprint.js";
 import {
   accessMatrixRoles,
   BROAD_GRAPH_PERMISSIONS,
@@ -475,88 +475,41 @@ async function ensureGraphPermissions(ctx: Ctx): Promise<void> {
 
 // ====================================================================== exploration
 
-interface PlannedDependency {
-  kind: "storageAccount" | "keyVault" | "logAnalytics" | "applicationInsights";
-  id: string;
-  apiVersion: string;
-  body: Record<string, unknown>;
-}
-
 function explorationPlan(ctx: Ctx) {
   const { policy } = ctx;
   const ex = policy.exploration;
   const region = policy.regions.default;
   const rgId = resourceGroupId(ex.subscriptionId, ex.resourceGroup);
-  const t = policy.tags;
-  const tags: Record<string, string> = {
-    [t.costCenter]: ex.costCenter,
-    [t.project]: "exploration",
-    [t.environment]: "exploration",
-    [t.owner]: ctx.opts.explorationOwner ?? MANAGED_BY,
-    [t.managedBy]: MANAGED_BY,
-  };
+  const tags = managedTags(policy, {
+    costCenter: ex.costCenter,
+    project: "exploration",
+    environment: "exploration",
+    owner: ctx.opts.explorationOwner ?? MANAGED_BY,
+  });
   const inputs = { project: "exploration", region };
-  const rid = (type: string, name: string) => `${rgId}/providers/${type}/${name}`;
-  const logId = rid("Microsoft.OperationalInsights/workspaces", deriveName(policy, "logAnalytics", inputs));
-  const deps: PlannedDependency[] = [
-    {
-      kind: "storageAccount",
-      id: rid("Microsoft.Storage/storageAccounts", deriveName(policy, "storageAccount", inputs)),
-      apiVersion: API_VERSIONS.storageAccount,
-      body: {
-        location: region,
-        tags,
-        kind: "StorageV2",
-        sku: { name: "Standard_LRS" },
-        properties: {
-          minimumTlsVersion: "TLS1_2",
-          allowBlobPublicAccess: false,
-          supportsHttpsTrafficOnly: true,
-        },
-      },
+  const { dependencies, workspace } = workspaceBlueprint({
+    resourceGroupId: rgId,
+    region,
+    tags,
+    tenantId: ctx.settings.STEWARD_TENANT_ID,
+    names: {
+      workspace: ex.workspace,
+      storageAccount: deriveName(policy, "storageAccount", inputs),
+      keyVault: deriveName(policy, "keyVault", inputs),
+      logAnalytics: deriveName(policy, "logAnalytics", inputs),
+      applicationInsights: deriveName(policy, "applicationInsights", inputs),
     },
-    {
-      kind: "keyVault",
-      id: rid("Microsoft.KeyVault/vaults", deriveName(policy, "keyVault", inputs)),
-      apiVersion: API_VERSIONS.keyVault,
-      body: {
-        location: region,
-        tags,
-        properties: {
-          tenantId: ctx.settings.STEWARD_TENANT_ID,
-          sku: { family: "A", name: "standard" },
-          enableRbacAuthorization: true,
-          enableSoftDelete: true,
-        },
-      },
-    },
-    {
-      kind: "logAnalytics",
-      id: logId,
-      apiVersion: API_VERSIONS.logAnalytics,
-      body: { location: region, tags, properties: { sku: { name: "PerGB2018" }, retentionInDays: 30 } },
-    },
-    {
-      kind: "applicationInsights",
-      id: rid("Microsoft.Insights/components", deriveName(policy, "applicationInsights", inputs)),
-      apiVersion: API_VERSIONS.applicationInsights,
-      body: {
-        location: region,
-        tags,
-        kind: "web",
-        properties: { Application_Type: "web", WorkspaceResourceId: logId },
-      },
-    },
-  ];
+  });
   return {
     subscriptionId: ex.subscriptionId,
     resourceGroup: ex.resourceGroup,
     rgId,
     workspaceName: ex.workspace,
-    workspaceId: rid("Microsoft.MachineLearningServices/workspaces", ex.workspace),
+    workspaceId: workspace.id,
+    workspace,
     region,
     tags,
-    deps,
+    deps: dependencies,
   };
 }
 
@@ -630,17 +583,16 @@ async function ensureExploration(ctx: Ctx): Promise<void> {
       ctx.changes++;
       add(ctx, { area: "exploration", name: `${dep.kind} ${dep.id.split("/").pop()}`, status: "created" });
     }
-    const dep = (kind: PlannedDependency["kind"]) => plan.deps.find((d) => d.kind === kind)!.id;
     await ml.workspaces.beginCreateOrUpdateAndWait(
       plan.resourceGroup,
       plan.workspaceName,
       {
         location: plan.region,
         tags: plan.tags,
-        identity: { type: "SystemAssigned" },
-        storageAccount: dep("storageAccount"),
-        keyVault: dep("keyVault"),
-        applicationInsights: dep("applicationInsights"),
+        identity: plan.workspace.identity,
+        storageAccount: plan.workspace.storageAccount,
+        keyVault: plan.workspace.keyVault,
+        applicationInsights: plan.workspace.applicationInsights,
         friendlyName: "Exploration",
         description: "Shared exploration workspace; created by aml-steward setup",
       },

@@ -9,10 +9,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ClientSecretCredential } from "@azure/identity";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "../../emulator/index.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
+import { emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 import { SPEC_FILES, SpecSet, specsDir, type SpecOperation } from "./specs.js";
 
 /** The operations docs INDEX.md lists under "Operation -> example coverage". */
@@ -118,16 +118,8 @@ suite(
     let token = "";
 
     beforeAll(async () => {
-      em = await startEmulator({
-        port: 0,
-        certPath: process.env.STEWARD_TEST_CERT_PATH,
-        keyPath: process.env.STEWARD_TEST_KEY_PATH,
-        seed: BASE_SEED,
-      });
-      const cred = new ClientSecretCredential(em.tenantId, SP.appId, SP.secret, {
-        authorityHost: em.url,
-        disableInstanceDiscovery: true,
-      });
+      em = await startTestEmulator({ seed: BASE_SEED });
+      const cred = emulatorSecretCredential(em.url, em.tenantId, SP.appId, SP.secret);
       token = (await cred.getToken("https://management.azure.com/.default")).token;
     });
     afterAll(async () => {

@@ -6,13 +6,15 @@
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import { startEmulator } from "../../emulator/index.js";
+import type { startEmulator } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import { contosoSeed, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { emulatorAppSettings } from "../../emulator/stack.js";
+import { contosoSeed } from "../../emulator/seeds/contoso.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
 import { resetAzureClients } from "../../shared/azure/clients.js";
 import { resetSettings } from "../../shared/config/settings.js";
 import { getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
+import { armClientOptions, startTestEmulator } from "./emulator.js";
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -42,33 +44,17 @@ export async function startTestStack(
     );
   }
   const policy = opts.policy ?? getPolicy();
-  const emulator = await startEmulator({
-    port: 0,
-    certPath,
-    keyPath,
+  const emulator = await startTestEmulator({
     seed: opts.seed ?? contosoSeed(policy),
     pageSize: opts.pageSize,
   });
   const url = emulator.url;
 
-  Object.assign(process.env, {
-    STEWARD_ARM_ENDPOINT: url,
-    STEWARD_GRAPH_ENDPOINT: url,
-    STEWARD_AUTHORITY_HOST: url,
-    STEWARD_TENANT_ID: emulator.tenantId,
-    STEWARD_IDENTITY_OBJECT_ID: STEWARD_APP.objectId,
-    STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
-    STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
-    AzureWebJobsStorage: storageConnection,
-  });
+  Object.assign(process.env, emulatorAppSettings(emulator, storageConnection));
   resetSettings();
   resetAzureClients();
 
-  const armOptions = {
-    endpoint: url,
-    credentialScopes: ["https://management.azure.com/.default"],
-    retryOptions: { maxRetries: 5, retryDelayInMs: 50, maxRetryDelayInMs: 2_000 },
-  };
+  const armOptions = armClientOptions(url, { maxRetries: 5, retryDelayInMs: 50, maxRetryDelayInMs: 2_000 });
   const cred = (objectId: string) => new EmulatorPrincipalCredential(url, { objectId });
 
   return {

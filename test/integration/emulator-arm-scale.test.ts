@@ -3,9 +3,9 @@
  * SDK without quadratic work: each page resumes from its cursor instead of rescanning.
  */
 import { ResourceManagementClient } from "@azure/arm-resources";
-import { ClientSecretCredential } from "@azure/identity";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "../../emulator/index.js";
+import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const SUB = "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e";
 const APP = {
@@ -19,10 +19,7 @@ let em: EmulatorHandle;
 let arm: ResourceManagementClient;
 
 beforeAll(async () => {
-  em = await startEmulator({
-    port: 0,
-    certPath: process.env.STEWARD_TEST_CERT_PATH,
-    keyPath: process.env.STEWARD_TEST_KEY_PATH,
+  em = await startTestEmulator({
     seed: {
       subscriptions: [{ subscriptionId: SUB, displayName: "Big" }],
       servicePrincipals: [{ ...APP, displayName: "scale", clientSecret: APP.secret }],
@@ -34,14 +31,8 @@ beforeAll(async () => {
     tags: i % 1000 === 0 ? { marker: "yes" } : { marker: "no" },
   }));
   em.seed({ resources });
-  const cred = new ClientSecretCredential(em.tenantId, APP.appId, APP.secret, {
-    authorityHost: em.url,
-    disableInstanceDiscovery: true,
-  });
-  arm = new ResourceManagementClient(cred, SUB, {
-    endpoint: em.url,
-    credentialScopes: ["https://management.azure.com/.default"],
-  });
+  const cred = emulatorSecretCredential(em.url, em.tenantId, APP.appId, APP.secret);
+  arm = new ResourceManagementClient(cred, SUB, armClientOptions(em.url));
 });
 
 afterAll(async () => {

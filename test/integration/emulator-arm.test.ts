@@ -5,11 +5,11 @@
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ResourceManagementClient } from "@azure/arm-resources";
-import { ClientSecretCredential } from "@azure/identity";
 import type { RestError } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "../../emulator/index.js";
 import type { EmulatorSeed, ResourceWrite } from "../../emulator/types.js";
+import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const SUB = "3f2a1b0c-4d5e-4f60-8a71-92b3c4d5e6f7";
 const OTHER_SUB = "9e8d7c6b-5a49-4382-a716-05f4e3d2c1b0";
@@ -72,10 +72,7 @@ async function raw(
   headers: Record<string, string> = {},
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw JSON replies are read freely in assertions
 ): Promise<{ status: number; body: Record<string, any>; headers: Headers }> {
-  const cred = new ClientSecretCredential(em.tenantId, APP.appId, APP.secret, {
-    authorityHost: em.url,
-    disableInstanceDiscovery: true,
-  });
+  const cred = emulatorSecretCredential(em.url, em.tenantId, APP.appId, APP.secret);
   const token = await cred.getToken("https://management.azure.com/.default");
   const res = await fetch(`${em.url}${path}`, {
     method,
@@ -106,19 +103,10 @@ function writesSince(start: number): ResourceWrite[] {
 const eventCount = (): number => (em.events.dump() as { events: unknown[] }).events.length;
 
 beforeAll(async () => {
-  em = await startEmulator({
-    port: 0,
-    certPath: process.env.STEWARD_TEST_CERT_PATH,
-    keyPath: process.env.STEWARD_TEST_KEY_PATH,
-    seed,
-    pageSize: 4,
-  });
+  em = await startTestEmulator({ seed, pageSize: 4 });
   em.faults.update({ lroDurationMs: 150, lroRetryAfterSeconds: 0 });
-  const cred = new ClientSecretCredential(em.tenantId, APP.appId, APP.secret, {
-    authorityHost: em.url,
-    disableInstanceDiscovery: true,
-  });
-  const opts = { endpoint: em.url, credentialScopes: ["https://management.azure.com/.default"] };
+  const cred = emulatorSecretCredential(em.url, em.tenantId, APP.appId, APP.secret);
+  const opts = armClientOptions(em.url);
   arm = new ResourceManagementClient(cred, SUB, opts);
   auth = new AuthorizationManagementClient(cred, SUB, opts);
   ml = new AzureMachineLearningWorkspaces(cred, SUB, opts);
@@ -801,16 +789,9 @@ describe("protocol details", () => {
     expect(throttled.at(-1)).toMatchObject({ status: 429, method: "GET" });
     em.faults.update({ rules: [{ path: "/resourcegroups/rg-seeded$", status: 503 }] });
     const noRetry = new ResourceManagementClient(
-      new ClientSecretCredential(em.tenantId, APP.appId, APP.secret, {
-        authorityHost: em.url,
-        disableInstanceDiscovery: true,
-      }),
+      emulatorSecretCredential(em.url, em.tenantId, APP.appId, APP.secret),
       SUB,
-      {
-        endpoint: em.url,
-        credentialScopes: ["https://management.azure.com/.default"],
-        retryOptions: { maxRetries: 0 },
-      },
+      armClientOptions(em.url, { maxRetries: 0 }),
     );
     await expectRestError(noRetry.resourceGroups.get("rg-seeded"), 503, "ServiceUnavailable");
   });

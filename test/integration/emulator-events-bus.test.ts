@@ -10,6 +10,7 @@ import { QueueClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EventBus, eventsRouter } from "../../emulator/events.js";
 import type { EmuRequest, Principal, ResourceWrite } from "../../emulator/types.js";
+import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 
 const TENANT = "11111111-1111-4111-8111-111111111111";
 const SUB = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
@@ -120,16 +121,7 @@ async function control(method: string, path: string, body?: unknown) {
 const webhookSub = (extra: Record<string, unknown> = {}) => ({
   properties: {
     destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
-    filter: {
-      includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-      advancedFilters: [
-        {
-          operatorType: "StringNotIn",
-          key: "data.operationName",
-          values: ["Microsoft.Resources/tags/write"],
-        },
-      ],
-    },
+    filter: resourceWriteEventFilter(),
     eventDeliverySchema: "EventGridSchema",
     retryPolicy: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 60 },
     ...extra,

@@ -7,9 +7,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
+import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
+import { armClientOptions, startTestEmulator } from "../helpers/emulator.js";
 
 const TENANT = "7e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b";
 const SUB = "aaaaaaaa-0000-4000-8000-000000000002";
@@ -49,10 +51,11 @@ let hookUrl = "";
 
 const notifications = (): Hit[] => hits.filter((h) => h.headers["aeg-event-type"] === "Notification");
 const armAs = (objectId: string) =>
-  new ResourceManagementClient(new EmulatorPrincipalCredential(emu.url, { objectId }), SUB, {
-    endpoint: emu.url,
-    credentialScopes: ["https://management.azure.com/.default"],
-  });
+  new ResourceManagementClient(
+    new EmulatorPrincipalCredential(emu.url, { objectId }),
+    SUB,
+    armClientOptions(emu.url),
+  );
 
 async function subscribe(name: string, properties: Record<string, unknown>): Promise<Response> {
   return fetch(`${emu.url}/_emulator/eventSubscriptions/${name}`, {
@@ -91,12 +94,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
   hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/runtime/webhooks/eventgrid?functionName=onResourceWrite`;
-  emu = await startEmulator({
-    port: 0,
-    certPath: process.env.STEWARD_TEST_CERT_PATH,
-    keyPath: process.env.STEWARD_TEST_KEY_PATH,
-    seed,
-  });
+  emu = await startTestEmulator({ seed });
   emu.events.settings.retryDelayMs = 10;
 });
 afterAll(async () => {
@@ -183,22 +181,13 @@ describe("events from ARM writes", () => {
     });
     await subscribe("no-tag-writes", {
       destination: { endpointType: "WebHook", properties: { endpointUrl: `${hookUrl}&sub=filtered` } },
-      filter: {
-        includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-        advancedFilters: [
-          {
-            operatorType: "StringNotIn",
-            key: "data.operationName",
-            values: ["Microsoft.Resources/tags/write"],
-          },
-        ],
-      },
+      filter: resourceWriteEventFilter(),
     });
     hits = [];
     const appArm = new ResourceManagementClient(
       new EmulatorPrincipalCredential(emu.url, { objectId: APP.objectId }),
       SUB,
-      { endpoint: emu.url, credentialScopes: ["https://management.azure.com/.default"] },
+      armClientOptions(emu.url),
     );
     await appArm.tagsOperations.beginUpdateAtScopeAndWait(
       RG,

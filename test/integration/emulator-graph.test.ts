@@ -3,13 +3,13 @@
  * ClientSecretCredential from the emulated Entra: groups upsert by uniqueName, members/owners
  * by $ref, $filter with OData literal rules, paging, read-after-write delay, GraphError fields.
  */
-import { ClientSecretCredential } from "@azure/identity";
 import { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "../../emulator/index.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
+import { emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const TENANT = "6d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a";
 const APP = {
@@ -69,16 +69,8 @@ const securityGroup = (displayName: string, mailNickname: string, extra: Record<
 });
 
 beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    certPath: process.env.STEWARD_TEST_CERT_PATH,
-    keyPath: process.env.STEWARD_TEST_KEY_PATH,
-    seed,
-  });
-  const cred = new ClientSecretCredential(TENANT, APP.appId, APP.clientSecret, {
-    authorityHost: emu.url,
-    disableInstanceDiscovery: true,
-  });
+  emu = await startTestEmulator({ seed });
+  const cred = emulatorSecretCredential(emu.url, TENANT, APP.appId, APP.clientSecret);
   graph = Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(cred, {
       scopes: ["https://graph.microsoft.com/.default"],
@@ -429,10 +421,7 @@ describe("Microsoft Graph's service principal and app role assignments", () => {
     expect(onGraph.value).toEqual([{ id: created.id, appRoleId: GROUP_CREATE }]);
 
     // A token issued after the grant carries it, as Entra's app-only tokens do.
-    const fresh = new ClientSecretCredential(TENANT, APP.appId, APP.clientSecret, {
-      authorityHost: emu.url,
-      disableInstanceDiscovery: true,
-    });
+    const fresh = emulatorSecretCredential(emu.url, TENANT, APP.appId, APP.clientSecret);
     const token = await fresh.getToken("https://graph.microsoft.com/.default");
     const claims = JSON.parse(Buffer.from(token!.token.split(".")[1]!, "base64url").toString("utf8")) as {
       roles?: string[];

@@ -3,12 +3,13 @@
  * (MSAL underneath) over HTTPS, the user-token convenience, and token -> caller resolution by
  * ARM and Graph.
  */
-import { AuthenticationRequiredError, ClientSecretCredential } from "@azure/identity";
+import { AuthenticationRequiredError } from "@azure/identity";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
+import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const TENANT = "5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 const SUB = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -39,19 +40,10 @@ const seed: EmulatorSeed = {
 };
 
 let emu: EmulatorHandle;
-const armOptions = (url: string) => ({
-  endpoint: url,
-  credentialScopes: ["https://management.azure.com/.default"],
-  retryOptions: { maxRetries: 0 },
-});
+const armOptions = (url: string) => armClientOptions(url, { maxRetries: 0 });
 
 beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    certPath: process.env.STEWARD_TEST_CERT_PATH,
-    keyPath: process.env.STEWARD_TEST_KEY_PATH,
-    seed,
-  });
+  emu = await startTestEmulator({ seed });
 });
 afterAll(async () => {
   await emu?.stop();
@@ -59,10 +51,7 @@ afterAll(async () => {
 
 describe("Entra token endpoint with the real ClientSecretCredential", () => {
   it("issues a token that identifies the service principal", async () => {
-    const cred = new ClientSecretCredential(TENANT, APP.appId, APP.clientSecret, {
-      authorityHost: emu.url,
-      disableInstanceDiscovery: true,
-    });
+    const cred = emulatorSecretCredential(emu.url, TENANT, APP.appId, APP.clientSecret);
     const token = await cred.getToken("https://management.azure.com/.default");
     expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now() + 50 * 60_000);
     expect(emu.directory.principalForToken(token.token)).toMatchObject({
@@ -88,26 +77,17 @@ describe("Entra token endpoint with the real ClientSecretCredential", () => {
   });
 
   it("fails with Entra's errors for a wrong secret, an unknown app and a managed identity", async () => {
-    const wrong = new ClientSecretCredential(TENANT, APP.appId, "nope", {
-      authorityHost: emu.url,
-      disableInstanceDiscovery: true,
-    });
+    const wrong = emulatorSecretCredential(emu.url, TENANT, APP.appId, "nope");
     const e1 = await wrong.getToken("https://management.azure.com/.default").catch((e: unknown) => e);
     // @azure/identity turns every MSAL server error into AuthenticationRequiredError, Entra's text inside.
     expect(e1).toBeInstanceOf(AuthenticationRequiredError);
     expect((e1 as Error).message).toMatch(/invalid_client.*AADSTS7000215: Invalid client secret provided/s);
 
-    const unknown = new ClientSecretCredential(TENANT, "f0000000-0000-4000-8000-00000000000f", "x", {
-      authorityHost: emu.url,
-      disableInstanceDiscovery: true,
-    });
+    const unknown = emulatorSecretCredential(emu.url, TENANT, "f0000000-0000-4000-8000-00000000000f", "x");
     const e2 = await unknown.getToken("https://management.azure.com/.default").catch((e: unknown) => e);
     expect((e2 as Error).message).toContain("AADSTS700016");
 
-    const mi = new ClientSecretCredential(TENANT, MI.appId, "anything", {
-      authorityHost: emu.url,
-      disableInstanceDiscovery: true,
-    });
+    const mi = emulatorSecretCredential(emu.url, TENANT, MI.appId, "anything");
     const e3 = await mi.getToken("https://management.azure.com/.default").catch((e: unknown) => e);
     expect((e3 as Error).message).toContain("AADSTS7000215");
   });
@@ -172,10 +152,7 @@ describe("Entra token endpoint with the real ClientSecretCredential", () => {
   });
 
   it("rejects a Graph token at ARM and an ARM token at Graph", async () => {
-    const cred = new ClientSecretCredential(TENANT, APP.appId, APP.clientSecret, {
-      authorityHost: emu.url,
-      disableInstanceDiscovery: true,
-    });
+    const cred = emulatorSecretCredential(emu.url, TENANT, APP.appId, APP.clientSecret);
     const graphToken = await cred.getToken("https://graph.microsoft.com/.default");
     const arm = await fetch(`${emu.url}/subscriptions/${SUB}/resourcegroups?api-version=2025-04-01`, {
       headers: { authorization: `Bearer ${graphToken.token}` },

@@ -16,6 +16,7 @@ import {
   formatSetupReport,
   GRAPH_PERMISSIONS,
   INFRA_NAMES,
+  resourceWriteEventFilter,
   ROLE_IDS,
   runSetup,
   type SetupItem,
@@ -248,16 +249,7 @@ describe("steward setup recognises what infra/ deploys", () => {
                   maxEventsPerBatch: 1,
                 },
               },
-              filter: {
-                includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-                advancedFilters: [
-                  {
-                    operatorType: "StringNotIn",
-                    key: "data.operationName",
-                    values: ["Microsoft.Resources/tags/write"],
-                  },
-                ],
-              },
+              filter: resourceWriteEventFilter(),
               retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
               deadLetterWithResourceIdentity: {
                 identity: { type: "SystemAssigned" },

@@ -141,6 +141,26 @@ function writeEventOf(id: string, operation = "Microsoft.Storage/storageAccounts
   return all[0]!;
 }
 
+/**
+ * A new project resource group (tagged) holding a storage account alice created, made before
+ * any event subscription exists: the test delivers the account's events itself.
+ */
+async function groupWithStorage() {
+  const ns = names();
+  await createGroup(ns.rg, groupTags(ns.n));
+  const id = saId(ns.rg, ns.sa);
+  await createStorage(id);
+  return { ...ns, id };
+}
+
+/** Redelivers the account's write event and waits until it is handled. */
+async function redeliverWriteOf(id: string) {
+  const ev = writeEventOf(id).event;
+  await redeliver(ev.id);
+  await settle();
+  return ev;
+}
+
 async function redeliver(eventId: string) {
   await stack.control("POST", `/_emulator/events/${eventId}/redeliver`);
 }
@@ -148,6 +168,14 @@ async function redeliver(eventId: string) {
 async function faults(rules: FaultRule[]) {
   await stack.control("POST", "/_emulator/faults", { rules });
 }
+
+/** A fault rule that refuses the tag write (PATCH of the tags resource) on account `sa` with 503. */
+const tagWrite503 = (sa: string, rule: Pick<FaultRule, "count" | "retryAfterSeconds">): FaultRule => ({
+  method: "PATCH",
+  path: `${sa}/providers/Microsoft.Resources/tags/default`,
+  status: 503,
+  ...rule,
+});
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -250,10 +278,7 @@ describe("onResourceWrite against the emulator", () => {
   });
 
   it("the same event delivered 5 times gives exactly one tag write", async () => {
-    const { n, rg, rgId, sa } = names();
-    await createGroup(rg, groupTags(n));
-    const id = saId(rg, sa);
-    await createStorage(id);
+    const { n, rgId, sa, id } = await groupWithStorage();
     // The writes happened before anyone subscribed; now deliver the account's event 5 times at once.
     await subscribe(`eg-${n}`, rgId);
     const created = writeEventOf(id);
@@ -276,10 +301,7 @@ describe("onResourceWrite against the emulator", () => {
 
   it("events delivered out of order give one tag write and the same tags as in order", async () => {
     const runScenario = async (order: "inOrder" | "reversed") => {
-      const { n, rg, rgId, sa } = names();
-      await createGroup(rg, groupTags(n));
-      const id = saId(rg, sa);
-      await createStorage(id);
+      const { n, rgId, sa, id } = await groupWithStorage();
       await stack
         .armAs(PEOPLE.alice.objectId, SUB)
         .resources.beginUpdateByIdAndWait(
@@ -312,21 +334,10 @@ describe("onResourceWrite against the emulator", () => {
   });
 
   it("a tag written by someone else between our read and our write is not lost", async () => {
-    const { n, rg, rgId, sa } = names();
-    await createGroup(rg, groupTags(n));
-    const id = saId(rg, sa);
-    await createStorage(id);
+    const { n, rgId, sa, id } = await groupWithStorage();
     await subscribe(`eg-${n}`, rgId);
     // Our first PATCH is refused with 503 + Retry-After: 1 s; Bob writes his tag in that second.
-    await faults([
-      {
-        method: "PATCH",
-        path: `${sa}/providers/Microsoft.Resources/tags/default`,
-        status: 503,
-        retryAfterSeconds: 1,
-        count: 1,
-      },
-    ]);
+    await faults([tagWrite503(sa, { retryAfterSeconds: 1, count: 1 })]);
     await clearRequests();
     await redeliver(writeEventOf(id).event.id);
     for (
@@ -353,19 +364,14 @@ describe("onResourceWrite against the emulator", () => {
   });
 
   it("survives 429 with Retry-After on the read and 503 on the write within one delivery", async () => {
-    const { n, rg, rgId, sa } = names();
-    await createGroup(rg, groupTags(n));
-    const id = saId(rg, sa);
-    await createStorage(id);
+    const { n, rgId, sa, id } = await groupWithStorage();
     await subscribe(`eg-${n}`, rgId);
     await faults([
       { method: "GET", path: `storageAccounts/${sa}$`, status: 429, retryAfterSeconds: 1, count: 2 },
-      { method: "PATCH", path: `${sa}/providers/Microsoft.Resources/tags/default`, status: 503, count: 1 },
+      tagWrite503(sa, { count: 1 }),
     ]);
     await clearRequests();
-    const ev = writeEventOf(id).event;
-    await redeliver(ev.id);
-    await settle();
+    const ev = await redeliverWriteOf(id);
 
     const mine = await stewardRequests();
     expect(mine.filter((r) => r.status === 429)).toHaveLength(2);
@@ -375,25 +381,12 @@ describe("onResourceWrite against the emulator", () => {
   });
 
   it("a failure that outlasts the SDK's retries throws, Event Grid redelivers, and the tags converge with one write", async () => {
-    const { n, rg, rgId, sa } = names();
-    await createGroup(rg, groupTags(n));
-    const id = saId(rg, sa);
-    await createStorage(id);
+    const { n, rgId, sa, id } = await groupWithStorage();
     await subscribe(`eg-${n}`, rgId);
     // The SDK tries 9 times (maxRetries 8); 12 failures exhaust one invocation and part of the next.
-    await faults([
-      {
-        method: "PATCH",
-        path: `${sa}/providers/Microsoft.Resources/tags/default`,
-        status: 503,
-        retryAfterSeconds: 0,
-        count: 12,
-      },
-    ]);
+    await faults([tagWrite503(sa, { retryAfterSeconds: 0, count: 12 })]);
     await clearRequests();
-    const ev = writeEventOf(id).event;
-    await redeliver(ev.id);
-    await settle();
+    const ev = await redeliverWriteOf(id);
 
     const handled = hook.deliveries.filter((d) => d.eventId === ev.id);
     expect(handled.map((d) => d.status)).toEqual([500, 200]);
@@ -403,18 +396,13 @@ describe("onResourceWrite against the emulator", () => {
   });
 
   it("a resource deleted before its event arrives ends quietly", async () => {
-    const { n, rg, rgId, sa } = names();
-    await createGroup(rg, groupTags(n));
-    const id = saId(rg, sa);
-    await createStorage(id);
+    const { n, rgId, id } = await groupWithStorage();
     await stack
       .armAs(PEOPLE.alice.objectId, SUB)
       .resources.beginDeleteByIdAndWait(id, STORAGE_API, { updateIntervalInMs: 10 });
     await subscribe(`eg-${n}`, rgId);
     await clearRequests();
-    const ev = writeEventOf(id).event;
-    await redeliver(ev.id);
-    await settle();
+    const ev = await redeliverWriteOf(id);
 
     const handled = hook.deliveries.filter((d) => d.eventId === ev.id);
     expect(handled.map((d) => d.status)).toEqual([200]);

@@ -1,7 +1,7 @@
 /** The Event Grid wiring the templates deploy, held to what the app and setup expect. */
 import { describe, expect, it } from "vitest";
 import { eventSubscriptionProblems } from "../../shared/setup/index.js";
-import { EVENT_FILTER, INFRA_NAMES } from "../../shared/setup/contract.js";
+import { EVENT_FILTER, INFRA_NAMES, resourceWriteEventFilter } from "../../shared/setup/contract.js";
 import { bicepCode, read } from "./infra-helpers.js";
 
 const wiring = bicepCode("infra/modules/event-wiring.bicep");
@@ -29,6 +29,14 @@ describe("the event subscription of each governed subscription", () => {
     // Event Grid: at most 5 values in one string filter.
     expect([...filter.matchAll(/'Microsoft\.[^']+'/g)].length).toBeLessThanOrEqual(5);
     expect(EVENT_FILTER.excludedOperations).toContain("Microsoft.Resources/tags/write");
+    // The filter the local stack and the tests subscribe with is this one.
+    const built = resourceWriteEventFilter();
+    expect(built.advancedFilters).toHaveLength(1);
+    const [drop] = built.advancedFilters;
+    expect(filter).toContain(`operatorType: '${drop!.operatorType}'`);
+    expect(filter).toContain(`key: '${drop!.key}'`);
+    for (const op of drop!.values) expect(filter).toContain(`'${op}'`);
+    for (const type of built.includedEventTypes) expect(subscriptionBlock).toContain(`'${type}'`);
   });
 
   it("targets the onResourceWrite function, one event per invocation", () => {
@@ -89,6 +97,7 @@ describe("the event subscription of each governed subscription", () => {
       deadLetterWithResourceIdentity: { identity: { type: "SystemAssigned" } },
     };
     expect(eventSubscriptionProblems(deployed)).toEqual([]);
+    expect(resourceWriteEventFilter()).toEqual(deployed.filter);
     expect(
       eventSubscriptionProblems({ ...deployed, filter: { ...deployed.filter, advancedFilters: [] } }),
     ).toEqual(["tag writes are not filtered out (StringNotIn on data.operationName)"]);
