@@ -50,21 +50,12 @@ export interface SyncResult {
   tableCalls: number;
 }
 
-interface Row {
+/** The stored row: the violation plus its keys and open flag. */
+interface Row extends Violation {
   partitionKey: string;
   rowKey: string;
   etag?: string;
-  resourceId: string;
-  subscriptionId: string;
-  kind: ViolationKind;
-  detail: string;
-  project?: string;
-  firstSeen: string;
-  lastSeen: string;
-  correlationId?: string;
   open?: boolean;
-  resolvedAt?: string;
-  resolvedBy?: string;
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number } | undefined)?.statusCode;
