@@ -12,6 +12,7 @@ import { azure } from "../../shared/azure/clients.js";
 import { QUEUES, TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { environmentNames } from "../../shared/policy/index.js";
+import { CREATED_BY_SUFFIX } from "../../shared/promotion/plan.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { EmulatorPrincipalCredential } from "../principalCredential.js";
 import { explorationIds, PEOPLE, USE_CASE } from "../seeds/contoso.js";
@@ -212,7 +213,9 @@ const promote: Act = {
     const erin = as(stack, PEOPLE.erin, sub);
     const envs = policy.environments.map((e) => e.name);
     const t = policy.tags;
+    const createdBy = `${String(request.requestedBy)}${CREATED_BY_SUFFIX}`;
     let rgOk = 0;
+    let createdOk = 0;
     let wsOk = 0;
     let raOk = 0;
     const raDetail: string[] = [];
@@ -220,6 +223,8 @@ const promote: Act = {
       const n = environmentNames(policy, project, env);
       const rg = await erin.arm.resourceGroups.get(n.resourceGroup).catch(() => undefined);
       if (rg?.tags?.[t.costCenter] === request.costCenter && rg?.tags?.[t.environment] === env) rgOk++;
+      if (rg?.tags?.[t.createdBy] === createdBy && rg?.tags?.[t.createdOn] === record.acceptedAt.slice(0, 10))
+        createdOk++;
       const ws = await erin.ml.workspaces.get(n.resourceGroup, n.workspace).catch(() => undefined);
       if (ws?.provisioningState === "Succeeded") wsOk++;
       const expected = policy.roles.reduce(
@@ -240,6 +245,11 @@ const promote: Act = {
       `a resource group per environment, tagged by policy (${envs.join(", ")})`,
       rgOk === envs.length,
       `${rgOk} of ${envs.length}`,
+    );
+    check(
+      `each records its creator (${t.createdBy}=${createdBy}) and the day the request was accepted`,
+      createdOk === envs.length,
+      `${createdOk} of ${envs.length}`,
     );
     check("an ML workspace per environment, provisioned", wsOk === envs.length, `${wsOk} of ${envs.length}`);
     const groups = record.resources.filter((r) => r.startsWith("group:"));

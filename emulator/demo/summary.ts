@@ -4,9 +4,10 @@
  * violations, as tables both the terminal and the HTML report render.
  */
 import { azure } from "../../shared/azure/clients.js";
+import { principalName } from "../../shared/azure/principalNames.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
-import { builtInRoleById } from "../../shared/policy/index.js";
+import { builtInRoleById, environmentNames } from "../../shared/policy/index.js";
 import type { Cell } from "../../shared/cli/table.js";
 import type { DemoContext } from "./acts.js";
 
@@ -17,6 +18,24 @@ export interface SummaryTable {
 }
 
 const last = (id: string | undefined) => (id ?? "").split("/").pop() ?? "";
+
+/**
+ * A principal as people know it: a service principal's display name (a workspace's system
+ * identity is named after the workspace) or a user's UPN, from Microsoft Graph as aml-steward
+ * reads it; the object id when Graph has no name or cannot be reached.
+ */
+async function principalLabel(id: string | undefined, type: string | undefined): Promise<string> {
+  if (!id) return "";
+  const ref =
+    type === "User"
+      ? ({ kind: "user", objectId: id } as const)
+      : type === "ServicePrincipal"
+        ? ({ kind: "servicePrincipal", objectId: id } as const)
+        : undefined;
+  if (!ref) return id;
+  const name = await principalName(ref).catch(() => undefined);
+  return name ?? id;
+}
 
 export async function collectSummary(ctx: DemoContext): Promise<SummaryTable[]> {
   const policy = ctx.stack.policy;
@@ -67,7 +86,16 @@ export async function collectSummary(ctx: DemoContext): Promise<SummaryTable[]> 
 
   const groupNames = new Map<string, string>();
   const groupRows: Cell[][] = [];
-  const groupRefs = (ctx.facts.promotion?.resources ?? []).filter((r) => r.startsWith("group:"));
+  // Environments in the policy's order (dev, qa, prod), then roles in the policy's order.
+  const groupOrder = new Map<string, number>();
+  for (const env of policy.environments) {
+    const names = environmentNames(policy, ctx.facts.project, env.name);
+    for (const role of policy.roles) groupOrder.set(names.groups[role.name]!, groupOrder.size);
+  }
+  const rank = (uniqueName: string) => groupOrder.get(uniqueName) ?? groupOrder.size;
+  const groupRefs = (ctx.facts.promotion?.resources ?? [])
+    .filter((r) => r.startsWith("group:"))
+    .sort((a, b) => rank(a.split(":")[1]!) - rank(b.split(":")[1]!) || a.localeCompare(b));
   for (const ref of groupRefs) {
     const [, uniqueName, objectId] = ref.split(":");
     groupNames.set(objectId!, uniqueName!);
@@ -98,7 +126,7 @@ export async function collectSummary(ctx: DemoContext): Promise<SummaryTable[]> 
       const roleGuid = last(ra.roleDefinitionId);
       raRows.push([
         rg.name,
-        groupNames.get(ra.principalId ?? "") ?? ra.principalId,
+        groupNames.get(ra.principalId ?? "") ?? (await principalLabel(ra.principalId, ra.principalType)),
         ra.principalType,
         builtInRoleById(roleGuid)?.name ?? roleGuid,
       ]);

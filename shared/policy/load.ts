@@ -151,6 +151,18 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
     if (!tagNames.has(p.tags[key].toLowerCase()))
       add(`tags.${key}`, p.tags[key], "must be one of tags.required");
   }
+  // Who created a resource and when are facts of the resource itself; inheriting them from the
+  // resource group would stamp the group's creator onto everything in it.
+  const ownTags = [p.tags.createdBy, p.tags.createdOn, p.tags.managedBy].map((n) => n.toLowerCase());
+  p.tags.inherited.forEach((t, i) => {
+    if (ownTags.includes(t.name.toLowerCase())) {
+      add(
+        `tags.inherited[${i}].name`,
+        t.name,
+        "createdBy, createdOn and managedBy belong to each resource and cannot be inherited",
+      );
+    }
+  });
   if (
     !p.governedSubscriptions.some((s) => s.id.toLowerCase() === p.exploration.subscriptionId.toLowerCase())
   ) {

@@ -9,8 +9,15 @@ import type { EstatePolicy } from "../policy/schema.js";
 import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
-import type { AssetSelection, PromotionRequest } from "./request.js";
-import { API_VERSIONS, managedTags, workspaceBlueprint, type PlannedResource } from "./workspaceBlueprint.js";
+import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js";
+import {
+  API_VERSIONS,
+  creationTagNames,
+  MANAGED_BY,
+  managedTags,
+  workspaceBlueprint,
+  type PlannedResource,
+} from "./workspaceBlueprint.js";
 
 export { API_VERSIONS, MANAGED_BY, type DependencyKind, type PlannedResource } from "./workspaceBlueprint.js";
 
@@ -101,6 +108,12 @@ export interface PromotionPlan {
   costCenter: string;
   fundingReference: string;
   region: string;
+  /**
+   * Tag names the steps only add when missing (or blank) and never overwrite: createdBy and
+   * createdOn. A resource someone else created first (or an earlier request of the same
+   * project) keeps its values, so a retry or a second request sees no difference.
+   */
+  fillOnlyTags: string[];
   environments: EnvironmentPlan[];
   assets: AssetPlan;
 }
@@ -111,6 +124,12 @@ export interface PlanContext {
   stewardObjectId: string;
   /** First day of the month the request was accepted (YYYY-MM-01): the budget's fixed start. */
   budgetStartDate: string;
+  /**
+   * The day (YYYY-MM-DD, UTC) the request was accepted, from its record: the createdOn tag of
+   * everything the promotion creates. Fixed at acceptance, so a retry or a redelivery on a later
+   * day plans the same tags.
+   */
+  acceptedOn: string;
   /** uniqueName -> object id of groups that already exist, to name role assignments. */
   groupIds?: ReadonlyMap<string, string>;
 }
@@ -124,8 +143,9 @@ export interface PlanInput {
 
 export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanContext): PromotionPlan {
   const { request, region } = input;
+  const created = { by: createdByTagValue(request, input.principals), on: ctx.acceptedOn };
   const owner = ownerTagValue(request, input.principals);
-  const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner));
+  const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner, created));
   const first = envPlans[0];
   if (!first) throw new Error("a promotion needs at least one environment");
   const ex = policy.exploration;
@@ -135,6 +155,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     costCenter: request.costCenter,
     fundingReference: request.fundingReference,
     region,
+    fillOnlyTags: creationTagNames(policy),
     environments: envPlans,
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
@@ -155,6 +176,7 @@ function planEnvironment(
   ctx: PlanContext,
   env: string,
   owner: string,
+  created: { by: string; on: string },
 ): EnvironmentPlan {
   const { request, region } = input;
   const sub = policy.projectSubscriptionId;
@@ -166,6 +188,8 @@ function planEnvironment(
     project: request.project,
     environment: env,
     owner,
+    createdBy: created.by,
+    createdOn: created.on,
   });
   const { dependencies, workspace: ws } = workspaceBlueprint({
     resourceGroupId: rgId,
@@ -269,6 +293,25 @@ function ownerTagValue(
   const ref = request.owners[0]!;
   const p = principals.get(normaliseRef(ref));
   return (p?.userPrincipalName ?? p?.objectId ?? ref).slice(0, 256);
+}
+
+/** What createdBy says on what a promotion creates: `<requester> via aml-steward`. */
+export const CREATED_BY_SUFFIX = ` via ${MANAGED_BY}`;
+
+/**
+ * The createdBy tag: the requester as the event path would name them (a user's UPN, a service
+ * principal's display name), from the principals admission resolved (it looks `requestedBy` up
+ * whether it is a UPN or an object id), then " via aml-steward". The reference as written when
+ * the directory gave no name. Trimmed to Azure's 256 characters, suffix kept.
+ */
+function createdByTagValue(
+  request: PromotionRequest,
+  principals: ReadonlyMap<string, ResolvedPrincipal>,
+): string {
+  const ref = request.requestedBy;
+  const p = principals.get(normaliseRef(ref));
+  const who = p?.userPrincipalName || (isGuid(ref) ? undefined : ref) || p?.displayName || ref;
+  return who.slice(0, 256 - CREATED_BY_SUFFIX.length) + CREATED_BY_SUFFIX;
 }
 
 /** Fills in role assignment names and principal ids once the groups' object ids are known. */

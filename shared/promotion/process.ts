@@ -119,6 +119,8 @@ export async function processPromotionMessage(
       tenantId: settings.STEWARD_TENANT_ID ?? "",
       stewardObjectId,
       budgetStartDate: `${record.acceptedAt.slice(0, 7)}-01`,
+      // acceptedAt is the ISO (UTC) time of the first delivery, kept in the record for good.
+      acceptedOn: record.acceptedAt.slice(0, 10),
     };
     let plan = planPromotion(deps.policy, admission, planCtx);
 

@@ -40,9 +40,20 @@ export interface ManagedTagValues {
   project: string;
   environment: string;
   owner: string;
+  /**
+   * Who created the resource (`tags.createdBy`) and when (`tags.createdOn`, YYYY-MM-DD UTC).
+   * aml-steward's own writes never reach the event path (loop guard), so what it creates carries
+   * them from the start. Like the event path, writers only ever fill these, never overwrite them
+   * (`creationTagNames`).
+   */
+  createdBy?: string;
+  createdOn?: string;
 }
 
-/** The policy's standard tags with managedBy = aml-steward. */
+/** Azure's limit on a tag value's length. */
+const MAX_TAG_VALUE = 256;
+
+/** The policy's standard tags with managedBy = aml-steward (and createdBy/createdOn when given). */
 export function managedTags(policy: EstatePolicy, v: ManagedTagValues): Record<string, string> {
   const t = policy.tags;
   return {
@@ -51,7 +62,18 @@ export function managedTags(policy: EstatePolicy, v: ManagedTagValues): Record<s
     [t.environment]: v.environment,
     [t.owner]: v.owner,
     [t.managedBy]: MANAGED_BY,
+    ...(v.createdBy ? { [t.createdBy]: v.createdBy.slice(0, MAX_TAG_VALUE) } : {}),
+    ...(v.createdOn ? { [t.createdOn]: v.createdOn } : {}),
   };
+}
+
+/**
+ * The tags that record a resource's creation (createdBy, createdOn): added when missing (or
+ * blank), never overwritten, by the event path and by everything aml-steward creates alike, so
+ * the first writer wins and no two writers ever fight over them.
+ */
+export function creationTagNames(policy: EstatePolicy): string[] {
+  return [policy.tags.createdBy, policy.tags.createdOn];
 }
 
 export interface WorkspaceBlueprintInput {

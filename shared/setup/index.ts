@@ -55,7 +55,12 @@ export interface SetupOptions {
   explorationOwner?: string;
   /** LRO polling interval when the service sends no Retry-After (default 2 s). */
   pollIntervalMs?: number;
+  /** The clock of the createdOn tag on what setup creates (default: now). */
+  now?: () => Date;
 }
+
+/** The createdBy tag on what setup creates (the installer runs it, not the app's identity). */
+export const SETUP_CREATED_BY = `${MANAGED_BY} setup`;
 
 /** API version of Microsoft.EventGrid system topics and event subscriptions read by the check. */
 const EVENT_GRID_API_VERSION = "2025-02-15";
@@ -480,11 +485,15 @@ function explorationPlan(ctx: Ctx) {
   const ex = policy.exploration;
   const region = policy.regions.default;
   const rgId = resourceGroupId(ex.subscriptionId, ex.resourceGroup);
+  // Setup only ever PUTs what does not exist yet and never touches an existing resource's tags,
+  // so createdBy/createdOn are filled only on what it creates, on the day it creates it.
   const tags = managedTags(policy, {
     costCenter: ex.costCenter,
     project: "exploration",
     environment: "exploration",
     owner: ctx.opts.explorationOwner ?? MANAGED_BY,
+    createdBy: SETUP_CREATED_BY,
+    createdOn: (ctx.opts.now?.() ?? new Date()).toISOString().slice(0, 10),
   });
   const inputs = { project: "exploration", region };
   const { dependencies, workspace } = workspaceBlueprint({

@@ -9,23 +9,15 @@
  * permissions missing (setup makes them).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contosoSeed, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../emulator/seeds/contoso.js";
 import { main, type CliIo } from "../../shared/cli/index.js";
-import { roleAssignmentName } from "../../shared/ids.js";
 import { getPolicy } from "../../shared/policy/index.js";
-import {
-  abacCondition,
-  accessMatrixRoles,
-  GRAPH_PERMISSIONS,
-  INFRA_NAMES,
-  ROLE_IDS,
-  type SetupReport,
-} from "../../shared/setup/index.js";
-import { startTestStack, type TestStack } from "../helpers/stack.js";
+import { GRAPH_PERMISSIONS, SETUP_CREATED_BY, type SetupReport } from "../../shared/setup/index.js";
+import { deployLikeAzd, startSetupStack, writesSince as writes, type LogEntry } from "../helpers/setup.js";
+import type { TestStack } from "../helpers/stack.js";
 
 const policy = getPolicy();
 const ex = policy.exploration;
-const explorationRg = `/subscriptions/${ex.subscriptionId}/resourceGroups/${ex.resourceGroup}`.toLowerCase();
 
 let stack: TestStack;
 
@@ -37,104 +29,11 @@ async function steward(...argv: string[]) {
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 
-interface LogEntry {
-  method: string;
-  path: string;
-  kind: string;
-  status: number;
-}
-
-/** ARM and Graph requests that change something, since `since`. */
-async function writesSince(since: string): Promise<LogEntry[]> {
-  const log = await stack.control<{ requests: LogEntry[] }>(
-    "GET",
-    `/_emulator/requests?since=${encodeURIComponent(since)}`,
-  );
-  return log.requests.filter(
-    (r) => (r.kind === "arm" || r.kind === "graph") && r.method !== "GET" && r.method !== "HEAD",
-  );
-}
-
-/** What `azd up` makes: the identity's roles, and each governed subscription's event wiring. */
-async function deployLikeAzd(): Promise<void> {
-  const assign = async (sub: string, role: string, extra: Record<string, string> = {}) => {
-    const scope = `/subscriptions/${sub}`;
-    await stack
-      .authorizationAs(PEOPLE.erin.objectId, sub)
-      .roleAssignments.create(scope, roleAssignmentName(scope, STEWARD_APP.objectId, role), {
-        roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
-        principalId: STEWARD_APP.objectId,
-        principalType: "ServicePrincipal",
-        ...extra,
-      });
-  };
-  for (const s of policy.governedSubscriptions) {
-    await assign(s.id, ROLE_IDS.reader);
-    await assign(s.id, ROLE_IDS.tagContributor);
-  }
-  await assign(policy.projectSubscriptionId, ROLE_IDS.contributor);
-  await assign(policy.projectSubscriptionId, ROLE_IDS.rbacAdministrator, {
-    condition: abacCondition(accessMatrixRoles(policy).map((r) => r.id)),
-    conditionVersion: "2.0",
-  });
-  const functionApp =
-    "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-aml-steward-prod/providers/Microsoft.Web/sites/func-aml-steward-x";
-  await stack.control("POST", "/_emulator/seed", {
-    resourceGroups: policy.governedSubscriptions.map((s) => ({
-      subscriptionId: s.id,
-      name: INFRA_NAMES.eventsResourceGroup,
-      location: policy.regions.default,
-    })),
-    resources: policy.governedSubscriptions.flatMap((s) => {
-      const topic = `/subscriptions/${s.id}/resourceGroups/${INFRA_NAMES.eventsResourceGroup}/providers/Microsoft.EventGrid/systemTopics/${INFRA_NAMES.systemTopic}`;
-      return [
-        {
-          id: topic,
-          location: "global",
-          properties: { source: `/subscriptions/${s.id}`, topicType: "Microsoft.Resources.Subscriptions" },
-        },
-        {
-          id: `${topic}/eventSubscriptions/${INFRA_NAMES.eventSubscription}`,
-          properties: {
-            destination: {
-              endpointType: "AzureFunction",
-              properties: {
-                resourceId: `${functionApp}/functions/${INFRA_NAMES.resourceWriteFunction}`,
-                maxEventsPerBatch: 1,
-              },
-            },
-            filter: {
-              includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-              advancedFilters: [
-                {
-                  operatorType: "StringNotIn",
-                  key: "data.operationName",
-                  values: ["Microsoft.Resources/tags/write"],
-                },
-              ],
-            },
-            retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
-            deadLetterWithResourceIdentity: {
-              identity: { type: "SystemAssigned" },
-              deadLetterDestination: {
-                endpointType: "StorageBlob",
-                properties: { blobContainerName: INFRA_NAMES.deadLetterContainer },
-              },
-            },
-          },
-        },
-      ];
-    }),
-  });
-}
+const writesSince = (since: string) => writes(stack, since);
 
 beforeAll(async () => {
-  const seed = contosoSeed(policy);
-  seed.resourceGroups = (seed.resourceGroups ?? []).filter((g) => g.name !== ex.resourceGroup);
-  seed.resources = (seed.resources ?? []).filter((r) => !r.id.toLowerCase().startsWith(explorationRg));
-  stack = await startTestStack({ seed });
-  await stack.control("POST", "/_emulator/faults", { lroDurationMs: 50, lroRetryAfterSeconds: 0 });
-  await deployLikeAzd();
+  stack = await startSetupStack(policy);
+  await deployLikeAzd(stack, policy);
 });
 
 afterAll(async () => {
@@ -173,7 +72,10 @@ describe("steward setup", () => {
 
   it("setup makes what is missing and exits 0", async () => {
     const since = new Date().toISOString();
+    const day = () => new Date().toISOString().slice(0, 10);
+    const firstDay = day();
     const r = await steward("setup");
+    const days = [firstDay, day()];
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`\\[created\\] resource group ${ex.resourceGroup}`));
     expect(r.stdout).toMatch(new RegExp(`\\[created\\] workspace ${ex.workspace}`));
@@ -182,6 +84,17 @@ describe("steward setup", () => {
     expect(r.stderr).toContain("steward setup: making what is missing");
     expect(r.stderr).toMatch(/exploration: workspace \S+ created/);
     expect((await writesSince(since)).length).toBeGreaterThanOrEqual(7 + GRAPH_PERMISSIONS.length);
+    // What it created says who made it and on which day.
+    const ws = await stack
+      .mlAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .workspaces.get(ex.resourceGroup, ex.workspace);
+    const rg = await stack
+      .armAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .resourceGroups.get(ex.resourceGroup);
+    for (const tags of [ws.tags, rg.tags]) {
+      expect(tags?.[policy.tags.createdBy]).toBe(SETUP_CREATED_BY);
+      expect(days).toContain(tags?.[policy.tags.createdOn]);
+    }
   }, 60_000);
 
   it("a second setup changes nothing (no ARM or Graph write), and --check now exits 0", async () => {

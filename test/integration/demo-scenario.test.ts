@@ -11,6 +11,7 @@ import { runDemo } from "../../emulator/demo/index.js";
 
 describe("npm run demo", () => {
   it("plays the whole scenario and every step does what it should", async () => {
+    const startDay = new Date().toISOString().slice(0, 10);
     const dir = mkdtempSync(path.join(os.tmpdir(), "steward-demo-"));
     const lines: string[] = [];
     const result = await runDemo({
@@ -44,7 +45,26 @@ describe("npm run demo", () => {
     ]) {
       expect(titles.some((x) => x.startsWith(t))).toBe(true);
     }
-    expect(result.tables.find((t) => t.title.startsWith("Entra groups"))!.rows).toHaveLength(12);
+    const table = (title: string) => result.tables.find((t) => t.title.startsWith(title))!;
+    // Groups by environment in policy order, then role in policy order.
+    expect(table("Entra groups").rows.map((r) => r[0])).toEqual(
+      ["dev", "qa", "prod"].flatMap((env) =>
+        ["data-scientist", "ml-engineer", "mlops", "reader"].map(
+          (role) => `grp-aml-fraud-detection-${env}-${role}`,
+        ),
+      ),
+    );
+    // The workspaces' system identities by name, not a bare GUID.
+    const sps = table("Role assignments").rows.filter((r) => r[2] === "ServicePrincipal");
+    expect(sps.map((r) => [r[0], r[1]]).sort()).toEqual(
+      ["dev", "prod", "qa"].map((env) => [`rg-aml-fraud-detection-${env}`, `mlw-fraud-detection-${env}`]),
+    );
+    // The dev storage account the promotion created says who asked for it, and when.
+    const tags = table("Tags");
+    const devStorage = tags.rows.find((r) => r[1] === "rg-aml-fraud-detection-dev")!;
+    const cell = (name: string) => devStorage[tags.headers.indexOf(name)];
+    expect(cell("createdBy")).toBe("erin@contoso.com via aml-steward");
+    expect([startDay, new Date().toISOString().slice(0, 10)]).toContain(cell("createdOn"));
     const html = readFileSync(path.join(dir, "demo.html"), "utf8");
     expect(html).toContain("Every step did what it should");
     expect(html).toContain("rg-aml-fraud-detection-prod");

@@ -74,8 +74,10 @@ describe("promotion end to end", () => {
     expect(r.resources.length).toBeGreaterThan(3 * 7);
   });
 
-  it("creates three resource groups, tagged by policy", async () => {
+  it("creates three resource groups, tagged by policy, with the requester and acceptance day as creator", async () => {
     const arm = w.stack.armAs(PEOPLE.erin.objectId, sub());
+    const acceptedOn = (await w.records.get(requestId))!.acceptedAt.slice(0, 10);
+    expect(acceptedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     for (const env of ["dev", "qa", "prod"]) {
       const rg = await arm.resourceGroups.get(environmentNames(policy(), project, env).resourceGroup);
       expect(rg.location).toBe("westeurope");
@@ -85,6 +87,8 @@ describe("promotion end to end", () => {
         environment: env,
         owner: "erin@contoso.com",
         managedBy: "aml-steward",
+        createdBy: "erin@contoso.com via aml-steward",
+        createdOn: acceptedOn,
       });
     }
   });
@@ -92,15 +96,21 @@ describe("promotion end to end", () => {
   it("creates three workspaces with their dependencies and identity-based data access", async () => {
     const ml = w.stack.mlAs(PEOPLE.erin.objectId, sub());
     const arm = w.stack.armAs(PEOPLE.erin.objectId, sub());
+    const created = {
+      createdBy: "erin@contoso.com via aml-steward",
+      createdOn: (await w.records.get(requestId))!.acceptedAt.slice(0, 10),
+    };
     for (const env of ["dev", "qa", "prod"]) {
       const n = environmentNames(policy(), project, env);
       const ws = await ml.workspaces.get(n.resourceGroup, n.workspace);
       expect(ws.provisioningState).toBe("Succeeded");
+      expect(ws.tags).toMatchObject({ project, environment: env, ...created });
       expect(ws.identity?.type).toBe("SystemAssigned");
       for (const dep of [ws.storageAccount, ws.keyVault, ws.applicationInsights, ws.containerRegistry]) {
         expect(dep).toBeTruthy();
         const res = await arm.resources.getById(dep!, "2023-01-01");
         expect(res.tags?.project).toBe(project);
+        expect(res.tags).toMatchObject(created);
       }
       const resources = [];
       for await (const r of arm.resources.listByResourceGroup(n.resourceGroup))
@@ -257,7 +267,8 @@ describe("promotion end to end", () => {
 
   it("a second request for the same project converges with zero ARM and Graph writes", async () => {
     const since = Date.now();
-    const req = w.request();
+    // Another requester: createdBy only fills a gap, so the first request's value stays.
+    const req = w.request({ requestedBy: PEOPLE.alice.userPrincipalName });
     await w.send(req);
     const rec = await w.waitForRecord(
       req.requestId,
@@ -268,6 +279,10 @@ describe("promotion end to end", () => {
     const calls = await w.azureRequests(since);
     expect(calls.filter(isWrite)).toEqual([]);
     expect(calls.length).toBeGreaterThan(0);
+    const rg = await w.stack
+      .armAs(PEOPLE.erin.objectId, sub())
+      .resourceGroups.get(environmentNames(policy(), project, "dev").resourceGroup);
+    expect(rg.tags?.createdBy).toBe("erin@contoso.com via aml-steward");
   });
 
   it("serves the record through promotionStatus (404 unknown, 400 bad id)", async () => {

@@ -37,14 +37,22 @@ async function expectConverged(requestId: string) {
   const arm = w.stack.armAs(STEWARD_APP.objectId, sub);
   const auth = w.stack.authorizationAs(STEWARD_APP.objectId, sub);
   const ml = w.stack.mlAs(STEWARD_APP.objectId, sub);
+  const acceptedAt = (await w.records.get(requestId))!.acceptedAt;
+  // Created by the requester via aml-steward on the day the request was first accepted, whichever
+  // delivery created it.
+  const created = { createdBy: "erin@contoso.com via aml-steward", createdOn: acceptedAt.slice(0, 10) };
   // Exactly one group per role and environment: no orphan from a half-done attempt.
   const groups = dir.listGroups().filter((g) => g.uniqueName?.includes(project));
   expect(groups).toHaveLength(ENVS.length * policy.roles.length);
   for (const env of ENVS) {
     const n = environmentNames(policy, project, env);
     const resources: string[] = [];
-    for await (const r of arm.resources.listByResourceGroup(n.resourceGroup)) resources.push(r.name!);
+    for await (const r of arm.resources.listByResourceGroup(n.resourceGroup)) {
+      resources.push(r.name!);
+      expect(r.tags, r.name).toMatchObject(created);
+    }
     expect(resources).toHaveLength(6);
+    expect((await arm.resourceGroups.get(n.resourceGroup)).tags).toMatchObject(created);
     const ws = await ml.workspaces.get(n.resourceGroup, n.workspace);
     expect(ws.provisioningState).toBe("Succeeded");
     const scope = `/subscriptions/${sub}/resourceGroups/${n.resourceGroup}`;
@@ -87,7 +95,12 @@ function allStepNames(): string[] {
   const plan = planPromotion(
     w.stack.policy,
     { request: parsed.request, environments: ENVS, region: "westeurope", principals: anyone },
-    { tenantId: "t", stewardObjectId: STEWARD_APP.objectId, budgetStartDate: "2025-01-01" },
+    {
+      tenantId: "t",
+      stewardObjectId: STEWARD_APP.objectId,
+      budgetStartDate: "2025-01-01",
+      acceptedOn: "2025-01-01",
+    },
   );
   return stepNames(plan);
 }
@@ -128,6 +141,34 @@ describe("a crash after any step, then redelivery, converges without duplicates 
     expect(rec.attempts).toBe(2);
     await expectConverged(req.requestId);
   });
+});
+
+describe("a redelivery on a later day", () => {
+  it("tags createdOn with the day the request was accepted, from its record, not the day of the run", async () => {
+    await resetEmulator();
+    await w.startHost(FAST);
+    const req = w.request();
+    // The first delivery was accepted late on 2 January and crashed before its first step.
+    await w.records.save({
+      requestId: req.requestId,
+      status: "running",
+      dryRun: false,
+      acceptedAt: "2025-01-02T23:59:30.000Z",
+      updatedAt: "2025-01-02T23:59:31.000Z",
+      attempts: 1,
+      lastDequeueCount: 1,
+      steps: [],
+      resources: [],
+    });
+    await w.send(req);
+    await w.waitForRecord(req.requestId, (r) => r.status === "succeeded" || r.status === "failed");
+    const rec = await expectConverged(req.requestId);
+    expect(rec.acceptedAt).toBe("2025-01-02T23:59:30.000Z");
+    const rg = await w.stack
+      .armAs(STEWARD_APP.objectId, w.stack.policy.projectSubscriptionId)
+      .resourceGroups.get(environmentNames(w.stack.policy, project, "dev").resourceGroup);
+    expect(rg.tags?.createdOn).toBe("2025-01-02");
+  }, 90_000);
 });
 
 describe("Entra and Graph eventual consistency, and throttling", () => {

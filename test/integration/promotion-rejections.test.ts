@@ -128,5 +128,13 @@ describe("refused promotion requests", () => {
     expect(plan.environments.flatMap((e) => e.groups)).toHaveLength(12);
     expect(plan.environments[0]!.roleAssignments.length).toBeGreaterThan(0);
     expect(plan.environments[0]!.workspace.containerRegistry).toMatch(/Microsoft.ContainerRegistry/);
+    // The plan shows the creator tags a real run would write.
+    const created = { createdBy: "erin@contoso.com via aml-steward", createdOn: rec.acceptedAt.slice(0, 10) };
+    expect(plan.fillOnlyTags).toEqual(["createdBy", "createdOn"]);
+    for (const e of plan.environments) {
+      expect(e.resourceGroup.tags).toMatchObject(created);
+      expect(e.workspace.tags).toMatchObject(created);
+      for (const d of e.dependencies) expect(d.body.tags).toMatchObject(created);
+    }
   });
 });

@@ -6,47 +6,34 @@
  * the emulated Graph's app role assignments on Microsoft Graph's service principal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contosoSeed, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
 import {
-  abacCondition,
-  accessMatrixRoles,
   formatSetupReport,
   GRAPH_PERMISSIONS,
   INFRA_NAMES,
-  resourceWriteEventFilter,
   ROLE_IDS,
   runSetup,
+  SETUP_CREATED_BY,
   type SetupItem,
   type SetupReport,
 } from "../../shared/setup/index.js";
-import { startTestStack, type TestStack } from "../helpers/stack.js";
+import {
+  assignStewardRole,
+  deployLikeAzd,
+  startSetupStack,
+  writesSince as writes,
+} from "../helpers/setup.js";
+import type { TestStack } from "../helpers/stack.js";
 
 const policy = getPolicy();
 const ex = policy.exploration;
-const explorationRg = `/subscriptions/${ex.subscriptionId}/resourceGroups/${ex.resourceGroup}`.toLowerCase();
-
-interface LogEntry {
-  method: string;
-  path: string;
-  kind: string;
-  status: number;
-}
 
 let stack: TestStack;
 
-/** ARM and Graph requests that change something, since `since`. */
-async function writesSince(since: string): Promise<LogEntry[]> {
-  const log = await stack.control<{ requests: LogEntry[] }>(
-    "GET",
-    `/_emulator/requests?since=${encodeURIComponent(since)}`,
-  );
-  return log.requests.filter(
-    (r) => (r.kind === "arm" || r.kind === "graph") && r.method !== "GET" && r.method !== "HEAD",
-  );
-}
+const writesSince = (since: string) => writes(stack, since);
 
 function item(r: SetupReport, area: SetupItem["area"], name: string | RegExp): SetupItem {
   const found = r.items.find(
@@ -56,15 +43,14 @@ function item(r: SetupReport, area: SetupItem["area"], name: string | RegExp): S
   return found;
 }
 
-const run = (check: boolean) => runSetup({ check, pollIntervalMs: 20 });
+/** Setup's clock: the first apply "today", every later run a day after. */
+const FIRST_DAY = new Date("2025-03-04T10:00:00Z");
+let clock = FIRST_DAY;
+const run = (check: boolean) => runSetup({ check, pollIntervalMs: 20, now: () => clock });
 
 beforeAll(async () => {
   // The Contoso estate without its exploration resource group: setup has to create it.
-  const seed = contosoSeed(policy);
-  seed.resourceGroups = (seed.resourceGroups ?? []).filter((g) => g.name !== ex.resourceGroup);
-  seed.resources = (seed.resources ?? []).filter((r) => !r.id.toLowerCase().startsWith(explorationRg));
-  stack = await startTestStack({ seed });
-  await stack.control("POST", "/_emulator/faults", { lroDurationMs: 50, lroRetryAfterSeconds: 0 });
+  stack = await startSetupStack(policy);
 });
 
 afterAll(async () => {
@@ -135,16 +121,25 @@ describe("steward setup against the emulator", () => {
       expect(a).toMatchObject({ resourceId: GRAPH_SERVICE_PRINCIPAL_ID, principalType: "ServicePrincipal" });
     }
 
-    // What it made is really there, tagged for cost.
+    // What it made is really there, tagged for cost, and with who made it and when.
+    const created = { [policy.tags.createdBy]: SETUP_CREATED_BY, [policy.tags.createdOn]: "2025-03-04" };
+    expect(SETUP_CREATED_BY).toBe("aml-steward setup");
     const ws = await stack
       .mlAs(PEOPLE.erin.objectId, ex.subscriptionId)
       .workspaces.get(ex.resourceGroup, ex.workspace);
     expect(ws.tags?.[policy.tags.costCenter]).toBe(ex.costCenter);
+    expect(ws.tags).toMatchObject(created);
     expect(ws.storageAccount).toMatch(/Microsoft\.Storage\/storageAccounts\//);
-    const rg = await stack
-      .armAs(PEOPLE.erin.objectId, ex.subscriptionId)
-      .resourceGroups.get(ex.resourceGroup);
+    const arm = stack.armAs(PEOPLE.erin.objectId, ex.subscriptionId);
+    const rg = await arm.resourceGroups.get(ex.resourceGroup);
     expect(rg.tags?.[policy.tags.costCenter]).toBe(ex.costCenter);
+    expect(rg.tags).toMatchObject(created);
+    const deps: string[] = [];
+    for await (const r of arm.resources.listByResourceGroup(ex.resourceGroup)) {
+      expect(r.tags, r.name).toMatchObject(created);
+      deps.push(r.type!.toLowerCase());
+    }
+    expect(deps).toHaveLength(5);
     const scope = ws.id!;
     const ra = await stack
       .authorizationAs(PEOPLE.erin.objectId, ex.subscriptionId)
@@ -161,6 +156,8 @@ describe("steward setup against the emulator", () => {
 
   it("a second apply changes nothing: no ARM or Graph write reaches the emulator", async () => {
     const since = new Date().toISOString();
+    // A day later: createdOn stays the day of creation.
+    clock = new Date(FIRST_DAY.getTime() + 24 * 3600_000);
     const r = await run(false);
     expect(r.changes).toBe(0);
     expect(r.items.filter((i) => i.status === "created")).toEqual([]);
@@ -168,6 +165,13 @@ describe("steward setup against the emulator", () => {
     for (const i of r.items.filter((x) => x.area === "storage")) expect(i.status).toBe("ok");
     for (const p of GRAPH_PERMISSIONS) expect(item(r, "graph", p.value).status).toBe("ok");
     expect(await writesSince(since)).toEqual([]);
+    const rg = await stack
+      .armAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .resourceGroups.get(ex.resourceGroup);
+    expect(rg.tags).toMatchObject({
+      [policy.tags.createdBy]: SETUP_CREATED_BY,
+      [policy.tags.createdOn]: "2025-03-04",
+    });
   });
 
   it("reports exactly the contract's Graph permissions, and a broad one as wrong", async () => {
@@ -201,68 +205,8 @@ describe("steward setup against the emulator", () => {
 });
 
 describe("steward setup recognises what infra/ deploys", () => {
-  const erinAuth = (sub: string) => stack.authorizationAs(PEOPLE.erin.objectId, sub);
-  const assign = async (sub: string, scope: string, role: string, extra: Record<string, string> = {}) => {
-    await erinAuth(sub).roleAssignments.create(scope, roleAssignmentName(scope, STEWARD_APP.objectId, role), {
-      roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
-      principalId: STEWARD_APP.objectId,
-      principalType: "ServicePrincipal",
-      ...extra,
-    });
-  };
-
   beforeAll(async () => {
-    for (const s of policy.governedSubscriptions) {
-      await assign(s.id, `/subscriptions/${s.id}`, ROLE_IDS.reader);
-      await assign(s.id, `/subscriptions/${s.id}`, ROLE_IDS.tagContributor);
-    }
-    const project = policy.projectSubscriptionId;
-    await assign(project, `/subscriptions/${project}`, ROLE_IDS.contributor);
-    await assign(project, `/subscriptions/${project}`, ROLE_IDS.rbacAdministrator, {
-      condition: abacCondition(accessMatrixRoles(policy).map((r) => r.id)),
-      conditionVersion: "2.0",
-    });
-    // Event Grid wiring as infra/modules/event-wiring.bicep deploys it.
-    const functionApp =
-      "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-aml-steward-prod/providers/Microsoft.Web/sites/func-aml-steward-x";
-    await stack.control("POST", "/_emulator/seed", {
-      resourceGroups: policy.governedSubscriptions.map((s) => ({
-        subscriptionId: s.id,
-        name: INFRA_NAMES.eventsResourceGroup,
-        location: policy.regions.default,
-      })),
-      resources: policy.governedSubscriptions.flatMap((s) => {
-        const topic = `/subscriptions/${s.id}/resourceGroups/${INFRA_NAMES.eventsResourceGroup}/providers/Microsoft.EventGrid/systemTopics/${INFRA_NAMES.systemTopic}`;
-        return [
-          {
-            id: topic,
-            location: "global",
-            properties: { source: `/subscriptions/${s.id}`, topicType: "Microsoft.Resources.Subscriptions" },
-          },
-          {
-            id: `${topic}/eventSubscriptions/${INFRA_NAMES.eventSubscription}`,
-            properties: {
-              destination: {
-                endpointType: "AzureFunction",
-                properties: {
-                  resourceId: `${functionApp}/functions/${INFRA_NAMES.resourceWriteFunction}`,
-                  maxEventsPerBatch: 1,
-                },
-              },
-              filter: resourceWriteEventFilter(),
-              retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
-              deadLetterWithResourceIdentity: {
-                identity: { type: "SystemAssigned" },
-                deadLetterDestination: {
-                  endpointType: "StorageBlob",
-                  properties: { blobContainerName: INFRA_NAMES.deadLetterContainer },
-                },
-              },
-            },
-          },
-        ];
-      }),
-    });
+    await deployLikeAzd(stack, policy);
   });
 
   it("--check finds the roles (RBAC administrator with the access-matrix condition) and the event subscriptions", async () => {
@@ -289,14 +233,13 @@ describe("steward setup recognises what infra/ deploys", () => {
 
   it("flags a role broader than needed", async () => {
     const sub = policy.governedSubscriptions[0]!.id;
-    await assign(sub, `/subscriptions/${sub}`, ROLE_IDS.owner);
+    await assignStewardRole(stack, sub, ROLE_IDS.owner);
     const r = await run(true);
     expect(item(r, "roles", `Owner on /subscriptions/${sub}`).status).toBe("wrong");
     expect(r.ok).toBe(false);
     const scope = `/subscriptions/${sub}`;
-    await erinAuth(sub).roleAssignments.delete(
-      scope,
-      roleAssignmentName(scope, STEWARD_APP.objectId, ROLE_IDS.owner),
-    );
+    await stack
+      .authorizationAs(PEOPLE.erin.objectId, sub)
+      .roleAssignments.delete(scope, roleAssignmentName(scope, STEWARD_APP.objectId, ROLE_IDS.owner));
   });
 });

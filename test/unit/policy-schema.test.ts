@@ -134,6 +134,11 @@ describe("a bad policy stops start-up with the field, the value and the rule", (
       /naming\.projectPattern = "\(\[a-z": is not a regular expression/,
     ],
     [
+      "an inherited createdBy",
+      (p) => p.tags.inherited.push({ name: "createdBy", mode: "correct" }),
+      /tags\.inherited\[4\]\.name = "createdBy": createdBy, createdOn and managedBy belong to each resource/,
+    ],
+    [
       "duplicate environments",
       (p) => p.environments.push({ name: "dev", productionData: false }),
       /environments = "dev": environment names must be unique/,

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { roleAssignmentName } from "../../shared/ids.js";
 import {
   azureNameProblem,
@@ -15,6 +15,7 @@ import {
   type PlanInput,
 } from "../../shared/promotion/plan.js";
 import { parsePromotionRequest } from "../../shared/promotion/request.js";
+import { keepFillOnlyTags, tagDifference } from "../../shared/promotion/steps/context.js";
 
 const policy = getPolicy();
 const example = JSON.parse(
@@ -43,6 +44,7 @@ const ctx = {
   tenantId: "72f988bf-0000-4e7a-9c3b-2d7cd011db47",
   stewardObjectId: "5A1E7C3D-9B2F-4E8A-8C6D-0F1E2D3C4B5A",
   budgetStartDate: "2025-06-01",
+  acceptedOn: "2025-06-17",
 };
 const plan = planPromotion(policy, input, ctx);
 
@@ -64,7 +66,10 @@ describe("promotion planner", () => {
         environment: e.env,
         owner: "erin@contoso.com",
         managedBy: "aml-steward",
+        createdBy: "erin@contoso.com via aml-steward",
+        createdOn: "2025-06-17",
       });
+      expect(e.workspace.tags).toEqual(e.resourceGroup.tags);
       expect(e.resourceGroup.id).toBe(
         `/subscriptions/${policy.projectSubscriptionId}/resourceGroups/${e.resourceGroup.name}`,
       );
@@ -199,6 +204,77 @@ describe("promotion planner", () => {
     expect(b.body).toMatchObject({
       properties: { amount: 500, timeGrain: "Monthly", timePeriod: { startDate: "2025-06-01T00:00:00Z" } },
     });
+  });
+
+  it("records the requester (resolved to a UPN or a service principal's name) and the acceptance day as creator", () => {
+    const created = (requestedBy: string, p: Map<string, ResolvedPrincipal> = principals) => {
+      const again = parsePromotionRequest({ ...example, requestedBy });
+      if (!again.ok) throw new Error("must parse");
+      const tags = planPromotion(policy, { ...input, request: again.request, principals: p }, ctx)
+        .environments[0]!.resourceGroup.tags;
+      return [tags.createdBy, tags.createdOn];
+    };
+    expect(plan.fillOnlyTags).toEqual(["createdBy", "createdOn"]);
+    // An object id is resolved to the user's UPN by admission's lookup.
+    const erinId = "e2140000-0000-4000-8000-000000000005";
+    const byId = new Map(principals).set(erinId, principals.get("erin@contoso.com")!);
+    expect(created(erinId.toUpperCase(), byId)).toEqual(["erin@contoso.com via aml-steward", "2025-06-17"]);
+    // A service principal by its display name, as the event path names one.
+    const sp = "f1f1f1f1-0000-4000-8000-00000000000f";
+    const named = new Map(principals).set(sp, {
+      objectId: sp,
+      kind: "servicePrincipal",
+      displayName: "mi-fraud-etl-pipeline",
+    });
+    expect(created(sp, named)).toEqual(["mi-fraud-etl-pipeline via aml-steward", "2025-06-17"]);
+    // No name from the directory: the reference as written.
+    expect(created(sp)).toEqual([`${sp} via aml-steward`, "2025-06-17"]);
+    // A UPN without a UPN from Graph stays the UPN, not a display name.
+    const noUpn = new Map(principals).set("alice@contoso.com", {
+      objectId: "a11ce000-0000-4000-8000-000000000001",
+      kind: "user",
+      displayName: "Alice",
+    });
+    expect(created("alice@contoso.com", noUpn)).toEqual(["alice@contoso.com via aml-steward", "2025-06-17"]);
+    // createdOn is the acceptance day from the record, never the clock: a retry next day plans the same.
+    vi.useFakeTimers({ now: new Date("2025-06-18T00:00:01Z") });
+    try {
+      expect(planPromotion(policy, input, ctx)).toEqual(plan);
+    } finally {
+      vi.useRealTimers();
+    }
+    for (const e of plan.environments)
+      for (const d of e.dependencies)
+        expect(d.body.tags).toMatchObject({
+          createdBy: "erin@contoso.com via aml-steward",
+          createdOn: "2025-06-17",
+        });
+  });
+
+  it("fills createdBy/createdOn when missing or blank and never corrects them", () => {
+    const desired = plan.environments[0]!.resourceGroup.tags;
+    const fill = plan.fillOnlyTags;
+    expect(tagDifference(desired, {}, fill)).toEqual(desired);
+    expect(
+      tagDifference(desired, { ...desired, CreatedBy: "bob@contoso.com", createdOn: "2024-01-02" }, fill),
+    ).toEqual({});
+    const { createdOn: _, ...withoutDate } = desired;
+    expect(tagDifference(desired, { ...withoutDate, createdBy: " " }, fill)).toEqual({
+      createdBy: "erin@contoso.com via aml-steward",
+      createdOn: "2025-06-17",
+    });
+    // Other tags are still corrected.
+    expect(tagDifference(desired, { ...desired, owner: "bob@contoso.com" }, fill)).toEqual({
+      owner: "erin@contoso.com",
+    });
+    // A workspace created again keeps what it carried.
+    expect(
+      keepFillOnlyTags(desired, { CreatedBy: "bob@contoso.com", other: "x", createdOn: "" }, fill),
+    ).toEqual({
+      ...Object.fromEntries(Object.entries(desired).filter(([k]) => k !== "createdBy")),
+      CreatedBy: "bob@contoso.com",
+    });
+    expect(keepFillOnlyTags(desired, undefined, fill)).toEqual(desired);
   });
 
   it("lists every planned resource id", () => {

@@ -60,13 +60,41 @@ export class WriteTally {
   }
 }
 
-/** Desired tags missing from or different on `actual` (names compared case-insensitively). */
+/**
+ * Desired tags missing from or different on `actual` (names compared case-insensitively). A
+ * `fillOnly` tag (createdBy, createdOn) counts only when missing or blank: its value is never
+ * corrected, whoever wrote it first.
+ */
 export function tagDifference(
   desired: Record<string, string>,
   actual: Record<string, string> | undefined,
+  fillOnly: readonly string[] = [],
 ): Record<string, string> {
   const lower = new Map(Object.entries(actual ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const fill = new Set(fillOnly.map((k) => k.toLowerCase()));
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(desired)) if (lower.get(k.toLowerCase()) !== v) out[k] = v;
+  for (const [k, v] of Object.entries(desired)) {
+    const have = lower.get(k.toLowerCase());
+    if (fill.has(k.toLowerCase()) ? have === undefined || have.trim() === "" : have !== v) out[k] = v;
+  }
   return out;
+}
+
+/**
+ * The tags of a PUT that replaces an existing resource's (a failed workspace created again):
+ * the desired ones, but the `fillOnly` tags the resource already carries keep their values.
+ */
+export function keepFillOnlyTags(
+  desired: Record<string, string>,
+  actual: Record<string, string> | undefined,
+  fillOnly: readonly string[],
+): Record<string, string> {
+  const fill = new Set(fillOnly.map((k) => k.toLowerCase()));
+  const kept = Object.entries(actual ?? {}).filter(([k, v]) => fill.has(k.toLowerCase()) && v.trim() !== "");
+  if (kept.length === 0) return desired;
+  const keptNames = new Set(kept.map(([k]) => k.toLowerCase()));
+  return {
+    ...Object.fromEntries(Object.entries(desired).filter(([k]) => !keptNames.has(k.toLowerCase()))),
+    ...Object.fromEntries(kept),
+  };
 }

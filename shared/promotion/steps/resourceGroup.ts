@@ -27,7 +27,10 @@ export async function ensureResourceGroup(ctx: StepContext, env: EnvironmentPlan
   return { outcome: tally.outcome(false), writes: tally.count, resources: [rg.id] };
 }
 
-/** Merges the desired tags that are missing or different; Merge never clobbers others' tags. */
+/**
+ * Merges the desired tags that are missing or different (the plan's fill-only tags only when
+ * missing); Merge never clobbers others' tags.
+ */
 export async function mergeTags(
   ctx: StepContext,
   tally: WriteTally,
@@ -36,7 +39,7 @@ export async function mergeTags(
   desired: Record<string, string>,
   actual: Record<string, string> | undefined,
 ): Promise<void> {
-  const diff = tagDifference(desired, actual);
+  const diff = tagDifference(desired, actual, ctx.plan.fillOnlyTags);
   if (Object.keys(diff).length === 0) return;
   await ctx.clients
     .resources(subscriptionId)

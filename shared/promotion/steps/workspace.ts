@@ -7,7 +7,7 @@ import { isNotFound } from "../../azure/errors.js";
 import type { EnvironmentPlan } from "../plan.js";
 import { sleep } from "../retry.js";
 import { mergeTags } from "./resourceGroup.js";
-import { WriteTally, type StepContext, type StepResult } from "./context.js";
+import { keepFillOnlyTags, WriteTally, type StepContext, type StepResult } from "./context.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 
@@ -30,7 +30,8 @@ export async function ensureWorkspace(ctx: StepContext, env: EnvironmentPlan): P
   if (!existing || state() !== "succeeded") {
     const body: Workspace = {
       location: w.location,
-      tags: w.tags,
+      // A failed workspace created again keeps its createdBy/createdOn.
+      tags: keepFillOnlyTags(w.tags, existing?.tags, ctx.plan.fillOnlyTags),
       identity: w.identity,
       storageAccount: w.storageAccount,
       keyVault: w.keyVault,
