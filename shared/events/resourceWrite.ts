@@ -239,6 +239,13 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
       reason: resourceId ? `not a resource id: ${resourceId}` : "no resourceUri or subject",
     };
   }
+  // The id becomes the path of ARM requests, which the SDKs send unencoded (scope parameters):
+  // a '?' or '#' would cut it and start a query or fragment of the sender's choosing. ARM
+  // names never hold them.
+  // eslint-disable-next-line no-control-regex -- control characters are refused too
+  if (/[?#\u0000-\u001f\u007f]/.test(resourceId)) {
+    return { kind: "malformed", id: envelope.id, reason: `not a resource id: ${JSON.stringify(resourceId)}` };
+  }
 
   return {
     kind: "resourceWrite",

@@ -28,6 +28,15 @@ export const driftBlobName = (runId: string) => `reconcile/${runId}/drift.ndjson
 
 const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
 
+/**
+ * Run ids come from operators and queue messages. One that cannot be a Table row key (Table
+ * Storage refuses '/', '\', '#', '?' and control characters with a 400) names no run: without
+ * this check the 400 would fail the run and the queue would retry a message that can never pass.
+ */
+const isRunKey = (id: string) =>
+  // eslint-disable-next-line no-control-regex -- control characters are forbidden in keys too
+  id.length > 0 && id.length <= 512 && !/[/\\#?\u0000-\u001f\u007f-\u009f]/.test(id);
+
 export class RunStore {
   constructor(
     private readonly table: TableClient,
@@ -52,6 +61,7 @@ export class RunStore {
   }
 
   async get(runId: string): Promise<ReconcileReport | undefined> {
+    if (!isRunKey(runId)) return undefined;
     await ensureTable(this.table);
     let row: Row;
     try {

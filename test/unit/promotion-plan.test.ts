@@ -15,7 +15,8 @@ import {
   type PlanInput,
 } from "../../shared/promotion/plan.js";
 import { parsePromotionRequest } from "../../shared/promotion/request.js";
-import { keepFillOnlyTags, tagDifference } from "../../shared/promotion/steps/context.js";
+import { ensureBudget } from "../../shared/promotion/steps/budget.js";
+import { keepFillOnlyTags, tagDifference, type StepContext } from "../../shared/promotion/steps/context.js";
 
 const policy = getPolicy();
 const example = JSON.parse(
@@ -203,6 +204,57 @@ describe("promotion planner", () => {
     );
     expect(b.body).toMatchObject({
       properties: { amount: 500, timeGrain: "Monthly", timePeriod: { startDate: "2025-06-01T00:00:00Z" } },
+    });
+  });
+
+  it("changes only the amount of an existing budget, keeping its alerts, filter and start", async () => {
+    const withBudget = {
+      ...policy,
+      environments: policy.environments.map((e) =>
+        e.name === "prod" ? { ...e, budget: { monthlyAmount: 500, currency: "EUR" } } : e,
+      ),
+    };
+    const p = planPromotion(withBudget, input, ctx);
+    const env = p.environments.find((e) => e.env === "prod")!;
+    const theirs = {
+      amount: 300,
+      category: "Cost",
+      timeGrain: "Monthly",
+      timePeriod: { startDate: "2025-01-01T00:00:00Z" },
+      notifications: {
+        actual80: {
+          enabled: true,
+          operator: "GreaterThan",
+          threshold: 80,
+          contactEmails: ["finops@contoso.com"],
+        },
+      },
+      filter: { tags: { name: "costCenter", operator: "In", values: ["CC-1234"] } },
+    };
+    const put = vi.fn(async () => ({}));
+    const stepCtx = {
+      clients: {
+        resources: () => ({
+          resources: {
+            getById: async () => ({ id: env.budget!.id, properties: theirs }),
+            beginCreateOrUpdateByIdAndWait: put,
+          },
+        }),
+      },
+      audit: { record: async () => undefined },
+      plan: p,
+      pollIntervalMs: 1,
+    } as unknown as StepContext;
+
+    expect(await ensureBudget(stepCtx, env)).toMatchObject({ outcome: "updated", writes: 1 });
+    const body = (
+      put.mock.calls[0] as unknown as [string, string, { properties: Record<string, unknown> }]
+    )[2];
+    expect(body.properties).toMatchObject({
+      amount: 500,
+      notifications: theirs.notifications,
+      filter: theirs.filter,
+      timePeriod: theirs.timePeriod,
     });
   });
 

@@ -1,9 +1,12 @@
-import { describe, expect, it } from "vitest";
+import type { TableClient } from "@azure/data-tables";
+import type { ContainerClient } from "@azure/storage-blob";
+import { describe, expect, it, vi } from "vitest";
 import { getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
 import { assess, resourceGroupOf, ScanTally, UnattributedTally } from "../../shared/reconcile/drift.js";
 import { APPROVAL_VALIDITY_MS, blastRadius, checkApproval } from "../../shared/reconcile/guard.js";
 import { encodeMessage, parseMessage } from "../../shared/reconcile/messages.js";
 import { formatReport } from "../../shared/reconcile/format.js";
+import { RunStore } from "../../shared/reconcile/runStore.js";
 import { emptyCounts, type ReconcileReport } from "../../shared/reconcile/types.js";
 
 const policy: EstatePolicy = getPolicy();
@@ -225,6 +228,26 @@ describe("checkApproval", () => {
     expect(checkApproval(report(), "r1", sub, t + APPROVAL_VALIDITY_MS)).toMatchObject({
       ok: false,
       reason: expect.stringContaining("approval window"),
+    });
+  });
+});
+
+describe("RunStore.get with a run id from outside", () => {
+  it("finds no run under an id that cannot be a Table key, without asking Table Storage", async () => {
+    // Table Storage answers 400 to a key holding '/', '\\', '#', '?' or a control character;
+    // thrown, that would fail the run and the queue would retry a message that can never pass.
+    const getEntity = vi.fn(async () => {
+      throw Object.assign(new Error("OutOfRangeInput"), { statusCode: 400 });
+    });
+    const table = { createTable: async () => ({}), getEntity } as unknown as TableClient;
+    const store = new RunStore(table, {} as ContainerClient);
+    for (const id of ["a/b", "..\\x", "r#1", "r?x=1", "r\n1", ""]) {
+      expect(await store.get(id)).toBeUndefined();
+    }
+    expect(getEntity).not.toHaveBeenCalled();
+    expect(checkApproval(await store.get("x/y"), "x/y", sub, Date.now())).toMatchObject({
+      ok: false,
+      reason: "run x/y not found",
     });
   });
 });

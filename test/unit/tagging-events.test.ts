@@ -178,6 +178,22 @@ describe("parseResourceWriteEvent", () => {
       eventGrid({ subject: undefined }, data({ resourceUri: undefined })),
       /no resourceUri or subject/,
     ],
+    // The id becomes an ARM request path, which the SDKs send unencoded.
+    [
+      "an id that would start a query string",
+      eventGrid({}, data({ resourceUri: `${ID}?api-version=2020-01-01&x=` })),
+      /not a resource id/,
+    ],
+    [
+      "an id that would start a fragment",
+      eventGrid({ subject: `${ID}#x` }, data({ resourceUri: undefined })),
+      /not a resource id/,
+    ],
+    [
+      "an id with a control character",
+      eventGrid({}, data({ resourceUri: `${ID}\n/x` })),
+      /not a resource id/,
+    ],
   ])("reports a malformed event: %s", (_name, raw, reason) => {
     const r = parseResourceWriteEvent(raw);
     expect(r.kind).toBe("malformed");

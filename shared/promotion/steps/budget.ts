@@ -18,12 +18,29 @@ export async function ensureBudget(ctx: StepContext, env: EnvironmentPlan): Prom
   const wantAmount = (b.body.properties as { amount: number }).amount;
   const haveAmount = (existing?.properties as { amount?: number } | undefined)?.amount;
   if (existing && haveAmount === wantAmount) return { outcome: "unchanged", writes: 0, resources: [b.id] };
-  await arm.resources.beginCreateOrUpdateByIdAndWait(b.id, b.apiVersion, b.body as GenericResource, {
+  const body = existing ? amountOnly(b.body, existing) : b.body;
+  await arm.resources.beginCreateOrUpdateByIdAndWait(b.id, b.apiVersion, body as GenericResource, {
     updateIntervalInMs: ctx.pollIntervalMs,
   });
-  await tally.record(existing ? "budget.update" : "budget.create", b.id, b.body, {
+  await tally.record(existing ? "budget.update" : "budget.create", b.id, body, {
     subscriptionId: env.subscriptionId,
     before: existing?.properties,
   });
   return { outcome: existing ? "updated" : "created", writes: tally.count, resources: [b.id] };
+}
+
+/**
+ * The PUT that changes an existing budget's amount and nothing else. A PUT replaces the whole
+ * budget: the planned body's empty `notifications` would delete the alerts someone configured,
+ * and its `timePeriod` (from this request) would move the start. Keep what the budget has.
+ */
+function amountOnly(planned: Record<string, unknown>, existing: GenericResource): Record<string, unknown> {
+  const want = planned.properties as Record<string, unknown>;
+  const have = (existing.properties ?? {}) as Record<string, unknown>;
+  const keep = Object.fromEntries(
+    (["timePeriod", "notifications", "filter"] as const).flatMap((k) =>
+      have[k] !== undefined && have[k] !== null ? [[k, have[k]]] : [],
+    ),
+  );
+  return { ...planned, properties: { ...want, ...keep } };
 }
