@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { roleAssignmentName } from "../../shared/ids.js";
 import {
   azureNameProblem,
@@ -16,6 +16,7 @@ import {
 } from "../../shared/promotion/plan.js";
 import { parsePromotionRequest } from "../../shared/promotion/request.js";
 import { ensureBudget } from "../../shared/promotion/steps/budget.js";
+import { ensureWorkspace, WORKSPACE_WAIT_MS } from "../../shared/promotion/steps/workspace.js";
 import { keepFillOnlyTags, tagDifference, type StepContext } from "../../shared/promotion/steps/context.js";
 
 const policy = getPolicy();
@@ -331,5 +332,32 @@ describe("promotion planner", () => {
 
   it("lists every planned resource id", () => {
     expect(plannedResourceIds(plan)).toHaveLength(3 * (1 + 5 + 1));
+  });
+});
+
+describe("a workspace found mid-creation", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("is waited for at most WORKSPACE_WAIT_MS, then the delivery fails for a retry, writing nothing", async () => {
+    vi.useFakeTimers();
+    const p = planPromotion(policy, input, ctx);
+    const env = p.environments[0]!;
+    const get = vi.fn(async () => ({ id: env.workspace.id, provisioningState: "Creating", tags: {} }));
+    const create = vi.fn();
+    const stepCtx = {
+      clients: { machineLearning: () => ({ workspaces: { get, beginCreateOrUpdateAndWait: create } }) },
+      audit: { record: async () => undefined },
+      plan: p,
+      pollIntervalMs: 2_000,
+    } as unknown as StepContext;
+
+    const run = ensureWorkspace(stepCtx, env);
+    const outcome = expect(run).rejects.toMatchObject({ code: "WorkspaceBusy", statusCode: 503 });
+    await vi.advanceTimersByTimeAsync(WORKSPACE_WAIT_MS + 5_000);
+    await outcome;
+    expect(create).not.toHaveBeenCalled();
+    // One read per poll interval over the wait, not an unbounded loop.
+    expect(get.mock.calls.length).toBeGreaterThan(WORKSPACE_WAIT_MS / 2_000 - 2);
+    expect(get.mock.calls.length).toBeLessThanOrEqual(WORKSPACE_WAIT_MS / 2_000 + 2);
   });
 });

@@ -10,6 +10,8 @@ import { mergeTags } from "./resourceGroup.js";
 import { keepFillOnlyTags, WriteTally, type StepContext, type StepResult } from "./context.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+/** How long one delivery waits for a workspace found mid-creation. */
+export const WORKSPACE_WAIT_MS = 5 * 60_000;
 
 export async function ensureWorkspace(ctx: StepContext, env: EnvironmentPlan): Promise<StepResult> {
   const ml = ctx.clients.machineLearning(env.subscriptionId);
@@ -17,8 +19,11 @@ export async function ensureWorkspace(ctx: StepContext, env: EnvironmentPlan): P
   const tally = new WriteTally(ctx);
   let existing = await getWorkspace(ctx, env);
   const state = () => (existing?.provisioningState ?? "Succeeded").toLowerCase();
-  // Bounded: a workspace LRO takes minutes in Azure; beyond that the queue retries.
-  for (let i = 0; existing && !TERMINAL.has(state()) && i < 600; i++) {
+  // Bounded in time, well inside host.json's 15-minute functionTimeout so that a stuck
+  // workspace ends in a retry (and, after maxDequeueCount, a recorded failure) rather than in
+  // a host kill that would leave the record "running". The next delivery resumes the wait.
+  const deadline = Date.now() + WORKSPACE_WAIT_MS;
+  while (existing && !TERMINAL.has(state()) && Date.now() < deadline) {
     await sleep(ctx.pollIntervalMs);
     existing = await getWorkspace(ctx, env);
   }
