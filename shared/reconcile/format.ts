@@ -16,6 +16,7 @@ const COLUMNS: Array<[string, (r: ReconcileReport) => string | number]> = [
   ["failed", (r) => r.counts.failed],
   ["untaggable", (r) => r.counts.untaggable],
   ["gone", (r) => r.counts.disappeared],
+  ["settled", (r) => r.counts.settledMeanwhile ?? 0],
   ["blocked", (r) => r.counts.blocked],
   ["pending", (r) => r.counts.pending],
   ["unattributed", (r) => r.counts.unattributed],

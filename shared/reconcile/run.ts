@@ -25,6 +25,7 @@ import { APPROVAL_VALIDITY_MS, blastRadius, checkApproval } from "./guard.js";
 import { Lease } from "./lease.js";
 import { resumablePages } from "./pages.js";
 import { loadProjectIndex, type ProjectIndex } from "./projects.js";
+import { fillModeNames, patchStillNeeded } from "./freshFills.js";
 import { driftBlobName, newRunId, type RunStore } from "./runStore.js";
 import { DriftSpool, readDrift } from "./spool.js";
 import type { CostCenterMismatch, DriftEntry, ReconcileProgress, ReconcileReport } from "./types.js";
@@ -320,14 +321,22 @@ async function execute(
     return stopReason === undefined;
   };
   const writerDeps = { resources: deps.resources, audit: deps.audit, log };
+  const fillNames = fillModeNames(policy);
   let written = 0;
   await runPool(
     readDrift(deps.reports, spool.blobName),
     async (entry: DriftEntry) => {
+      const patch = await patchStillNeeded(entry, fillNames, deps.resources, report.subscriptionId);
+      if (patch === "gone" || Object.keys(patch).length === 0) {
+        if (patch === "gone") counts.disappeared++;
+        else counts.settledMeanwhile++;
+        progress(++written);
+        return;
+      }
       const res = await applyTagPatch(
         {
           resourceId: entry.id,
-          patch: entry.patch,
+          patch,
           before: entry.before,
           actor: "reconcile",
           reason: Object.entries(entry.reasons)
@@ -362,7 +371,8 @@ async function execute(
         }),
     },
   );
-  counts.pending = counts.drifted - counts.fixed - counts.failed - counts.disappeared;
+  counts.pending =
+    counts.drifted - counts.fixed - counts.failed - counts.disappeared - counts.settledMeanwhile;
   if (stopReason === "aborted") throw new Aborted("aborted by the caller");
   if (stopReason === "lease") {
     throw new Error("lost the subscription's lease (another run took over); stopped writing");

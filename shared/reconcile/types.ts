@@ -52,6 +52,8 @@ export interface RunCounts {
   skipped: number;
   /** Gone when the run tried to write them (404): counted, not failed. */
   disappeared: number;
+  /** Drifted at scan time, but someone filled the `fill`-mode gaps before the write: not written. */
+  settledMeanwhile: number;
   /** Drifted resources not written because the guard stopped the run. */
   blocked: number;
   /** Drifted resources not written because the run stopped early (time budget, abort, lease lost). */
@@ -157,6 +159,7 @@ export function emptyCounts(): RunCounts {
     untaggable: 0,
     skipped: 0,
     disappeared: 0,
+    settledMeanwhile: 0,
     blocked: 0,
     pending: 0,
     overTagLimit: 0,

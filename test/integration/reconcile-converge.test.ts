@@ -100,9 +100,23 @@ describe("reconcile: convergence", () => {
     });
     for (const id of [...estate.untaggable, ...estate.orphaned]) expect(tagsOf(stack, id) ?? {}).toEqual({});
 
-    // ARM reads are the list pages (resource groups + resources), nothing per resource.
+    // ARM reads: the list pages (resource groups + resources), plus one fresh tag read just
+    // before writing each patch that fills a `fill`-mode gap (owner), so that a value someone set
+    // since the scan is never overwritten. Nothing else per resource.
     const reads = (await armRequests(stack)).filter((q) => q.method === "GET");
-    expect(reads.length).toBe(r!.pages.resources + r!.pages.resourceGroups);
+    const tagReads = reads.filter((q) => /\/providers\/Microsoft\.Resources\/tags\/default$/i.test(q.path));
+    expect(reads.length - tagReads.length).toBe(r!.pages.resources + r!.pages.resourceGroups);
+    const fills = [];
+    for await (const d of listDrift(r!.runId))
+      if (Object.keys(d.patch).some((k) => k.toLowerCase() === "owner")) fills.push(d.id);
+    expect(fills.length).toBeGreaterThan(0);
+    expect(
+      lower(
+        tagReads.map((q) =>
+          q.path.replace(/\/providers\/Microsoft\.Resources\/tags\/default$/i, "").replace(/^\/+/, "/"),
+        ),
+      ),
+    ).toEqual(lower(fills).sort());
     expect(r!.pages.resources).toBe(Math.ceil(estate.all.length / 5));
     expect(r!.calls.armWrites).toBe(estate.drifted.length);
   });

@@ -1,4 +1,5 @@
 import type { TableClient } from "@azure/data-tables";
+import type { ResourceManagementClient } from "@azure/arm-resources";
 import type { ContainerClient } from "@azure/storage-blob";
 import { describe, expect, it, vi } from "vitest";
 import { getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
@@ -6,6 +7,7 @@ import { assess, resourceGroupOf, ScanTally, UnattributedTally } from "../../sha
 import { APPROVAL_VALIDITY_MS, blastRadius, checkApproval } from "../../shared/reconcile/guard.js";
 import { encodeMessage, parseMessage } from "../../shared/reconcile/messages.js";
 import { formatReport } from "../../shared/reconcile/format.js";
+import { fillModeNames, patchStillNeeded } from "../../shared/reconcile/freshFills.js";
 import { RunStore } from "../../shared/reconcile/runStore.js";
 import { emptyCounts, type ReconcileReport } from "../../shared/reconcile/types.js";
 
@@ -304,5 +306,47 @@ describe("formatReport", () => {
     expect(text).toContain("steward reconcile --approve r1");
     expect(text).toMatch(/rg-orphan\s+2/);
     expect(text).toContain("rg-a/storageAccounts/st1  costCenter  CC-1 -> CC-2");
+  });
+});
+
+describe("fill-mode tags are re-checked just before the write", () => {
+  const policy = getPolicy();
+  const fillNames = fillModeNames(policy);
+  const entry = {
+    id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1",
+    resourceGroup: "rg",
+    type: "Microsoft.Storage/storageAccounts",
+    patch: { costCenter: "CC-2100-FRAUD", owner: "rg-owner@contoso.com" },
+    before: { costCenter: "CC-0000-MISC", owner: "" },
+    reasons: {},
+  };
+  const clientWith = (getAtScope: () => Promise<unknown>) =>
+    (() => ({ tagsOperations: { getAtScope } })) as unknown as (s: string) => ResourceManagementClient;
+
+  it("drops a fill that someone made since the scan, keeps the corrections", async () => {
+    const get = vi.fn(async () => ({
+      properties: { tags: { OWNER: "alice@contoso.com", costCenter: "CC-0000-MISC" } },
+    }));
+    expect(await patchStillNeeded(entry, fillNames, clientWith(get), "s")).toEqual({
+      costCenter: "CC-2100-FRAUD",
+    });
+    expect(get).toHaveBeenCalledTimes(1);
+  });
+
+  it("keeps a fill that is still a gap (absent or blank)", async () => {
+    const get = async () => ({ properties: { tags: { owner: " " } } });
+    expect(await patchStillNeeded(entry, fillNames, clientWith(get), "s")).toEqual(entry.patch);
+  });
+
+  it("reports a resource deleted since the scan as gone", async () => {
+    const get = async () => Promise.reject(Object.assign(new Error("gone"), { statusCode: 404 }));
+    expect(await patchStillNeeded(entry, fillNames, clientWith(get), "s")).toBe("gone");
+  });
+
+  it("makes no read for a patch without fill-mode tags", async () => {
+    const get = vi.fn();
+    const onlyCorrect = { ...entry, patch: { costCenter: "CC-2100-FRAUD" } };
+    expect(await patchStillNeeded(onlyCorrect, fillNames, clientWith(get), "s")).toEqual(onlyCorrect.patch);
+    expect(get).not.toHaveBeenCalled();
   });
 });
