@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `steward` CLI launcher: runs the TypeScript CLI (shared/cli) through tsx, so it works on a
+// The `steward` CLI launcher: runs the TypeScript CLI (cli/) through tsx, so it works on a
 // fresh clone without a build. Node reads NODE_EXTRA_CA_CERTS only at start-up, so when
 // --env-file names a certificate this process does not trust yet, it runs itself again with it.
 import { spawn } from "node:child_process";
@@ -40,6 +40,6 @@ if (ca && process.env.NODE_EXTRA_CA_CERTS !== ca) {
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  const { run } = await import("../shared/cli/main.ts");
+  const { run } = await import("../cli/main.ts");
   process.exitCode = await run(argv);
 }

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { renderTable } from "../../shared/cli/table.js";
+import { renderTable } from "../../cli/table.js";
 import { HostLog } from "../host/log.js";
 import { startLocalStack, type LocalStack } from "../stack.js";
 import { ACTS, type Act, type ActResult, type DemoContext } from "./acts.js";

@@ -8,7 +8,7 @@ import { principalName } from "../../shared/azure/principalNames.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { builtInRoleById, environmentNames } from "../../shared/policy/index.js";
-import type { Cell } from "../../shared/cli/table.js";
+import type { Cell } from "../../cli/table.js";
 import type { DemoContext } from "./acts.js";
 
 export interface SummaryTable {

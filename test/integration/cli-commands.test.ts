@@ -14,7 +14,7 @@ import { ResourceManagementClient } from "@azure/arm-resources";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { explorationIds, PEOPLE } from "../../emulator/seeds/contoso.js";
 import { EVENT_SUBSCRIPTION, startLocalStack, type LocalStack } from "../../emulator/stack.js";
-import { main, type CliIo } from "../../shared/cli/index.js";
+import { main, type CliIo } from "../../cli/index.js";
 
 let stack: LocalStack;
 let dir: string;

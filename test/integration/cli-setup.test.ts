@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE } from "../../emulator/seeds/contoso.js";
-import { main, type CliIo } from "../../shared/cli/index.js";
+import { main, type CliIo } from "../../cli/index.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { GRAPH_PERMISSIONS, SETUP_CREATED_BY, type SetupReport } from "../../shared/setup/index.js";
 import { deployLikeAzd, startSetupStack, writesSince as writes, type LogEntry } from "../helpers/setup.js";

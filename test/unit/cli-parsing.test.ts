@@ -1,9 +1,9 @@
 /** Pure parts of the CLI: env files, tables, the access-matrix view, and exit codes for usage errors. */
 import { describe, expect, it } from "vitest";
-import { parseEnvFile } from "../../shared/cli/envFile.js";
-import { renderTable, shortId } from "../../shared/cli/table.js";
-import { accessMatrix } from "../../shared/cli/commands/policy.js";
-import { main, type CliIo } from "../../shared/cli/index.js";
+import { parseEnvFile } from "../../cli/envFile.js";
+import { renderTable, shortId } from "../../cli/table.js";
+import { accessMatrix } from "../../cli/commands/policy.js";
+import { main, type CliIo } from "../../cli/index.js";
 import { getPolicy } from "../../shared/policy/index.js";
 
 const capture = () => {

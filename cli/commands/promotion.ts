@@ -9,10 +9,10 @@
  * rejected, failed, not found or timed out, 2 a bad file or id.
  */
 import { readFileSync } from "node:fs";
-import { azure } from "../../azure/clients.js";
-import { QUEUES, TABLES } from "../../config/settings.js";
-import { PromotionRecords, type PromotionRecord } from "../../promotion/record.js";
-import { isGuid, parsePromotionRequest } from "../../promotion/request.js";
+import { azure } from "../../shared/azure/clients.js";
+import { QUEUES, TABLES } from "../../shared/config/settings.js";
+import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
+import { isGuid, parsePromotionRequest } from "../../shared/promotion/request.js";
 import { CommandFailed, printJson, progressReporter, UsageError, type CommandContext } from "../io.js";
 import { renderTable, shortId } from "../table.js";
 

@@ -4,9 +4,9 @@
  * code (0 ok, 1 failed, 2 bad input) without exiting, so tests call it in-process.
  */
 import { parseArgs } from "node:util";
-import { resetAzureClients } from "../azure/clients.js";
-import { getSettings, resetSettings, SettingsError } from "../config/settings.js";
-import { PolicyError } from "../policy/index.js";
+import { resetAzureClients } from "../shared/azure/clients.js";
+import { getSettings, resetSettings, SettingsError } from "../shared/config/settings.js";
+import { PolicyError } from "../shared/policy/index.js";
 import { audit } from "./commands/audit.js";
 import { policyShow, policyValidate } from "./commands/policy.js";
 import { promote, status } from "./commands/promotion.js";

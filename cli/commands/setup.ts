@@ -8,8 +8,8 @@
  * it), 1 something missing, wrong or failed (with --check: anything that setup would make, or
  * that needs the installer), 2 bad input (arguments, settings).
  */
-import type { LogFields, Logger } from "../../log.js";
-import { formatSetupReport, runSetup, type SetupReport } from "../../setup/index.js";
+import type { LogFields, Logger } from "../../shared/log.js";
+import { formatSetupReport, runSetup, type SetupReport } from "../../shared/setup/index.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
 
 export interface SetupCliOptions {

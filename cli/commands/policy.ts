@@ -9,7 +9,7 @@ import {
   loadPolicyFile,
   PolicyError,
   type EstatePolicy,
-} from "../../policy/index.js";
+} from "../../shared/policy/index.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
 import { renderTable } from "../table.js";
 

@@ -5,10 +5,10 @@
  * dry run), 1 when one was blocked by the blast-radius guard, failed or stopped early, 2 for
  * a subscription the policy does not govern or an unknown run id.
  */
-import { loggerFor, type LogSink } from "../../log.js";
-import { getPolicy, isGovernedSubscription } from "../../policy/index.js";
-import { isGuid } from "../../promotion/request.js";
-import { formatReport, getRun, runReconcile, type ReconcileReport } from "../../reconcile/index.js";
+import { loggerFor, type LogSink } from "../../shared/log.js";
+import { getPolicy, isGovernedSubscription } from "../../shared/policy/index.js";
+import { isGuid } from "../../shared/promotion/request.js";
+import { formatReport, getRun, runReconcile, type ReconcileReport } from "../../shared/reconcile/index.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
 
 export interface ReconcileCliOptions {

@@ -3,10 +3,10 @@
  * made there (what, when, before -> after, why, correlation id), oldest first, and for a
  * resource its recorded policy violations, open and resolved.
  */
-import { azure } from "../../azure/clients.js";
-import { TABLES } from "../../config/settings.js";
-import { AuditLog, type AuditEntry } from "../../ledger/audit.js";
-import { ViolationLog, type Violation } from "../../ledger/violations.js";
+import { azure } from "../../shared/azure/clients.js";
+import { TABLES } from "../../shared/config/settings.js";
+import { AuditLog, type AuditEntry } from "../../shared/ledger/audit.js";
+import { ViolationLog, type Violation } from "../../shared/ledger/violations.js";
 import { printJson, UsageError, type CommandContext } from "../io.js";
 import { renderTable, shortId } from "../table.js";
 

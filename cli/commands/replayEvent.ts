@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import type { EventGridHandler } from "@azure/functions";
 // @azure/functions is CommonJS whose named exports Node's ESM loader cannot detect: use the default.
 import functionsLib from "@azure/functions";
-import { definitions } from "../../../functions/onResourceWrite.js";
+import { definitions } from "../../functions/onResourceWrite.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
 import { renderTable, shortId } from "../table.js";
 
