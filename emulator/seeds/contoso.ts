@@ -165,5 +165,34 @@ export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
       { ...STEWARD_APP, kind: "servicePrincipal" },
       { ...PIPELINE_IDENTITY, kind: "managedIdentity" },
     ],
+    groups: governanceGroups(policy),
   };
+}
+
+/**
+ * The Entra groups the policy names for who may request and approve, with the seed's people
+ * in them: anyone but Dave may ask for a project; Erin owns the budgets and the platform, so
+ * she approves (and, being a requester too, shows that nobody approves their own request).
+ */
+export function governanceGroups(policy: EstatePolicy): NonNullable<EmulatorSeed["groups"]> {
+  const groups = new Map<string, { id: string; displayName: string; members: Set<string> }>();
+  const add = (g: { id: string; name: string }, members: readonly { objectId: string }[]) => {
+    const entry = groups.get(g.id.toLowerCase()) ?? {
+      id: g.id.toLowerCase(),
+      displayName: g.name,
+      members: new Set<string>(),
+    };
+    members.forEach((m) => entry.members.add(m.objectId));
+    groups.set(entry.id, entry);
+  };
+  const { alice, bob, carol, erin } = PEOPLE;
+  for (const r of policy.requests.requesters) add(r.group, [alice, bob, carol, erin]);
+  for (const c of policy.fundedCostCenters) if (c.approvers) add(c.approvers, [erin]);
+  if (policy.reconcile.approvers) add(policy.reconcile.approvers, [erin]);
+  return [...groups.values()].map((g) => ({
+    id: g.id,
+    displayName: g.displayName,
+    mailNickname: g.displayName.replace(/[^A-Za-z0-9]/g, "").slice(0, 60) || "group",
+    members: [...g.members],
+  }));
 }

@@ -94,7 +94,12 @@ function allStepNames(): string[] {
   });
   const plan = planPromotion(
     w.stack.policy,
-    { request: parsed.request, environments: ENVS, region: "westeurope", principals: anyone },
+    {
+      request: { ...parsed.request, requestedBy: parsed.request.requestedBy ?? "erin@contoso.com" },
+      environments: ENVS,
+      region: "westeurope",
+      principals: anyone,
+    },
     {
       tenantId: "t",
       stewardObjectId: STEWARD_APP.objectId,
