@@ -20,10 +20,10 @@
  * trace_id, correlation_id, error_uri}.
  *
  * Test and demo convenience (not an Entra API): POST /_emulator/tokens with
- * {"objectId"|"userPrincipalName"|"appId": ..., "scope"?: "https://management.azure.com/.default"}
- * answers {token_type, access_token, expires_in, expires_on} for any seeded principal, users
- * included (users cannot use client_credentials), so a test can act as a data scientist through a
- * static TokenCredential.
+ * {"objectId"|"userPrincipalName"|"appId": ..., "scope"?: "https://management.azure.com/.default",
+ * "clientId"?: azp of API tokens} answers {token_type, access_token, expires_in, expires_on} for
+ * any seeded principal, managed identities included (they have no token endpoint on a laptop),
+ * so a test can act as anyone through a static TokenCredential without knowing a password.
  */
 import { randomUUID } from "node:crypto";
 import {
