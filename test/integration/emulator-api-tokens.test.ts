@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { USER_TOKEN_CLIENT_APP_ID } from "../../emulator/directory.js";
 import type { EmulatorHandle } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { emulatorAppSettings } from "../../emulator/stack.js";
 import {
   contosoSeed,
   explorationIds,
@@ -221,6 +222,22 @@ describe("v2.0 access tokens for aml-steward's API, verified with jose", () => {
     });
     // Roles on one API never leak into tokens for another.
     expect((await verifyForApi((await cred.getToken(API_SCOPE)).token)).payload).not.toHaveProperty("roles");
+  });
+
+  it("the local settings give the app the API's audience", async () => {
+    const settings = emulatorAppSettings(emu, "UseDevelopmentStorage=true");
+    expect(settings.STEWARD_API_CLIENT_ID).toBe(STEWARD_API.appId);
+    const token = await mint({ objectId: PEOPLE.erin.objectId, scope: API_SCOPE });
+    const conf = (await (
+      await fetch(
+        `${settings.STEWARD_AUTHORITY_HOST}/${settings.STEWARD_TENANT_ID}/v2.0/.well-known/openid-configuration`,
+      )
+    ).json()) as { issuer: string };
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: conf.issuer,
+      audience: settings.STEWARD_API_CLIENT_ID,
+    });
+    expect(payload.oid).toBe(PEOPLE.erin.objectId);
   });
 
   it("the v1 endpoint with resource=api://... also issues the v2.0 token the API accepts", async () => {
