@@ -285,7 +285,7 @@ function spJson(dir: Directory, p: Principal): Json {
     appOwnerOrganizationId: mi ? null : (p.appOwnerOrganizationId ?? dir.tenantId),
     appRoles: (p.appRoles ?? []).map((r) => ({ ...r })),
     displayName: p.displayName,
-    servicePrincipalNames: p.appId ? [p.appId] : [],
+    servicePrincipalNames: [...(p.appId ? [p.appId] : []), ...(p.identifierUris ?? [])],
     servicePrincipalType: mi ? "ManagedIdentity" : "Application",
     signInAudience: mi ? null : "AzureADMyOrg",
     tags: [],
@@ -1435,7 +1435,7 @@ export function graphRouter(dir: Directory, faults: () => FaultSettings): Router
       );
     ctx.caller = caller;
     ctx.callerIsApp = check.claims.idtyp === "app";
-    ctx.callerAppId = check.claims.appid;
+    ctx.callerAppId = check.claims.ver === "1.0" ? check.claims.appid : check.claims.azp;
 
     try {
       return handle(ctx, rawSegs.slice(1).map(decodeSegment));
