@@ -137,7 +137,7 @@ class Delivery {
       );
     }
     const caller = check.caller;
-    if (!parsed.ok) return this.refuseUnowned(parsed.reasons, parsed.requestId, caller);
+    if (!parsed.ok) return this.refuseShape(parsed.reasons, parsed.requestId, caller);
 
     const requestId = parsed.request.requestId.toLowerCase();
     const hash = requestHash(parsed.request, caller);
@@ -502,6 +502,38 @@ class Delivery {
     });
     this.log.warn("promotion request refused", { requestId, reasons });
     return { kind: "rejected", requestId, reasons };
+  }
+
+  /**
+   * A request from an authenticated sender that is not a valid request: recorded under the id
+   * it names if that id is free (the sender owns it from now on), else under an id of its own.
+   */
+  private async refuseShape(
+    reasons: Refusal[],
+    requestId: string | undefined,
+    caller: Caller,
+  ): Promise<ProcessOutcome> {
+    if (!requestId) return this.refuseUnowned(reasons, undefined, caller);
+    const id = requestId.toLowerCase();
+    const at = this.now().toISOString();
+    const created = await this.deps.records.create({
+      requestId: id,
+      status: "rejected",
+      dryRun: false,
+      acceptedAt: at,
+      updatedAt: at,
+      finishedAt: at,
+      attempts: 0,
+      steps: [],
+      resources: [],
+      reasons,
+      requester: identityOf(caller),
+      requestedBy: caller.userPrincipalName ?? caller.objectId,
+      attemptLog: [this.attempt("refused request")],
+    });
+    if (!created) return this.refuseUnowned(reasons, id, caller);
+    this.log.warn("promotion request refused", { requestId: id, reasons });
+    return { kind: "rejected", requestId: id, reasons };
   }
 
   /**

@@ -40,7 +40,7 @@ async function expectConverged(requestId: string) {
   const acceptedAt = (await w.records.get(requestId))!.acceptedAt;
   // Created by the requester via aml-steward on the day the request was first accepted, whichever
   // delivery created it.
-  const created = { createdBy: "erin@contoso.com via aml-steward", createdOn: acceptedAt.slice(0, 10) };
+  const created = { createdBy: "alice@contoso.com via aml-steward", createdOn: acceptedAt.slice(0, 10) };
   // Exactly one group per role and environment: no orphan from a half-done attempt.
   const groups = dir.listGroups().filter((g) => g.uniqueName?.includes(project));
   expect(groups).toHaveLength(ENVS.length * policy.roles.length);
@@ -95,7 +95,7 @@ function allStepNames(): string[] {
   const plan = planPromotion(
     w.stack.policy,
     {
-      request: { ...parsed.request, requestedBy: parsed.request.requestedBy ?? "erin@contoso.com" },
+      request: { ...parsed.request, requestedBy: parsed.request.requestedBy ?? "alice@contoso.com" },
       environments: ENVS,
       region: "westeurope",
       principals: anyone,
