@@ -254,8 +254,9 @@ class Delivery {
         });
       }
       const planHash = sha256(plan);
+      // The approver's time starts when the request starts waiting for them.
       const deadline = new Date(
-        Date.parse(record.acceptedAt) + deps.policy.requests.approvalTimeoutDays * 86_400_000,
+        this.now().getTime() + deps.policy.requests.approvalTimeoutDays * 86_400_000,
       ).toISOString();
       const status: PromotionRecord["status"] = request.dryRun
         ? "succeeded"
@@ -604,7 +605,7 @@ function sha256(value: unknown): string {
 }
 
 /** The request and who sent it: the same body from someone else is a different request. */
-function requestHash(body: RequestBody, sender: Caller): string {
+export function requestHash(body: RequestBody, sender: { objectId: string }): string {
   return sha256({ body, sender: sender.objectId });
 }
 

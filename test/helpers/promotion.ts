@@ -61,6 +61,8 @@ export interface PromotionWorld {
     as?: { objectId: string },
     over?: { decision?: "approve" | "reject"; comment?: string; planHash?: string },
   ): Promise<void>;
+  /** Removes a project from aml-steward's registry (a test that starts the estate afresh). */
+  forgetProject(project: string): Promise<void>;
   /** submit, wait until it awaits approval, and approve it as Erin. */
   promote(body: Record<string, unknown>, as?: { objectId: string }): Promise<PromotionRecord>;
   request(over?: Record<string, unknown>): Record<string, unknown> & { requestId: string };
@@ -127,6 +129,14 @@ export async function startPromotionWorld(): Promise<PromotionWorld> {
     async decide(requestId, as = PEOPLE.erin, over = {}) {
       const approval = { requestId, decision: over.decision ?? "approve", ...over };
       await world.send(envelopeFor(await stack.apiToken(as.objectId), { approval }));
+    },
+    async forgetProject(project) {
+      await azure()
+        .table(TABLES.promotions)
+        .deleteEntity("project", project.toLowerCase())
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e;
+        });
     },
     async promote(body, as) {
       await world.submit(body, as);
