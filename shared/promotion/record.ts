@@ -275,8 +275,9 @@ export class PromotionRecords {
 /**
  * Serialises a run's record updates: parallel environment steps must not overwrite each other's.
  * Writes are conditional on the record's ETag. The delivery holding the lease is the only one
- * that changes steps and status while it runs; other deliveries only append to `attemptLog`, so
- * on a conflict the writer takes their entries from the newer record and writes again.
+ * that changes steps and status while it runs; other deliveries only append to `attemptLog` and
+ * `decisions`, so on a conflict the writer takes their entries from the newer record and writes
+ * again.
  */
 export class RecordWriter {
   private chain: Promise<void> = Promise.resolve();
@@ -303,6 +304,7 @@ export class RecordWriter {
         const newer = await this.records.getVersioned(this.record.requestId);
         if (!newer) throw e;
         this.record.attemptLog = mergeAttempts(this.record.attemptLog, newer.record.attemptLog);
+        this.record.decisions = mergeDecisions(this.record.decisions, newer.record.decisions);
         this.etag = newer.etag;
       }
     }
@@ -331,6 +333,14 @@ export class RecordWriter {
   flush(): Promise<void> {
     return this.chain;
   }
+}
+
+export function mergeDecisions(a: Decision[] | undefined, b: Decision[] | undefined): Decision[] | undefined {
+  if (!a && !b) return undefined;
+  const key = (x: Decision) => `${x.at}|${x.by.objectId}|${x.decision}|${x.outcome}`;
+  const byKey = new Map<string, Decision>();
+  for (const x of [...(a ?? []), ...(b ?? [])]) byKey.set(key(x), x);
+  return [...byKey.values()].sort((x, y) => x.at.localeCompare(y.at));
 }
 
 export function mergeAttempts(a: AttemptEntry[] | undefined, b: AttemptEntry[] | undefined): AttemptEntry[] {
