@@ -296,18 +296,33 @@ describe("promotion end to end", () => {
     expect(rg.tags?.createdBy).toBe("alice@contoso.com via aml-steward");
   });
 
-  it("serves the record through promotionStatus (404 unknown, 400 bad id)", async () => {
-    const { promotionStatus } = await import("../../functions/promotionStatus.js");
+  it("serves the record over HTTP to its requester, owners and approvers only, with a bearer token", async () => {
+    const { promotionStatus } = await import("../../functions/promotionApi.js");
     const { HttpRequest, InvocationContext } = await import("@azure/functions");
-    const call = (id: string) =>
+    const call = async (id: string, as?: { objectId: string }, auth?: string) =>
       promotionStatus(
-        new HttpRequest({ url: `http://localhost/api/promotions/${id}`, method: "GET", params: { id } }),
+        new HttpRequest({
+          url: `http://localhost/api/promotions/${id}`,
+          method: "GET",
+          params: { id },
+          headers: { authorization: auth ?? (as ? `Bearer ${await w.stack.apiToken(as.objectId)}` : "") },
+        }),
         new InvocationContext({ functionName: "promotionStatus" }),
       );
-    const ok = await call(requestId.toUpperCase());
-    expect(ok.status).toBe(200);
-    expect(ok.jsonBody).toMatchObject({ requestId, status: "succeeded", project });
-    expect((await call("0b0b0b0b-0000-4000-8000-000000000000")).status).toBe(404);
-    expect((await call("x' or 1 eq 1")).status).toBe(400);
+    for (const reader of [PEOPLE.alice, PEOPLE.erin]) {
+      const ok = await call(requestId.toUpperCase(), reader);
+      expect(ok.status).toBe(200);
+      expect(ok.jsonBody).toMatchObject({ requestId, status: "succeeded", project });
+      expect(ok.jsonBody).not.toHaveProperty("lease");
+    }
+    // Dave is a reader of the project, not its requester, owner or approver; unknown looks the same.
+    expect((await call(requestId, PEOPLE.dave)).status).toBe(404);
+    expect((await call("0b0b0b0b-0000-4000-8000-000000000000", PEOPLE.alice)).status).toBe(404);
+    expect((await call("x' or 1 eq 1", PEOPLE.alice)).status).toBe(400);
+    const none = await call(requestId);
+    expect(none.status).toBe(401);
+    const bad = await call(requestId, undefined, "Bearer eyJhbGciOiJub25lIn0.e30.");
+    expect(bad.status).toBe(401);
+    expect((bad.headers as Record<string, string>)["WWW-Authenticate"]).toMatch(/error="invalid_token"/);
   });
 });
