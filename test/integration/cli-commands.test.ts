@@ -46,6 +46,8 @@ beforeAll(async () => {
     timers: "manual",
     log: { format: "silent" },
   });
+  // On the local stack steward acts as a seeded person; Alice asks, unless a test says otherwise.
+  process.env.STEWARD_AS = PEOPLE.alice.userPrincipalName;
 }, 60_000);
 afterAll(async () => stack?.stop());
 
@@ -93,12 +95,26 @@ describe("steward policy", () => {
 describe("steward promote and status", () => {
   const requestId = randomUUID();
 
-  it("queues a request, follows it to success and prints the record", async () => {
+  it("queues a signed request, which waits for the budget owner; self-approval is refused; the owner's approval builds it", async () => {
     const r = await steward("promote", file("request.json", { ...example, requestId }), "--timeout", "90");
     expect(r.stderr).toContain(`queued promotion ${requestId}`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("SUCCEEDED");
-    expect(r.stdout).toContain("dev/resourceGroup");
+    expect(r.stdout).toContain("AWAITINGAPPROVAL");
+    expect(r.stdout).toContain("requested by alice@contoso.com");
+    expect(r.stdout).toMatch(/needs approval by a member of grp-budget-fraud-analytics/);
+    expect(r.stdout).toMatch(new RegExp(`approve with: steward approve ${requestId} --plan [0-9a-f]{64}`));
+
+    const self = await steward("approve", requestId, "--timeout", "30");
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain(
+      "your decision was refused: an approver may not decide on their own request",
+    );
+
+    const ok = await steward("approve", requestId, "--as", PEOPLE.erin.userPrincipalName, "--timeout", "90");
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("SUCCEEDED");
+    expect(ok.stdout).toContain("dev/resourceGroup");
+    expect(ok.stdout).toMatch(/approve\s+erin@contoso.com\s+\S+\s+counted/);
   }, 120_000);
 
   it("prints the status of a request, as text and JSON; 1 for an unknown id, 2 for a malformed one", async () => {
