@@ -139,7 +139,13 @@ async function run(environments: string[]): Promise<Row> {
 
 /** One decision's own cost: a waiting request rejected (no execution behind it). */
 async function approvalCost(token: string): Promise<Row["approve"]> {
-  const request = { ...example, requestId: randomUUID(), environments: ["dev"] };
+  // A project of its own: the measured run's project has owners now, and Alice is not one.
+  const request = {
+    ...example,
+    requestId: randomUUID(),
+    project: `probe-${randomUUID().slice(0, 6)}`,
+    environments: ["dev"],
+  };
   const ctx = (id: string) =>
     new InvocationContext({
       functionName: "processPromotion",
