@@ -97,11 +97,11 @@ function toColumns(e: Omit<ProjectEntry, "updatedAt">): Record<string, unknown> 
 }
 
 function fromEntity(e: Record<string, unknown>): ProjectEntry {
-  let owners: unknown = [];
+  let owners: unknown;
   try {
     owners = JSON.parse(String(e.ownerIds ?? "[]"));
   } catch {
-    owners = [];
+    owners = []; // an unreadable owner list owns nothing: no change is authorised by it
   }
   return {
     project: String(e.project),

@@ -1,12 +1,15 @@
 /**
  * One test file's world: its own emulator (seeded with the Contoso estate unless told
- * otherwise), the app's settings pointed at it and at the Azurite that globalSetup started,
- * and clients acting as the people of the seed. Call `stop()` in afterAll.
+ * otherwise), its own Azurite (the promotion records and the project registry are keyed by
+ * project name, so files that promote the same project must not share storage), the app's
+ * settings pointed at both, and clients acting as the people of the seed. Call `stop()` in
+ * afterAll.
  */
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { startEmulator } from "../../emulator/index.js";
+import { startAzurite } from "../../emulator/azurite.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { emulatorAppSettings } from "../../emulator/stack.js";
 import { contosoSeed, STEWARD_API } from "../../emulator/seeds/contoso.js";
@@ -39,12 +42,11 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const certPath = process.env.STEWARD_TEST_CERT_PATH;
   const keyPath = process.env.STEWARD_TEST_KEY_PATH;
-  const storageConnection = process.env.STEWARD_TEST_STORAGE_CONNECTION;
-  if (!certPath || !keyPath || !storageConnection) {
-    throw new Error(
-      "test/globalSetup.ts did not run: STEWARD_TEST_CERT_PATH/KEY_PATH/STORAGE_CONNECTION are unset",
-    );
+  if (!certPath || !keyPath) {
+    throw new Error("test/globalSetup.ts did not run: STEWARD_TEST_CERT_PATH/KEY_PATH are unset");
   }
+  const azurite = await startAzurite();
+  const storageConnection = azurite.connectionString;
   const policy = opts.policy ?? getPolicy();
   const emulator = await startTestEmulator({
     seed: opts.seed ?? contosoSeed(policy),
@@ -79,6 +81,9 @@ export async function startTestStack(
       if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
       return (text ? JSON.parse(text) : undefined) as T;
     },
-    stop: () => emulator.stop(),
+    async stop() {
+      await emulator.stop();
+      await azurite.stop();
+    },
   };
 }
