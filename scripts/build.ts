@@ -30,12 +30,17 @@ const common: BuildOptions = {
   logLevel: "warning",
 };
 
-export async function buildAll(): Promise<void> {
-  rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
-  await build({
+/**
+ * Bundles into `<into>/functions` and `<into>/cli` (default: the repository's dist/), emptied
+ * first. Returns the npm packages the app bundle contains (package-lock.json paths), for the package test to hold against
+ * the lock file's production set.
+ */
+export async function buildAll(into = path.join(ROOT, "dist")): Promise<{ bundledPackages: string[] }> {
+  rmSync(into, { recursive: true, force: true });
+  const app = await build({
     ...common,
     entryPoints: { index: "functions/index.ts" },
-    outdir: "dist/functions",
+    outdir: path.join(into, "functions"),
     // Chunks sit beside the entry: code that finds host.json or the policy from its own
     // location then sees the same folder depth wherever it was bundled.
     chunkNames: "chunk-[hash]",
@@ -43,17 +48,28 @@ export async function buildAll(): Promise<void> {
     minify: true,
     // SDK errors and the app's are told apart by class name in places.
     keepNames: true,
-    // Provided by the Functions worker at run time, not an npm package.
-    external: ["@azure/functions-core"],
+    // @azure/functions-core is provided by the Functions worker at run time. supports-color is
+    // an optional require of `debug` (under the HTTP proxy agents) that only dev tooling installs:
+    // bundling it would make the package depend on whether devDependencies were present.
+    external: ["@azure/functions-core", "supports-color"],
     banner: { js: requireShim },
-    metafile: !!process.env.STEWARD_BUILD_META,
+    metafile: true,
   });
   await build({
     ...common,
     entryPoints: { main: "cli/main.ts" },
-    outdir: "dist/cli",
+    outdir: path.join(into, "cli"),
     packages: "external",
   });
+  const packages = new Set<string>();
+  for (const input of Object.keys(app.metafile.inputs)) {
+    // As package-lock.json names them: node_modules/a or node_modules/a/node_modules/@b/c.
+    const m = /^(?:.*\/)?(node_modules\/(?:(?:@[^/]+\/)?[^/]+\/node_modules\/)*(?:@[^/]+\/)?[^/]+)\//.exec(
+      input,
+    );
+    if (m) packages.add(m[1]!);
+  }
+  return { bundledPackages: [...packages].sort() };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
