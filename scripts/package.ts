@@ -39,15 +39,18 @@ function walk(dir: string, base = dir): string[] {
 }
 
 /**
- * The policy files the app may read: the bundled default and, when STEWARD_POLICY_PATH names a
- * file inside this repository (docs/deploy.md), that one at the same relative path, since the
- * setting is resolved against the app root in Azure.
+ * The policy files the app may read, at their paths from the repository root (the setting is
+ * resolved against the app root in Azure): the bundled default, everything under policies/
+ * (the place docs/deploy.md suggests), and the file STEWARD_POLICY_PATH names when it is set
+ * where the package is built.
  */
 function policyFiles(): string[] {
   const dir = "shared/policy";
   const files = readdirSync(path.join(ROOT, dir))
     .filter((f) => /\.ya?ml$/.test(f))
     .map((f) => `${dir}/${f}`);
+  if (existsSync(path.join(ROOT, "policies")))
+    files.push(...walk(path.join(ROOT, "policies")).map((f) => `policies/${f}`));
   const custom = process.env.STEWARD_POLICY_PATH;
   if (custom && !path.isAbsolute(custom)) {
     const rel = path.relative(ROOT, path.resolve(ROOT, custom)).split(path.sep).join("/");

@@ -59,7 +59,7 @@ describe("npm run package", () => {
           /\.ts$/.test(n) ||
           /^(test|emulator|cli|bench|scripts|infra|docs|node_modules|bin)\//.test(n) ||
           n.includes("/node_modules/") ||
-          !/^(dist\/functions\/[^/]+\.js(\.map)?|host\.json|package\.json|shared\/policy\/[^/]+\.ya?ml)$/.test(
+          !/^(dist\/functions\/[^/]+\.js(\.map)?|host\.json|package\.json|shared\/policy\/[^/]+\.ya?ml|policies\/.+)$/.test(
             n,
           ),
       );
