@@ -18,7 +18,7 @@ import { loadDefinitions } from "./host/definitions.js";
 import { startHost, type LocalHost, type StartHostOptions } from "./host/index.js";
 import { HostLog, type HostLogOptions } from "./host/log.js";
 import { startEmulator, type EmulatorHandle } from "./index.js";
-import { contosoSeed, STEWARD_APP } from "./seeds/contoso.js";
+import { contosoSeed, STEWARD_API, STEWARD_APP } from "./seeds/contoso.js";
 import type { EmulatorSeed } from "./types.js";
 
 export const EVENT_SUBSCRIPTION = "steward-resource-writes";
@@ -41,6 +41,8 @@ export function emulatorAppSettings(
     STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
     // The emulator's own service principal secret: exists only in this local emulator.
     STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
+    // The audience of senders' tokens for aml-steward's API (the seed's STEWARD_API).
+    STEWARD_API_CLIENT_ID: STEWARD_API.appId,
     AzureWebJobsStorage: storageConnection,
   };
 }

@@ -1,11 +1,12 @@
 /**
- * Queue trigger on `promotion-requests`: one promotion request per message. Transient failures
- * throw so the host retries (visibility timeout) and, after maxDequeueCount, moves the message
- * to `promotion-requests-poison`; shared/promotion/process.ts holds the rules.
+ * Queue trigger on `promotion-requests`: one envelope per message (a request or an approval,
+ * with the sender's access token). Transient failures throw so the host retries (visibility
+ * timeout) and, after maxDequeueCount, moves the message to `promotion-requests-poison`;
+ * shared/promotion/process.ts holds the rules.
  */
 import type { InvocationContext } from "@azure/functions";
 import { azure, loadHeavySdks } from "../shared/azure/clients.js";
-import { QUEUES, TABLES } from "../shared/config/settings.js";
+import { getSettings, QUEUES, TABLES } from "../shared/config/settings.js";
 import { loggerFor } from "../shared/log.js";
 import { getPolicy } from "../shared/policy/index.js";
 import type { ExecuteOptions } from "../shared/promotion/execute.js";
@@ -18,24 +19,37 @@ import type { FunctionDefinition } from "./definition.js";
  * instance woken for a tagging event never pays for them.
  */
 async function promotionCode() {
-  const [code] = await Promise.all([import("../shared/promotion/process.js"), loadHeavySdks()]);
-  return code;
+  const [code, tokens, membership] = await Promise.all([
+    import("../shared/promotion/process.js"),
+    // jose and the token checks serve promotion requests only.
+    import("../shared/auth/callerToken.js"),
+    import("../shared/auth/membership.js"),
+    loadHeavySdks(),
+  ]);
+  return { ...code, callerTokens: tokens.callerTokens, memberGroups: membership.memberGroups };
 }
 
 /** A handler with executor options (fault hooks, back-off) for tests and the CLI; production uses the defaults. */
 export function createPromotionHandler(options: ExecuteOptions = {}) {
   return async (message: unknown, context: InvocationContext): Promise<ProcessOutcome> => {
     const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
+    const messageId = context.triggerMetadata?.id;
     const log = loggerFor(context, { function: "processPromotion", invocationId: context.invocationId });
-    const { defaultProcessDeps, processPromotionMessage } = await promotionCode();
-    const deps = defaultProcessDeps(azure(), getPolicy(), log, {
-      promotions: TABLES.promotions,
-      audit: TABLES.audit,
-    });
+    const { defaultProcessDeps, processPromotionMessage, callerTokens, memberGroups } = await promotionCode();
+    const clients = azure();
+    const deps = defaultProcessDeps(
+      clients,
+      getPolicy(),
+      log,
+      { promotions: TABLES.promotions, audit: TABLES.audit },
+      callerTokens(getSettings()),
+      (objectId, groupIds) => memberGroups(clients, objectId, groupIds),
+    );
     return processPromotionMessage(message, deps, {
       ...options,
       dequeueCount,
       maxDequeueCount: maxDequeueCount(),
+      messageId: typeof messageId === "string" ? messageId : undefined,
     });
   };
 }
