@@ -113,6 +113,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const settings: Record<string, string> = {
       ...emulatorAppSettings(emulator, storageConnection),
       NODE_EXTRA_CA_CERTS: opts.certPath,
+      // steward's --as signs seeded people in here; the app itself never reads it.
+      STEWARD_EMULATOR_URL: emulator.url,
       ...(process.env.STEWARD_POLICY_PATH ? { STEWARD_POLICY_PATH: process.env.STEWARD_POLICY_PATH } : {}),
     };
     // Timer bindings reference %STEWARD_RECONCILE_SCHEDULE%; in Azure the deployment sets it,
@@ -138,7 +140,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     cleanups.push(() => host.stop());
     settings.STEWARD_FUNCTIONS_URL = host.url;
     settings.STEWARD_FUNCTION_KEY = host.keys.function;
-    settings.STEWARD_EMULATOR_URL = emulator.url;
 
     // As the deployment subscribes the app: resource writes only, never tag writes (the app's
     // own tag writes would come straight back), delivered to the Event Grid trigger.

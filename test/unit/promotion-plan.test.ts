@@ -25,7 +25,7 @@ const example = JSON.parse(
 ) as Record<string, unknown>;
 const parsed = parsePromotionRequest(example);
 if (!parsed.ok) throw new Error("example must parse");
-const request = { ...parsed.request, requestedBy: parsed.request.requestedBy ?? "erin@contoso.com" };
+const request = { ...parsed.request, requestedBy: "erin@contoso.com" };
 
 const principals = new Map<string, ResolvedPrincipal>([
   [

@@ -20,7 +20,7 @@ function parse(over: Record<string, unknown> = {}) {
 function request(over: Record<string, unknown> = {}): PromotionRequest {
   const r = parse(over);
   if (!r.ok) throw new Error(JSON.stringify(r.reasons));
-  return { ...r.request, requestedBy: r.request.requestedBy ?? "erin@contoso.com" };
+  return { ...r.request, requestedBy: "erin@contoso.com" };
 }
 
 const everyoneKnown: AdmissionLookups = {
