@@ -1,10 +1,11 @@
 /**
- * `npm run build`: the deployable is one ESM bundle of functions/index.ts and the core, split
+ * The bundling step of `npm run build` and `npm run package` (scripts/package.ts, which then
+ * stages and zips): the deployable is one ESM bundle of functions/index.ts and the core, split
  * at each dynamic import so that a trigger loads only its own code and SDKs (see
  * docs/architecture.md). The CLI is built beside it for installs without tsx; it keeps its
  * packages external because it runs where `npm install` put them.
  *
- *   npx tsx scripts/build.ts
+ *   npx tsx scripts/build.ts     (bundles only)
  */
 import { build, type BuildOptions } from "esbuild";
 import { rmSync } from "node:fs";

@@ -5,7 +5,7 @@
  * inside). The bundle imports no package at run time except what the Functions worker provides,
  * so the package has no node_modules and its package.json no dependencies.
  *
- *   npx tsx scripts/package.ts
+ *   npx tsx scripts/package.ts [--no-zip]     (npm run package; npm run build is --no-zip)
  */
 import {
   copyFileSync,
@@ -18,13 +18,15 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { APP_ENTRY, buildAll, ROOT } from "./build.js";
 import { writeZip, type ZipEntry } from "./zip.js";
 
 export interface PackageResult {
   /** The staged folder (what azd zips). */
   dir: string;
-  zip: string;
+  /** Undefined when asked for no zip. */
+  zip?: string;
   /** Relative paths, forward slashes, as in the zip. */
   files: string[];
   /** npm packages inside the bundle. */
@@ -62,7 +64,10 @@ function policyFiles(): string[] {
 }
 
 /** Builds into `<into>` (default dist/), stages `<into>/deploy` and writes `<into>/aml-steward.zip`. */
-export async function packageApp(into = path.join(ROOT, "dist")): Promise<PackageResult> {
+export async function packageApp(
+  into = path.join(ROOT, "dist"),
+  { zip: makeZip = true }: { zip?: boolean } = {},
+): Promise<PackageResult> {
   const { bundledPackages } = await buildAll(into);
   const dir = path.join(into, "deploy");
   const put = (rel: string, from: string) => {
@@ -91,6 +96,7 @@ export async function packageApp(into = path.join(ROOT, "dist")): Promise<Packag
   writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 
   const files = walk(dir).sort();
+  if (!makeZip) return { dir, files, bundledPackages };
   const entries: ZipEntry[] = files.map((name) => ({ name, data: readFileSync(path.join(dir, name)) }));
   const zip = path.join(into, "aml-steward.zip");
   writeFileSync(zip, writeZip(entries));
@@ -98,11 +104,10 @@ export async function packageApp(into = path.join(ROOT, "dist")): Promise<Packag
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const r = await packageApp();
+  const { values } = parseArgs({ options: { "no-zip": { type: "boolean", default: false } } });
+  const r = await packageApp(undefined, { zip: !values["no-zip"] });
   const mb = (n: number) => (n / 1024 / 1024).toFixed(2);
   const staged = r.files.reduce((n, f) => n + statSync(path.join(r.dir, f)).size, 0);
-  console.log(
-    `${path.relative(ROOT, r.zip)}: ${mb(statSync(r.zip).size)} MB (${r.files.length} files, ` +
-      `${mb(staged)} MB unpacked in ${path.relative(ROOT, r.dir)}/)`,
-  );
+  const where = `${r.files.length} files, ${mb(staged)} MB in ${path.relative(ROOT, r.dir)}/`;
+  console.log(r.zip ? `${path.relative(ROOT, r.zip)}: ${mb(statSync(r.zip).size)} MB (${where})` : where);
 }

@@ -31,7 +31,7 @@ function sizeOf(dir: string): number {
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), "steward-package-"));
   result = await packageApp(path.join(work, "dist"));
-  entries = readZip(readFileSync(result.zip));
+  entries = readZip(readFileSync(result.zip!));
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -79,7 +79,7 @@ describe("npm run package", () => {
   });
 
   it("is an order of magnitude smaller than node_modules", () => {
-    const zip = statSync(result.zip).size;
+    const zip = statSync(result.zip!).size;
     const modules = sizeOf(path.join(ROOT, "node_modules"));
     console.log(
       `package ${(zip / 1024 / 1024).toFixed(2)} MB, node_modules ${(modules / 1024 / 1024).toFixed(0)} MB`,
