@@ -22,7 +22,12 @@ export interface BenchStack {
    * Forks `moduleUrl` (the benchmark's own import.meta.url) with `args`, its stdout and stderr
    * inherited and an IPC channel, pointed at this emulator and Azurite as aml-steward.
    */
-  forkChild(moduleUrl: string, args: string[], extraExecArgv?: string[]): ChildProcess;
+  forkChild(
+    moduleUrl: string,
+    args: string[],
+    extraExecArgv?: string[],
+    extraEnv?: Record<string, string>,
+  ): ChildProcess;
   /** Stops the emulator and Azurite and removes the certificate. */
   stop(): Promise<void>;
 }
@@ -37,7 +42,7 @@ export async function startBenchStack(tmpPrefix: string, seed: EmulatorSeed): Pr
     certPath,
     azurite,
     emulator,
-    forkChild: (moduleUrl, args, extraExecArgv = []) =>
+    forkChild: (moduleUrl, args, extraExecArgv = [], extraEnv = {}) =>
       fork(fileURLToPath(moduleUrl), args, {
         env: {
           ...process.env,
@@ -46,6 +51,7 @@ export async function startBenchStack(tmpPrefix: string, seed: EmulatorSeed): Pr
           NODE_EXTRA_CA_CERTS: certPath,
           ...emulatorAppSettings(emulator, azurite.connectionString),
           STEWARD_LOG_LEVEL: "error",
+          ...extraEnv,
         },
         execArgv: [...process.execArgv, ...extraExecArgv],
         stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -4,7 +4,8 @@
 // --env-file names a certificate this process does not trust yet, it runs itself again with it.
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { URL } from "node:url";
 
 function envFileArg(argv) {
   for (let i = 0; i < argv.length; i++) {
@@ -38,8 +39,28 @@ if (ca && process.env.NODE_EXTRA_CA_CERTS !== ca) {
   process.on("SIGINT", () => undefined);
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  const { run } = await import("../cli/main.ts");
+  const { run } = await loadCli();
   process.exitCode = await run(argv);
+}
+
+// In a clone (npm install brings tsx, a dev dependency) the CLI runs from its TypeScript
+// source, so it never lags behind an edit; where only production dependencies are installed,
+// from the bundle `npm run build` leaves in dist/cli/.
+async function loadCli() {
+  let tsx;
+  try {
+    tsx = await import("tsx/esm/api");
+  } catch (e) {
+    if (e?.code !== "ERR_MODULE_NOT_FOUND") throw e;
+  }
+  if (tsx) {
+    tsx.register();
+    return import("../cli/main.ts");
+  }
+  const built = new URL("../dist/cli/main.js", import.meta.url);
+  if (!existsSync(built)) {
+    process.stderr.write("steward: neither tsx (npm install) nor a built CLI (npm run build) is available\n");
+    process.exit(2);
+  }
+  return import(built.href);
 }

@@ -5,20 +5,29 @@
  * shared/promotion/process.ts holds the rules.
  */
 import type { InvocationContext } from "@azure/functions";
-import { callerTokens } from "../shared/auth/callerToken.js";
-import { memberGroups } from "../shared/auth/membership.js";
-import { azure } from "../shared/azure/clients.js";
+import { azure, loadHeavySdks } from "../shared/azure/clients.js";
 import { getSettings, QUEUES, TABLES } from "../shared/config/settings.js";
 import { loggerFor } from "../shared/log.js";
 import { getPolicy } from "../shared/policy/index.js";
 import type { ExecuteOptions } from "../shared/promotion/execute.js";
 import { maxDequeueCount } from "../shared/promotion/hostSettings.js";
-import {
-  defaultProcessDeps,
-  processPromotionMessage,
-  type ProcessOutcome,
-} from "../shared/promotion/process.js";
+import type { ProcessOutcome } from "../shared/promotion/process.js";
 import type { FunctionDefinition } from "./definition.js";
+
+/**
+ * The promotion code and its SDKs, loaded by the first promotion this instance handles: an
+ * instance woken for a tagging event never pays for them.
+ */
+async function promotionCode() {
+  const [code, tokens, membership] = await Promise.all([
+    import("../shared/promotion/process.js"),
+    // jose and the token checks serve promotion requests only.
+    import("../shared/auth/callerToken.js"),
+    import("../shared/auth/membership.js"),
+    loadHeavySdks(),
+  ]);
+  return { ...code, callerTokens: tokens.callerTokens, memberGroups: membership.memberGroups };
+}
 
 /** A handler with executor options (fault hooks, back-off) for tests and the CLI; production uses the defaults. */
 export function createPromotionHandler(options: ExecuteOptions = {}) {
@@ -26,6 +35,7 @@ export function createPromotionHandler(options: ExecuteOptions = {}) {
     const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
     const messageId = context.triggerMetadata?.id;
     const log = loggerFor(context, { function: "processPromotion", invocationId: context.invocationId });
+    const { defaultProcessDeps, processPromotionMessage, callerTokens, memberGroups } = await promotionCode();
     const clients = azure();
     const deps = defaultProcessDeps(
       clients,

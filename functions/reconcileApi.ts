@@ -10,8 +10,6 @@ import { azure } from "../shared/azure/clients.js";
 import { QUEUES } from "../shared/config/settings.js";
 import { loggerFor } from "../shared/log.js";
 import { getPolicy } from "../shared/policy/index.js";
-import { approveBlockedRun } from "../shared/reconcile/approve.js";
-import { defaultDeps } from "../shared/reconcile/index.js";
 import { encodeMessage } from "../shared/reconcile/messages.js";
 import type { FunctionDefinition } from "./definition.js";
 import { authenticate } from "./promotionApi.js";
@@ -24,6 +22,11 @@ export async function approveReconcileRun(
   if (!auth.ok) return auth.response;
   const runId = request.params.runId ?? "";
   if (!/^[A-Za-z0-9_-]{6,80}$/.test(runId)) return { status: 400, jsonBody: { error: "not a run id" } };
+  // The reconciliation code loads with the first approval, not at every instance's start.
+  const [{ approveBlockedRun }, { defaultDeps }] = await Promise.all([
+    import("../shared/reconcile/approve.js"),
+    import("../shared/reconcile/index.js"),
+  ]);
   const result = await approveBlockedRun(
     {
       policy: getPolicy(),

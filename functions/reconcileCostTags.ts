@@ -14,11 +14,11 @@
  */
 import type { InvocationContext, Timer } from "@azure/functions";
 import type { QueueClient } from "@azure/storage-queue";
-import { azure } from "../shared/azure/clients.js";
+import { azure, loadHeavySdks } from "../shared/azure/clients.js";
 import { QUEUES } from "../shared/config/settings.js";
 import { loggerFor, type Logger } from "../shared/log.js";
 import { getPolicy, isGovernedSubscription } from "../shared/policy/index.js";
-import { runReconcile, type RunReconcileOptions } from "../shared/reconcile/index.js";
+import type { RunReconcileOptions } from "../shared/reconcile/index.js";
 import { encodeMessage, parseMessage, type ReconcileMessage } from "../shared/reconcile/messages.js";
 import type { ReconcileReport } from "../shared/reconcile/types.js";
 import type { FunctionDefinition } from "./definition.js";
@@ -38,7 +38,17 @@ function reconcileQueue(): QueueClient {
   return q;
 }
 
+/**
+ * The reconciliation code, loaded by the first reconcile invocation on this instance, so that
+ * the tagging path's cold start does not include it.
+ */
+async function reconcileCode() {
+  const [code] = await Promise.all([import("../shared/reconcile/index.js"), loadHeavySdks()]);
+  return code;
+}
+
 async function send(message: ReconcileMessage, delaySeconds = 0): Promise<void> {
+  await loadHeavySdks();
   const q = reconcileQueue();
   await queueReady.get(q);
   // Queue messages may be hidden for at most 7 days.
@@ -79,6 +89,7 @@ export function createReconcileSubscriptionHandler(
       });
       return undefined;
     }
+    const { runReconcile } = await reconcileCode();
     const [report] = await runReconcile({
       subscriptionIds: [m.subscriptionId],
       dryRun: m.dryRun,

@@ -4,15 +4,16 @@
  * the public endpoints; locally, STEWARD_*_ENDPOINT settings point them at the emulator, whose
  * CA the process trusts through NODE_EXTRA_CA_CERTS.
  */
-import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
+import type { AuthorizationManagementClient } from "@azure/arm-authorization";
+import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import type { TokenCredential } from "@azure/core-auth";
 import { TableClient } from "@azure/data-tables";
 import { ClientSecretCredential, DefaultAzureCredential } from "@azure/identity";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
-import { BlobServiceClient } from "@azure/storage-blob";
-import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
+import type { BlobServiceClient } from "@azure/storage-blob";
+import type { QueueClient } from "@azure/storage-queue";
+import { createRequire } from "node:module";
 import {
   AuthenticationHandler,
   Client as GraphClient,
@@ -28,6 +29,36 @@ import {
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import { getSettings, type Settings } from "../config/settings.js";
 import { recordCall } from "./callCounter.js";
+import type * as HeavySdksModule from "./heavySdks.js";
+
+type HeavySdks = typeof HeavySdksModule;
+let heavy: HeavySdks | undefined;
+
+/**
+ * Loads the SDKs of promotion, reconciliation and setup. Their entry points await this first,
+ * so that the tagging path's cold start never includes them.
+ */
+export async function loadHeavySdks(): Promise<void> {
+  heavy ??= await import("./heavySdks.js");
+}
+
+/**
+ * The heavy SDKs, loaded if some caller did not await loadHeavySdks (tests, the demo, the CLI
+ * calling the core directly): a synchronous require of the packages themselves. The deployed
+ * bundle carries no node_modules, so there this fails loudly; every function awaits the load.
+ */
+function heavySdks(): HeavySdks {
+  if (!heavy) {
+    const load = createRequire(import.meta.url);
+    heavy = {
+      AuthorizationManagementClient: load("@azure/arm-authorization").AuthorizationManagementClient,
+      AzureMachineLearningWorkspaces: load("@azure/arm-machinelearning").AzureMachineLearningWorkspaces,
+      BlobServiceClient: load("@azure/storage-blob").BlobServiceClient,
+      QueueServiceClient: load("@azure/storage-queue").QueueServiceClient,
+    } as HeavySdks;
+  }
+  return heavy;
+}
 
 const ARM_SCOPE = "https://management.azure.com/.default";
 const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
@@ -130,8 +161,12 @@ export function createAzureClients(settings: Settings = getSettings()): AzureCli
   return {
     credential,
     resources: memo((sub: string) => new ResourceManagementClient(credential, sub, armOptions)),
-    authorization: memo((sub: string) => new AuthorizationManagementClient(credential, sub, armOptions)),
-    machineLearning: memo((sub: string) => new AzureMachineLearningWorkspaces(credential, sub, armOptions)),
+    authorization: memo(
+      (sub: string) => new (heavySdks().AuthorizationManagementClient)(credential, sub, armOptions),
+    ),
+    machineLearning: memo(
+      (sub: string) => new (heavySdks().AzureMachineLearningWorkspaces)(credential, sub, armOptions),
+    ),
     graph: () => graph("graph"),
     ...storage,
   };
@@ -140,14 +175,14 @@ export function createAzureClients(settings: Settings = getSettings()): AzureCli
 function storageClients(s: Settings): Pick<AzureClients, "table" | "queue" | "blobs"> {
   const conn = s.AzureWebJobsStorage;
   if (conn && conn.includes("=")) {
-    const queues = QueueServiceClient.fromConnectionString(conn);
+    const queues = memo((_: "q") => heavySdks().QueueServiceClient.fromConnectionString(conn));
     const allowInsecureConnection = /DefaultEndpointsProtocol=http;|Endpoint=http:/i.test(conn);
     return {
       table: memo((name: string) =>
         TableClient.fromConnectionString(conn, name, { allowInsecureConnection }),
       ),
-      queue: memo((name: string) => queues.getQueueClient(name)),
-      blobs: memo((_: "b") => BlobServiceClient.fromConnectionString(conn)).bind(null, "b"),
+      queue: memo((name: string) => queues("q").getQueueClient(name)),
+      blobs: memo((_: "b") => heavySdks().BlobServiceClient.fromConnectionString(conn)).bind(null, "b"),
     };
   }
   const account = s.AzureWebJobsStorage__accountName;
@@ -160,12 +195,16 @@ function storageClients(s: Settings): Pick<AzureClients, "table" | "queue" | "bl
     return { table: missing, queue: missing, blobs: missing };
   }
   const cred = new DefaultAzureCredential({ managedIdentityClientId: s.STEWARD_IDENTITY_CLIENT_ID });
-  const queues = new QueueServiceClient(`https://${account}.queue.core.windows.net`, cred);
-  const blobs = new BlobServiceClient(`https://${account}.blob.core.windows.net`, cred);
+  const queues = memo(
+    (_: "q") => new (heavySdks().QueueServiceClient)(`https://${account}.queue.core.windows.net`, cred),
+  );
+  const blobs = memo(
+    (_: "b") => new (heavySdks().BlobServiceClient)(`https://${account}.blob.core.windows.net`, cred),
+  );
   return {
     table: memo((name: string) => new TableClient(`https://${account}.table.core.windows.net`, name, cred)),
-    queue: memo((name: string) => queues.getQueueClient(name)),
-    blobs: () => blobs,
+    queue: memo((name: string) => queues("q").getQueueClient(name)),
+    blobs: () => blobs("b"),
   };
 }
 

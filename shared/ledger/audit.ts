@@ -1,8 +1,10 @@
 /**
  * The audit log: every write aml-steward makes (what, where, before, after, why, and the
- * correlation id of what triggered it). Each entry is stored under its resource and, when it
- * has one, under its project, so both questions are a single-partition query; row keys sort
- * by time.
+ * correlation id of what triggered it). One row per entry, in its target's partition, so that
+ * a write costs one Table insert: the event path writes far more often than anyone reads.
+ * "By resource" is a single-partition query; "by project" filters on the row's project key
+ * across partitions (an operator's question, answered in seconds for a year of entries). Row
+ * keys sort by time.
  */
 import type { TableClient } from "@azure/data-tables";
 import { ensureTable, json, parseJson, tableKey, timeRowKey } from "./tables.js";
@@ -42,28 +44,37 @@ export class AuditLog {
       after: json(full.after),
       reason: full.reason,
       correlationId: full.correlationId,
+      // Matched by "by project" regardless of casing, as the partition key used to be.
+      projectKey: full.project === undefined ? undefined : tableKey(full.project),
     };
     await this.table.createEntity({ ...row, partitionKey: `r|${tableKey(full.target)}` });
-    if (full.project) await this.table.createEntity({ ...row, partitionKey: `p|${tableKey(full.project)}` });
     return full;
   }
 
-  byResource(resourceId: string, opts: { since?: string } = {}): Promise<AuditEntry[]> {
-    return this.query(`r|${tableKey(resourceId)}`, opts.since);
+  async byResource(resourceId: string, opts: { since?: string } = {}): Promise<AuditEntry[]> {
+    const rows = await this.query(`PartitionKey eq ${quote(`r|${tableKey(resourceId)}`)}`, opts.since);
+    return rows.map(({ entry }) => entry);
   }
 
-  byProject(project: string, opts: { since?: string } = {}): Promise<AuditEntry[]> {
-    return this.query(`p|${tableKey(project)}`, opts.since);
+  async byProject(project: string, opts: { since?: string } = {}): Promise<AuditEntry[]> {
+    const key = tableKey(project);
+    const [current, legacy] = await Promise.all([
+      this.query(`PartitionKey ge 'r|' and PartitionKey lt 'r}' and projectKey eq ${quote(key)}`, opts.since),
+      // Entries written before one row per entry: a copy of each was filed under p|project.
+      this.query(`PartitionKey eq ${quote(`p|${key}`)}`, opts.since),
+    ]);
+    // Across partitions the service orders by partition first; row keys give the time order back.
+    return [...current, ...legacy]
+      .sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0))
+      .map(({ entry }) => entry);
   }
 
-  private async query(partitionKey: string, since?: string): Promise<AuditEntry[]> {
+  private async query(where: string, since?: string): Promise<Array<{ rowKey: string; entry: AuditEntry }>> {
     await ensureTable(this.table);
-    const filter =
-      `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'` +
-      (since ? ` and RowKey ge '${since.replace(/'/g, "''")}'` : "");
-    const out: AuditEntry[] = [];
+    const filter = where + (since ? ` and RowKey ge ${quote(since)}` : "");
+    const out: Array<{ rowKey: string; entry: AuditEntry }> = [];
     for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      out.push({
+      const entry: AuditEntry = {
         at: String(e.at),
         actor: String(e.actor),
         action: String(e.action),
@@ -74,8 +85,13 @@ export class AuditLog {
         after: parseJson(e.after),
         reason: String(e.reason),
         correlationId: e.correlationId as string | undefined,
-      });
+      };
+      out.push({ rowKey: String(e.rowKey), entry });
     }
     return out;
   }
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }

@@ -11,10 +11,15 @@ import { builtInRoleById, effectivePrivileges } from "./builtInRoles.js";
 import { deriveName, NamingError, type NameKind } from "./naming.js";
 import { estatePolicySchema, type EstatePolicy } from "./schema.js";
 
-export const DEFAULT_POLICY_PATH = fileURLToPath(new URL("./default-policy.yaml", import.meta.url)).replace(
-  `${path.sep}dist${path.sep}`,
-  path.sep,
-);
+export const DEFAULT_POLICY_PATH = defaultPolicyPath();
+
+function defaultPolicyPath(): string {
+  const beside = fileURLToPath(new URL("./default-policy.yaml", import.meta.url));
+  // Built code (tsc's dist/shared/policy, or the bundle's dist/functions) runs from dist/, while
+  // the YAML ships at its source path under the app root.
+  const i = beside.lastIndexOf(`${path.sep}dist${path.sep}`);
+  return i < 0 ? beside : path.join(beside.slice(0, i), "shared", "policy", "default-policy.yaml");
+}
 
 export interface PolicyProblem {
   path: string;

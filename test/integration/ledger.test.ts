@@ -55,6 +55,51 @@ describe("audit log on Table Storage (Azurite)", () => {
   });
 });
 
+describe("audit log rows", () => {
+  it("writes one row per entry, found by resource and by project in any casing", async () => {
+    const t = table("audit");
+    const log = new AuditLog(t);
+    const id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st2";
+    await log.record({
+      actor: "onResourceWrite",
+      action: "tags.merge",
+      target: id,
+      project: "Fraud",
+      reason: "r",
+    });
+    const rows = [];
+    for await (const e of t.listEntities()) rows.push(e);
+    expect(rows).toHaveLength(1);
+    expect((await log.byProject("fraud")).map((e) => e.target)).toEqual([id]);
+    expect(await log.byResource(id)).toHaveLength(1);
+  });
+
+  it("still reads project entries written as two rows before, once each", async () => {
+    const t = table("audit");
+    const log = new AuditLog(t);
+    const base = {
+      rowKey: "2026-01-01T00:00:00.000Z_0000aaaa",
+      at: "2026-01-01T00:00:00.000Z",
+      actor: "promotion",
+      action: "group.upsert",
+      target: "group:g1",
+      project: "fraud",
+      reason: "old",
+    };
+    await t.createTable();
+    await t.createEntity({ ...base, partitionKey: "r|group:g1" });
+    await t.createEntity({ ...base, partitionKey: "p|fraud" });
+    await log.record({
+      actor: "promotion",
+      action: "group.update",
+      target: "group:g1",
+      project: "fraud",
+      reason: "new",
+    });
+    expect((await log.byProject("fraud")).map((e) => e.action)).toEqual(["group.upsert", "group.update"]);
+  });
+});
+
 describe("violation log", () => {
   const S = "s1";
   const rid = (name: string) =>
