@@ -32,6 +32,12 @@ export interface StartEmulatorOptions {
   /** Largest page a list returns (Azure: 1000). */
   pageSize?: number;
   tenantId?: string;
+  /**
+   * Authorise every ARM request against the role assignments in the emulator's state, and every
+   * app-only Graph request against the caller's Graph app roles, as Azure does. Default true;
+   * false only for tests about something else that act as principals without grants.
+   */
+  enforceRbac?: boolean;
 }
 
 export interface EmulatorHandle {
@@ -87,6 +93,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     directory,
     events,
     lro,
+    enforceRbac: opts.enforceRbac ?? true,
   };
 
   const applySeed = (seed: EmulatorSeed): void => {
