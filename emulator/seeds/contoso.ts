@@ -97,7 +97,8 @@ export function stewardRoleSeed(
 
 /**
  * The people's own access, so that they can do what the scenarios have them do: Erin owns the
- * governed subscriptions, Alice, Bob, Carol and the pipeline build in them, Dave only reads.
+ * governed subscriptions, Alice, Bob, Carol and the pipeline build in them, Dave reads and edits
+ * tags (the demo has him change a cost tag in the portal).
  */
 function peopleRoleAssignments(policy: EstatePolicy): NonNullable<EmulatorSeed["roleAssignments"]> {
   const subs = policy.governedSubscriptions.map((s) => `/subscriptions/${s.id.toLowerCase()}`);
@@ -109,6 +110,7 @@ function peopleRoleAssignments(policy: EstatePolicy): NonNullable<EmulatorSeed["
     ...grant(PEOPLE.bob.objectId, ROLE_IDS.contributor),
     ...grant(PEOPLE.carol.objectId, ROLE_IDS.contributor),
     ...grant(PEOPLE.dave.objectId, ROLE_IDS.reader),
+    ...grant(PEOPLE.dave.objectId, ROLE_IDS.tagContributor),
     ...grant(PIPELINE_IDENTITY.objectId, ROLE_IDS.contributor, "ServicePrincipal"),
   ];
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { ConditionSyntaxError, parseCondition, type ConditionNode } from "../azure/abacCondition.js";
 import { builtInRoleById } from "../policy/builtInRoles.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { CONTAINERS, QUEUES, TABLES } from "../config/settings.js";
@@ -141,32 +142,52 @@ export interface ParsedAbacCondition {
   deletePrincipalTypes: string[];
 }
 
-/** Reads the role and principal-type sets back out of a condition of abacCondition's shape. */
+/**
+ * Reads the role and principal-type sets back out of a condition of abacCondition's shape, from
+ * its parsed tree (shared/azure/abacCondition.ts): anything else (another branch, an OR where
+ * the shape has AND, another operator or attribute) is not of that shape and gives undefined.
+ */
 export function parseAbacCondition(condition: string): ParsedAbacCondition | undefined {
-  const set = (source: string, attribute: string, op: string): string[] | undefined => {
-    const re = new RegExp(
-      `@${source}\\[Microsoft\\.Authorization/roleAssignments:${attribute}\\]\\s+${op.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+\\{([^}]*)\\}`,
-      "i",
-    );
-    const m = re.exec(condition);
-    return m
-      ? m[1]!
-          .split(",")
-          .map((v) => v.trim().replace(/^'|'$/g, "").toLowerCase())
-          .filter(Boolean)
-          .sort()
-      : undefined;
+  let tree: ConditionNode;
+  try {
+    tree = parseCondition(condition);
+  } catch (e) {
+    if (e instanceof ConditionSyntaxError) return undefined;
+    throw e;
+  }
+  const ra = "microsoft.authorization/roleassignments";
+  const guarded = (node: ConditionNode, action: "write" | "delete", source: "request" | "resource") => {
+    if (node.kind !== "or" || node.items.length !== 2) return undefined;
+    const [guard, body] = node.items as [ConditionNode, ConditionNode];
+    if (
+      guard.kind !== "not" ||
+      guard.item.kind !== "actionMatches" ||
+      guard.item.pattern.toLowerCase() !== `${ra}/${action}`
+    )
+      return undefined;
+    if (body.kind !== "and" || body.items.length !== 2) return undefined;
+    const values = (n: ConditionNode, attribute: string, operator: string): string[] | undefined =>
+      n.kind === "compare" &&
+      n.source.toLowerCase() === source &&
+      n.attribute.toLowerCase() === `${ra}:${attribute}` &&
+      n.quantifier.toLowerCase() === "foranyofanyvalues" &&
+      n.operator.toLowerCase() === operator
+        ? [...new Set(n.values.map((v) => v.toLowerCase()))].sort()
+        : undefined;
+    const roles = values(body.items[0]!, "roledefinitionid", "guidequals");
+    const types = values(body.items[1]!, "principaltype", "stringequalsignorecase");
+    return roles && types ? { roles, types } : undefined;
   };
-  const writeRoles = set("Request", "RoleDefinitionId", "ForAnyOfAnyValues:GuidEquals");
-  const deleteRoles = set("Resource", "RoleDefinitionId", "ForAnyOfAnyValues:GuidEquals");
-  const writeTypes = set("Request", "PrincipalType", "ForAnyOfAnyValues:StringEqualsIgnoreCase");
-  const deleteTypes = set("Resource", "PrincipalType", "ForAnyOfAnyValues:StringEqualsIgnoreCase");
-  if (!writeRoles || !deleteRoles || !writeTypes || !deleteTypes) return undefined;
-  if (!/ActionMatches\{'Microsoft\.Authorization\/roleAssignments\/write'\}/i.test(condition))
-    return undefined;
-  if (!/ActionMatches\{'Microsoft\.Authorization\/roleAssignments\/delete'\}/i.test(condition))
-    return undefined;
-  return { writeRoles, writePrincipalTypes: writeTypes, deleteRoles, deletePrincipalTypes: deleteTypes };
+  if (tree.kind !== "and" || tree.items.length !== 2) return undefined;
+  const write = guarded(tree.items[0]!, "write", "request");
+  const del = guarded(tree.items[1]!, "delete", "resource");
+  if (!write || !del) return undefined;
+  return {
+    writeRoles: write.roles,
+    writePrincipalTypes: write.types,
+    deleteRoles: del.roles,
+    deletePrincipalTypes: del.types,
+  };
 }
 
 /** An action of a custom role, and why the app needs it. */

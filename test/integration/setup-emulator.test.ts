@@ -14,6 +14,7 @@ import {
   formatSetupReport,
   GRAPH_PERMISSIONS,
   INFRA_NAMES,
+  PROMOTION_ROLE_NAME,
   ROLE_IDS,
   runSetup,
   SETUP_CREATED_BY,
@@ -23,6 +24,7 @@ import {
 import {
   assignStewardRole,
   deployLikeAzd,
+  installerClients,
   startSetupStack,
   writesSince as writes,
 } from "../helpers/setup.js";
@@ -46,7 +48,9 @@ function item(r: SetupReport, area: SetupItem["area"], name: string | RegExp): S
 /** Setup's clock: the first apply "today", every later run a day after. */
 const FIRST_DAY = new Date("2025-03-04T10:00:00Z");
 let clock = FIRST_DAY;
-const run = (check: boolean) => runSetup({ check, pollIntervalMs: 20, now: () => clock });
+// As the installer (Erin), not as the app: the emulator enforces RBAC.
+const run = (check: boolean) =>
+  runSetup({ check, pollIntervalMs: 20, now: () => clock, clients: installerClients(stack) });
 
 beforeAll(async () => {
   // The Contoso estate without its exploration resource group: setup has to create it.
@@ -223,7 +227,8 @@ describe("steward setup recognises what infra/ deploys", () => {
       );
     }
     const project = `/subscriptions/${policy.projectSubscriptionId}`;
-    expect(item(r, "roles", `Contributor on ${project}`).status).toBe("ok");
+    expect(item(r, "roles", `${PROMOTION_ROLE_NAME} on ${project}`).status).toBe("ok");
+    expect(item(r, "roles", `role definition ${PROMOTION_ROLE_NAME}`).status).toBe("ok");
     expect(item(r, "roles", `Role Based Access Control Administrator on ${project}`).status).toBe("ok");
     const problems = r.items.filter((i) => ["missing", "wrong", "error"].includes(i.status));
     expect(problems, formatSetupReport(r)).toEqual([]);
