@@ -211,7 +211,17 @@ export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
         "customer-churn",
       ),
     ],
-    roleDefinitions: roles.roleDefinitions,
+    // The policy's own custom roles exist in the estate, so the promotion can assign them.
+    roleDefinitions: [
+      ...(roles.roleDefinitions ?? []),
+      ...policy.customRoles.map((c) => ({
+        name: c.id,
+        roleName: c.name,
+        actions: c.actions,
+        notActions: c.notActions,
+        assignableScopes: [`/subscriptions/${policy.projectSubscriptionId}`],
+      })),
+    ],
     roleAssignments: [...(roles.roleAssignments ?? []), ...peopleRoleAssignments(policy)],
     users: Object.values(PEOPLE).map((p) => ({ ...p })),
     servicePrincipals: [

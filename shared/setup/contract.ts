@@ -83,13 +83,15 @@ export const ROLE_IDS = {
 } as const;
 
 /**
- * Roles that let their holder grant access (or hold everything). The access matrix must never
- * contain them: the RBAC administrator could otherwise hand out the power to escalate.
+ * Roles the access matrix must never contain: those that grant access (the RBAC administrator
+ * could otherwise hand out the power to escalate) and Contributor (every key, every delete).
+ * The policy check refuses them first (shared/policy/load.ts); the generator refuses them again.
  */
 export const ESCALATING_ROLE_IDS: readonly string[] = [
   ROLE_IDS.owner,
   ROLE_IDS.userAccessAdministrator,
   ROLE_IDS.rbacAdministrator,
+  ROLE_IDS.contributor,
 ];
 
 export class InfraContractError extends Error {
@@ -112,7 +114,7 @@ export function accessMatrixRoles(policy: EstatePolicy): MatrixRole[] {
   const escalating = [...byId.keys()].filter((id) => ESCALATING_ROLE_IDS.includes(id));
   if (escalating.length > 0) {
     throw new InfraContractError(
-      `the access matrix grants ${escalating.map((id) => byId.get(id)).join(", ")}: roles that can grant access cannot be delegated to aml-steward`,
+      `the access matrix grants ${escalating.map((id) => byId.get(id)).join(", ")}: privileged roles (that grant access, or Contributor) cannot be delegated to aml-steward`,
     );
   }
   if (byId.size === 0) throw new InfraContractError("the access matrix grants no role");
