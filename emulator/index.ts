@@ -11,7 +11,7 @@ import { ArmState } from "./arm/state.js";
 import type { ArmContext } from "./arm/context.js";
 import { createCertificate } from "./cert.js";
 import { controlRouter } from "./control.js";
-import { Directory } from "./directory.js";
+import { Directory, GRAPH_SERVICE_PRINCIPAL_ID } from "./directory.js";
 import { entraRouter } from "./entra.js";
 import { EventBus, eventsRouter } from "./events.js";
 import { FaultInjector } from "./faults.js";
@@ -58,6 +58,27 @@ export interface EmulatorHandle {
   seed(seed: EmulatorSeed): void;
 }
 
+/** Grants the seed's Microsoft Graph application permissions (app role values on Graph's service principal). */
+function seedGraphPermissions(directory: Directory, seed: EmulatorSeed): void {
+  const graph = directory.getPrincipal(GRAPH_SERVICE_PRINCIPAL_ID)!;
+  for (const grant of seed.graphPermissions ?? []) {
+    const principal = directory.getPrincipal(grant.principalId);
+    if (!principal) throw new Error(`seed: graphPermissions names unknown principal ${grant.principalId}`);
+    for (const value of grant.permissions) {
+      const role = graph.appRoles?.find((r) => r.value === value);
+      if (!role) throw new Error(`seed: Microsoft Graph has no application permission '${value}'`);
+      directory.addAppRoleAssignment({
+        principalId: principal.objectId,
+        principalType: "ServicePrincipal",
+        principalDisplayName: principal.displayName,
+        resourceId: graph.objectId,
+        resourceDisplayName: graph.displayName,
+        appRoleId: role.id,
+      });
+    }
+  }
+}
+
 export const DEFAULT_TENANT_ID = "7a1f3c2e-5b8d-4e6f-9a0b-1c2d3e4f5a6b";
 export const DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001";
 export const DEFAULT_PAGE_SIZE = 1000;
@@ -98,6 +119,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
 
   const applySeed = (seed: EmulatorSeed): void => {
     directory.seed(seed);
+    seedGraphPermissions(directory, seed);
     state.seed(seed, now());
   };
   const applyInitial = (): void => {
@@ -150,7 +172,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
       }),
     ],
     entra: entraRouter(directory, () => faults.get()),
-    graph: graphRouter(directory, () => faults.get()),
+    graph: graphRouter(directory, () => faults.get(), { enforcePermissions: opts.enforceRbac ?? true }),
     arm: armRouter(ctx),
   });
 

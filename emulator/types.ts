@@ -147,6 +147,8 @@ export interface EmulatorSeed {
     description?: string;
     name?: string;
   }>;
+  /** Microsoft Graph application permissions granted to service principals (e.g. Group.Create). */
+  graphPermissions?: Array<{ principalId: string; permissions: string[] }>;
   /** createdAt (epoch ms) on users, service principals and groups defaults to one day before seeding, so seeded objects are fully replicated. */
   users?: Array<{
     objectId?: string;

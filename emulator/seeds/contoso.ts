@@ -6,7 +6,7 @@
  * demo and the benchmarks all start from this seed, so they describe the same world.
  */
 import type { EstatePolicy } from "../../shared/policy/schema.js";
-import { appRoleSet, ROLE_IDS } from "../../shared/setup/contract.js";
+import { appRoleSet, GRAPH_PERMISSIONS, ROLE_IDS } from "../../shared/setup/contract.js";
 import type { EmulatorSeed } from "../types.js";
 
 export const TENANT_ID = "72f988bf-0000-4e7a-9c3b-2d7cd011db47";
@@ -74,7 +74,7 @@ export function explorationIds(policy: EstatePolicy) {
  */
 export function stewardRoleSeed(
   policy: EstatePolicy,
-): Pick<EmulatorSeed, "roleDefinitions" | "roleAssignments"> {
+): Pick<EmulatorSeed, "roleDefinitions" | "roleAssignments" | "graphPermissions"> {
   const set = appRoleSet(policy);
   return {
     roleDefinitions: set.customRoles.map((r) => ({
@@ -92,6 +92,10 @@ export function stewardRoleSeed(
       description: g.why,
       ...(g.condition !== undefined ? { condition: g.condition, conditionVersion: "2.0" } : {}),
     })),
+    // The Graph application permissions `steward setup` grants, and no other.
+    graphPermissions: [
+      { principalId: STEWARD_APP.objectId, permissions: GRAPH_PERMISSIONS.map((p) => p.value) },
+    ],
   };
 }
 
@@ -223,6 +227,7 @@ export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
       })),
     ],
     roleAssignments: [...(roles.roleAssignments ?? []), ...peopleRoleAssignments(policy)],
+    graphPermissions: roles.graphPermissions,
     users: Object.values(PEOPLE).map((p) => ({ ...p })),
     servicePrincipals: [
       { ...STEWARD_APP, kind: "servicePrincipal" },

@@ -28,7 +28,7 @@ const FUNCTION_APP =
 
 /**
  * The Contoso estate without its exploration resource group and what is in it, and without
- * aml-steward's roles (azd deploys them: deployLikeAzd).
+ * aml-steward's roles (azd deploys them: deployLikeAzd) and Graph permissions (setup grants them).
  */
 export function seedWithoutExploration(policy: EstatePolicy): EmulatorSeed {
   const ex = policy.exploration;
@@ -39,6 +39,7 @@ export function seedWithoutExploration(policy: EstatePolicy): EmulatorSeed {
   seed.resources = (seed.resources ?? []).filter((r) => !r.id.toLowerCase().startsWith(explorationRg));
   seed.roleAssignments = (seed.roleAssignments ?? []).filter((a) => a.principalId !== STEWARD_APP.objectId);
   seed.roleDefinitions = [];
+  seed.graphPermissions = [];
   return seed;
 }
 
