@@ -203,9 +203,9 @@ export const PROMOTION_ROLE_NAME = "aml-steward promotion";
 const rw = (type: string, what: string): RoleAction[] => [
   {
     action: `${type}/read`,
-    why: `read ${what} before writing it, so a retried promotion writes only the difference`,
+    why: `read ${what} first, so that a retried promotion writes only the difference`,
   },
-  { action: `${type}/write`, why: `create ${what}` },
+  { action: `${type}/write`, why: `create or update ${what}` },
 ];
 
 /**
@@ -235,10 +235,13 @@ export const PROMOTION_ROLE_ACTIONS: readonly RoleAction[] = [
     "the default blob datastore with identity-based access (no stored key or SAS)",
   ),
   ...["models", "data", "environments", "components"].flatMap((kind) => [
-    ...rw(`Microsoft.MachineLearningServices/workspaces/${kind}`, `the promoted ${kind} containers`),
-    ...rw(`Microsoft.MachineLearningServices/workspaces/${kind}/versions`, `the promoted ${kind} versions`),
+    ...rw(`Microsoft.MachineLearningServices/workspaces/${kind}`, `the promoted ${kind} assets' containers`),
+    ...rw(
+      `Microsoft.MachineLearningServices/workspaces/${kind}/versions`,
+      `the promoted ${kind} assets' versions`,
+    ),
   ]),
-  ...rw("Microsoft.Consumption/budgets", "the environment's budget (update keeps existing alerts)"),
+  ...rw("Microsoft.Consumption/budgets", "the environment's budget (an update keeps its existing alerts)"),
 ];
 
 /** The custom role's GUID: derived from the project subscription, so every deployment and check agree. */

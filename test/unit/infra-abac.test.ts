@@ -153,6 +153,11 @@ describe("roles granted by the templates", () => {
     expect(project).toMatch(/actions: promotionRole\.actions/);
   });
 
+  it("docs/deploy.md lists every action of the promotion role with its why", () => {
+    const doc = read("docs/deploy.md");
+    for (const a of PROMOTION_ROLE_ACTIONS) expect(doc).toContain(`| \`${a.action}\` | ${a.why} |`);
+  });
+
   it("give the governed subscriptions Reader and Tag Contributor at subscription scope", () => {
     const governed = bicepCode("infra/modules/governed-subscription.bicep");
     expect(governed).toMatch(/targetScope = 'subscription'/);
