@@ -1,5 +1,7 @@
 /**
  * Benchmark of one promotion: ARM and Graph calls and wall time, for 1 and 3 environments,
+ * each as Alice's signed request (accepted, planned, waiting) then Erin's approval (executed),
+ * with the added cost of authentication and approval reported separately,
  * with realistic emulator timings (50 ms added to every call, a 30 s ML workspace LRO, 2 s for
  * every other long-running operation: storage account PUT, key vault provisioning), the real
  * SDKs, the real handler and Azurite for the records and the audit log.
@@ -18,11 +20,14 @@ import functionsRuntime from "@azure/functions";
 import { startAzurite } from "../emulator/azurite.js";
 import { ensureTrustedCertificate } from "../emulator/host/trust.js";
 import { startEmulator } from "../emulator/index.js";
-import { contosoSeed } from "../emulator/seeds/contoso.js";
+import { EmulatorPrincipalCredential } from "../emulator/principalCredential.js";
+import { contosoSeed, PEOPLE, STEWARD_API } from "../emulator/seeds/contoso.js";
+import { callerTokens } from "../shared/auth/callerToken.js";
+import { envelopeFor } from "../shared/promotion/envelope.js";
 import { emulatorAppSettings } from "../emulator/stack.js";
 import { countCalls } from "../shared/azure/callCounter.js";
 import { resetAzureClients } from "../shared/azure/clients.js";
-import { resetSettings } from "../shared/config/settings.js";
+import { getSettings, resetSettings } from "../shared/config/settings.js";
 import { getPolicy } from "../shared/policy/index.js";
 import { createPromotionHandler } from "../functions/processPromotion.js";
 
@@ -55,9 +60,20 @@ const handler = createPromotionHandler();
 // @azure/functions is CommonJS: named exports are not visible to ESM under plain Node.
 const { InvocationContext } = functionsRuntime;
 
+const apiToken = async (person: { objectId: string }) =>
+  (
+    await new EmulatorPrincipalCredential(emulator.url, person).getToken(
+      `api://${STEWARD_API.appId}/.default`,
+    )
+  ).token;
+
 interface Row {
   environments: number;
   wallS: number;
+  /** The request's delivery: validate, admit, authorise, plan, record (nothing built). */
+  accept: { armReads: number; graphReads: number; cpuMs: number; status: string };
+  /** The approval's delivery up to execution: validate, membership, record the decision. */
+  approve: { graphReads: number; cpuMs: number };
   armReads: number;
   armWrites: number;
   graphReads: number;
@@ -75,24 +91,77 @@ async function run(environments: string[]): Promise<Row> {
     lroDurationMsByType: { "Microsoft.MachineLearningServices/workspaces": workspaceLroMs },
   });
   emulator.requests.clear();
-  const message = { ...example, requestId: randomUUID(), environments };
-  const context = new InvocationContext({
-    functionName: "processPromotion",
-    triggerMetadata: { dequeueCount: 1 },
-    logHandler: () => undefined,
-  });
+  const request = { ...example, requestId: randomUUID(), environments };
+  const context = (id: string) =>
+    new InvocationContext({
+      functionName: "processPromotion",
+      triggerMetadata: { dequeueCount: 1, id },
+      logHandler: () => undefined,
+    });
+  const [aliceToken, erinToken] = [await apiToken(PEOPLE.alice), await apiToken(PEOPLE.erin)];
+  const cpu = async <T>(f: () => Promise<T>) => {
+    const before = process.cpuUsage();
+    const out = await countCalls(f);
+    const used = process.cpuUsage(before);
+    return { ...out, cpuMs: Math.round((used.user + used.system) / 100) / 10 };
+  };
+  const accepted = await cpu(() => handler(envelopeFor(aliceToken, { request }), context("m-request")));
+  // The decision alone: a rejection stops at the record, so it isolates the approval's cost.
+  const decision = { requestId: request.requestId, decision: "approve" as const };
+  emulator.requests.clear();
   const started = performance.now();
-  const { result, calls } = await countCalls(() => handler(message, context));
+  const { result, calls } = await countCalls(() =>
+    handler(envelopeFor(erinToken, { approval: decision }), context("m-approve")),
+  );
   const wallS = (performance.now() - started) / 1000;
   const byKind = emulator.requests.snapshot().counters.byKind;
   return {
     environments: environments.length,
     wallS: Math.round(wallS * 10) / 10,
+    accept: {
+      armReads: accepted.calls.armReads,
+      graphReads: accepted.calls.graphReads,
+      cpuMs: accepted.cpuMs,
+      status: accepted.result.kind,
+    },
+    approve: await approvalCost(erinToken),
     ...calls,
     emulatorArm: byKind.arm ?? 0,
     emulatorGraph: byKind.graph ?? 0,
     status: result.kind,
   } as Row;
+}
+
+/** One decision's own cost: a waiting request rejected (no execution behind it). */
+async function approvalCost(token: string): Promise<Row["approve"]> {
+  const request = { ...example, requestId: randomUUID(), environments: ["dev"] };
+  const ctx = (id: string) =>
+    new InvocationContext({
+      functionName: "processPromotion",
+      triggerMetadata: { dequeueCount: 1, id },
+      logHandler: () => undefined,
+    });
+  await handler(envelopeFor(await apiToken(PEOPLE.alice), { request }), ctx("m-r"));
+  const before = process.cpuUsage();
+  const { calls } = await countCalls(() =>
+    handler(
+      envelopeFor(token, { approval: { requestId: request.requestId, decision: "reject" } }),
+      ctx("m-d"),
+    ),
+  );
+  const used = process.cpuUsage(before);
+  return { graphReads: calls.graphReads, cpuMs: Math.round((used.user + used.system) / 100) / 10 };
+}
+
+/** CPU of validating one token with a warm key set (what every message and API call pays). */
+async function validationCpuUs(n = 2000): Promise<number> {
+  const token = await apiToken(PEOPLE.alice);
+  const v = callerTokens(getSettings());
+  await v.validate(token); // discovery and JWKS fetch, once per process
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) await v.validate(token);
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / n);
 }
 
 try {
@@ -101,6 +170,21 @@ try {
   );
   const one = await run(["dev"]);
   const three = await run(["dev", "qa", "prod"]);
+  const perToken = await validationCpuUs();
+  console.log("\nauthentication and approval (before anything is built):");
+  console.table(
+    [one, three].map((r) => ({
+      environments: r.environments,
+      "request: ARM reads": r.accept.armReads,
+      "request: Graph reads": r.accept.graphReads,
+      "request: CPU ms": r.accept.cpuMs,
+      "request outcome": r.accept.status,
+      "decision: Graph reads": r.approve.graphReads,
+      "decision: CPU ms": r.approve.cpuMs,
+    })),
+  );
+  console.log(`token validation with a warm key set: ${perToken} µs CPU per token (RS256 verify + claims)`);
+  console.log("\nexecution after approval:");
   console.table(
     [one, three].map(
       ({

@@ -9,7 +9,7 @@ import { getSettings, resetSettings, SettingsError } from "../shared/config/sett
 import { PolicyError } from "../shared/policy/index.js";
 import { audit } from "./commands/audit.js";
 import { policyShow, policyValidate } from "./commands/policy.js";
-import { promote, status } from "./commands/promotion.js";
+import { approve, promote, status } from "./commands/promotion.js";
 import { reconcile } from "./commands/reconcile.js";
 import { replayEvent } from "./commands/replayEvent.js";
 import { setup } from "./commands/setup.js";
@@ -23,11 +23,15 @@ export const USAGE = `steward: operate aml-steward from a terminal (against the 
 usage: steward [--env-file FILE] [--json] [--verbose] COMMAND ...
 
 commands:
-  promote FILE [--dry-run] [--no-wait] [--timeout SECONDS]
-                               queue a promotion request and follow it to the end
-  status REQUEST_ID            a promotion's record: status, steps, resources, reasons
-  reconcile [--subscription ID]... [--dry-run] [--approve RUN_ID]
-                               reconcile cost tags now and print the run report
+  promote FILE [--dry-run] [--no-wait] [--timeout SECONDS] [--as UPN]
+                               queue a promotion request (with your token) and follow it
+                               until it is built or waits for an approver
+  approve REQUEST_ID [--reject] [--comment TEXT] [--plan HASH] [--as UPN]
+                               decide on a request waiting for you (a budget owner)
+  status REQUEST_ID            a promotion's record: status, approval, steps, resources, reasons
+  reconcile [--subscription ID]... [--dry-run] [--approve RUN_ID [--as UPN]]
+                               reconcile cost tags now and print the run report; --approve
+                               records your approval of a blocked run (platform approvers) and applies it
   replay-event FILE            run the Event Grid function on saved event(s)
   policy validate FILE         check a policy file; every problem at once
   policy show                  the effective estate policy, access matrix included
@@ -40,6 +44,8 @@ options:
   --env-file FILE   read settings from FILE (KEY=value lines; npm start writes one)
   --json            machine-readable output on stdout
   --verbose         the app's log lines on stderr
+  --as UPN          local stack only: act as this seeded person (or STEWARD_AS); in Azure,
+                    you are whoever az login / azd auth login signed in
 exit codes: 0 ok, 1 the operation failed, 2 bad input (usage, file, id, settings)`;
 
 const OPTIONS = {
@@ -56,13 +62,18 @@ const OPTIONS = {
   project: { type: "string" },
   since: { type: "string" },
   check: { type: "boolean", default: false },
+  as: { type: "string" },
+  reject: { type: "boolean", default: false },
+  comment: { type: "string" },
+  plan: { type: "string" },
 } as const;
 
 /** Which options each command accepts (beyond the global ones). */
 const ALLOWED: Record<string, string[]> = {
-  promote: ["dry-run", "no-wait", "timeout"],
+  promote: ["dry-run", "no-wait", "timeout", "as"],
+  approve: ["reject", "comment", "plan", "timeout", "as"],
   status: [],
-  reconcile: ["subscription", "dry-run", "approve"],
+  reconcile: ["subscription", "dry-run", "approve", "as"],
   "replay-event": [],
   "policy validate": [],
   "policy show": [],
@@ -132,6 +143,21 @@ export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}
           wait: !values["no-wait"],
           timeoutSeconds: timeout,
           ...(mainOpts.pollMs ? { pollMs: mainOpts.pollMs } : {}),
+          ...(values.as ? { as: values.as } : {}),
+        });
+        break;
+      }
+      case "approve": {
+        const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
+        if (!Number.isFinite(timeout) || timeout <= 0)
+          throw new UsageError(`--timeout must be a number of seconds`);
+        await approve(ctx, args, {
+          reject: values.reject,
+          timeoutSeconds: timeout,
+          ...(values.comment ? { comment: values.comment } : {}),
+          ...(values.plan ? { planHash: values.plan } : {}),
+          ...(mainOpts.pollMs ? { pollMs: mainOpts.pollMs } : {}),
+          ...(values.as ? { as: values.as } : {}),
         });
         break;
       }
@@ -143,6 +169,7 @@ export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}
           subscriptions: values.subscription ?? [],
           dryRun: values["dry-run"],
           ...(values.approve ? { approve: values.approve } : {}),
+          ...(values.as ? { as: values.as } : {}),
         });
         break;
       case "replay-event":

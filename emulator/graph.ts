@@ -286,7 +286,7 @@ function spJson(dir: Directory, p: Principal): Json {
     appOwnerOrganizationId: mi ? null : (p.appOwnerOrganizationId ?? dir.tenantId),
     appRoles: (p.appRoles ?? []).map((r) => ({ ...r })),
     displayName: p.displayName,
-    servicePrincipalNames: p.appId ? [p.appId] : [],
+    servicePrincipalNames: [...(p.appId ? [p.appId] : []), ...(p.identifierUris ?? [])],
     servicePrincipalType: mi ? "ManagedIdentity" : "Application",
     signInAudience: mi ? null : "AzureADMyOrg",
     tags: [],
@@ -1139,6 +1139,25 @@ export function graphRouter(
         }
         return ok(ctx, 200, { "@odata.context": `${ctx.root}/$metadata#directoryObjects`, value });
       }
+      // checkMemberGroups: which of up to 20 groups the object is in, transitively (Graph's
+      // documented limit), in one call however many groups the object belongs to.
+      if (s1 && segs.length === 3 && s2 === "checkMemberGroups" && method === "POST") {
+        if (!dir.getDirectoryObject(s1)) throw notFound(s1);
+        const groupIds = ((req.body ?? {}) as Json).groupIds;
+        if (!Array.isArray(groupIds) || groupIds.some((g) => typeof g !== "string"))
+          throw badRequest("Invalid request body: 'groupIds' must be an array of strings.");
+        if (groupIds.length > 20) throw badRequest("A maximum of 20 groupIds can be checked at once.");
+        const memberOfAll = new Set<string>();
+        const queue = dir.groupsWithMember(s1);
+        while (queue.length > 0) {
+          const g = queue.shift()!;
+          if (memberOfAll.has(g.id)) continue;
+          memberOfAll.add(g.id);
+          queue.push(...dir.groupsWithMember(g.id));
+        }
+        const value = (groupIds as string[]).filter((g) => memberOfAll.has(g.toLowerCase()));
+        return ok(ctx, 200, { "@odata.context": `${ctx.root}/$metadata#Collection(Edm.String)`, value });
+      }
       if (s1 && segs.length === 2 && method === "GET") {
         const j = objectJson(s1, true);
         if (!j) throw notFound(s1);
@@ -1421,7 +1440,7 @@ export function graphRouter(
       );
     ctx.caller = caller;
     ctx.callerIsApp = check.claims.idtyp === "app";
-    ctx.callerAppId = check.claims.appid;
+    ctx.callerAppId = check.claims.ver === "1.0" ? check.claims.appid : check.claims.azp;
 
     const segs = rawSegs.slice(1).map(decodeSegment);
     // Application permissions, in one place before any handler (graphPermissions.ts).

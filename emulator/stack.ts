@@ -18,7 +18,7 @@ import { loadDefinitions } from "./host/definitions.js";
 import { startHost, type LocalHost, type StartHostOptions } from "./host/index.js";
 import { HostLog, type HostLogOptions } from "./host/log.js";
 import { startEmulator, type EmulatorHandle } from "./index.js";
-import { contosoSeed, STEWARD_APP } from "./seeds/contoso.js";
+import { contosoSeed, STEWARD_API, STEWARD_APP } from "./seeds/contoso.js";
 import type { EmulatorSeed } from "./types.js";
 
 export const EVENT_SUBSCRIPTION = "steward-resource-writes";
@@ -41,6 +41,8 @@ export function emulatorAppSettings(
     STEWARD_IDENTITY_CLIENT_ID: STEWARD_APP.appId,
     // The emulator's own service principal secret: exists only in this local emulator.
     STEWARD_LOCAL_CLIENT_SECRET: STEWARD_APP.clientSecret,
+    // The audience of senders' tokens for aml-steward's API (the seed's STEWARD_API).
+    STEWARD_API_CLIENT_ID: STEWARD_API.appId,
     AzureWebJobsStorage: storageConnection,
   };
 }
@@ -113,6 +115,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const settings: Record<string, string> = {
       ...emulatorAppSettings(emulator, storageConnection),
       NODE_EXTRA_CA_CERTS: opts.certPath,
+      // steward's --as signs seeded people in here; the app itself never reads it.
+      STEWARD_EMULATOR_URL: emulator.url,
       ...(process.env.STEWARD_POLICY_PATH ? { STEWARD_POLICY_PATH: process.env.STEWARD_POLICY_PATH } : {}),
     };
     // Timer bindings reference %STEWARD_RECONCILE_SCHEDULE%; in Azure the deployment sets it,
@@ -138,7 +142,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     cleanups.push(() => host.stop());
     settings.STEWARD_FUNCTIONS_URL = host.url;
     settings.STEWARD_FUNCTION_KEY = host.keys.function;
-    settings.STEWARD_EMULATOR_URL = emulator.url;
 
     // As the deployment subscribes the app: resource writes only, never tag writes (the app's
     // own tag writes would come straight back), delivered to the Event Grid trigger.

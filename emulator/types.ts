@@ -40,6 +40,13 @@ export interface Principal {
   appId?: string;
   /** Service principals: the client secret accepted by the token endpoint. */
   clientSecret?: string;
+  /** Users: the password the token endpoint's ROPC grant accepts (emulator-only, from the seed). */
+  password?: string;
+  /**
+   * Service principals of app registrations that expose an API: its application ID URIs
+   * (e.g. api://{appId}). Tokens for such an API are v2.0 access tokens whose aud is the appId.
+   */
+  identifierUris?: string[];
   /** Epoch ms when the principal was created; drives the Entra replication-delay fault. */
   createdAt: number;
   /** Service principals: the app roles the application exposes (e.g. Microsoft Graph's permissions). */
@@ -155,6 +162,8 @@ export interface EmulatorSeed {
     userPrincipalName: string;
     displayName: string;
     mailNickname?: string;
+    /** Lets the user sign in with ROPC (grant_type=password). Emulator-only: never a real password. */
+    password?: string;
     createdAt?: number;
   }>;
   servicePrincipals?: Array<{
@@ -163,6 +172,10 @@ export interface EmulatorSeed {
     displayName: string;
     clientSecret?: string;
     kind?: "servicePrincipal" | "managedIdentity";
+    /** The application ID URIs of an API the app exposes (e.g. api://{appId}). */
+    identifierUris?: string[];
+    /** App roles the app defines (granted through Graph's appRoleAssignments; the `roles` claim of tokens for its API). */
+    appRoles?: Array<Omit<AppRole, "isEnabled" | "origin"> & Partial<Pick<AppRole, "isEnabled" | "origin">>>;
     createdAt?: number;
   }>;
   groups?: Array<{

@@ -2,12 +2,14 @@
 import type { FunctionDefinition } from "./definition.js";
 import { definitions as onResourceWrite } from "./onResourceWrite.js";
 import { definitions as processPromotion } from "./processPromotion.js";
-import { definitions as promotionStatus } from "./promotionStatus.js";
+import { definitions as promotionApi } from "./promotionApi.js";
+import { definitions as reconcileApi } from "./reconcileApi.js";
 import { definitions as reconcileCostTags } from "./reconcileCostTags.js";
 
 export const allDefinitions: readonly FunctionDefinition[] = [
   ...onResourceWrite,
   ...processPromotion,
-  ...promotionStatus,
+  ...promotionApi,
   ...reconcileCostTags,
+  ...reconcileApi,
 ];

@@ -1,11 +1,14 @@
 /**
- * Queue trigger on `promotion-requests`: one promotion request per message. Transient failures
- * throw so the host retries (visibility timeout) and, after maxDequeueCount, moves the message
- * to `promotion-requests-poison`; shared/promotion/process.ts holds the rules.
+ * Queue trigger on `promotion-requests`: one envelope per message (a request or an approval,
+ * with the sender's access token). Transient failures throw so the host retries (visibility
+ * timeout) and, after maxDequeueCount, moves the message to `promotion-requests-poison`;
+ * shared/promotion/process.ts holds the rules.
  */
 import type { InvocationContext } from "@azure/functions";
+import { callerTokens } from "../shared/auth/callerToken.js";
+import { memberGroups } from "../shared/auth/membership.js";
 import { azure } from "../shared/azure/clients.js";
-import { QUEUES, TABLES } from "../shared/config/settings.js";
+import { getSettings, QUEUES, TABLES } from "../shared/config/settings.js";
 import { loggerFor } from "../shared/log.js";
 import { getPolicy } from "../shared/policy/index.js";
 import type { ExecuteOptions } from "../shared/promotion/execute.js";
@@ -21,15 +24,22 @@ import type { FunctionDefinition } from "./definition.js";
 export function createPromotionHandler(options: ExecuteOptions = {}) {
   return async (message: unknown, context: InvocationContext): Promise<ProcessOutcome> => {
     const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
+    const messageId = context.triggerMetadata?.id;
     const log = loggerFor(context, { function: "processPromotion", invocationId: context.invocationId });
-    const deps = defaultProcessDeps(azure(), getPolicy(), log, {
-      promotions: TABLES.promotions,
-      audit: TABLES.audit,
-    });
+    const clients = azure();
+    const deps = defaultProcessDeps(
+      clients,
+      getPolicy(),
+      log,
+      { promotions: TABLES.promotions, audit: TABLES.audit },
+      callerTokens(getSettings()),
+      (objectId, groupIds) => memberGroups(clients, objectId, groupIds),
+    );
     return processPromotionMessage(message, deps, {
       ...options,
       dequeueCount,
       maxDequeueCount: maxDequeueCount(),
+      messageId: typeof messageId === "string" ? messageId : undefined,
     });
   };
 }

@@ -97,9 +97,22 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
   );
   out.push(
     renderTable(
-      ["funded cost centre", "name"],
-      policy.fundedCostCenters.map((c) => [c.id, c.name]),
+      ["funded cost centre", "name", "approved by (budget owners)"],
+      policy.fundedCostCenters.map((c) => [
+        c.id,
+        c.name,
+        c.approvers ? `${c.approvers.name} (${c.approvers.id})` : "(nobody)",
+      ]),
     ),
+    "",
+    "who may ask for a new project (changes come from a project's owners; nobody approves their own request):",
+    ...(policy.requests.requesters.length
+      ? policy.requests.requesters.map(
+          (r) =>
+            `  ${r.group.name} (${r.group.id}): ${r.costCenters ? r.costCenters.join(", ") : "any funded cost centre"}`,
+        )
+      : ["  nobody (requests.requesters is empty)"]),
+    `approvals expire after ${policy.requests.approvalTimeoutDays} days`,
     "",
   );
   out.push(
@@ -114,6 +127,7 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
     `violations: ${policy.violations.mode}` +
       (policy.violations.mode === "tag" ? ` (tag ${policy.violations.tagName})` : ""),
     `reconcile guard: at most ${Math.round(policy.reconcile.maxChangeShare * 100)}% or ${policy.reconcile.maxChangeCount} resources per run, ${policy.reconcile.concurrency} writes at once`,
+    `blocked runs approved by: ${policy.reconcile.approvers ? `${policy.reconcile.approvers.name} (${policy.reconcile.approvers.id})` : "nobody (reconcile.approvers unset)"}`,
   );
   ctx.io.stdout(out.join("\n"));
 }

@@ -1,18 +1,23 @@
 /**
- * `steward promote FILE [--dry-run] [--no-wait] [--timeout SECONDS]`: checks the request's
- * shape, puts it on the promotion queue (base64, as host.json's messageEncoding says) and,
- * unless --no-wait, follows its record until it is finished. `steward status REQUEST_ID`: the
- * record. Both read the record from Table Storage, so they work against the local stack and
- * against Azure alike.
+ * `steward promote FILE [--dry-run] [--no-wait] [--timeout SECONDS] [--as UPN]`: checks the
+ * request's shape, puts it on the promotion queue in an envelope with the caller's token (base64,
+ * as host.json's messageEncoding says) and, unless --no-wait, follows its record until it is
+ * finished or waits for an approver. `steward approve REQUEST_ID [--reject] [--comment TEXT]
+ * [--plan HASH] [--as UPN]`: a decision, the same way. `steward status REQUEST_ID`: the record.
+ * They read the record from Table Storage, so they work against the local stack and Azure alike.
  *
- * Exit codes: 0 succeeded (or still running with --no-wait / status accepted|running), 1
- * rejected, failed, not found or timed out, 2 a bad file or id.
+ * Exit codes: 0 succeeded, awaiting approval, or decided (or still running with --no-wait /
+ * status accepted|running), 1 rejected, refused, failed, not found or timed out, 2 a bad file,
+ * id or identity.
  */
 import { readFileSync } from "node:fs";
 import { azure } from "../../shared/azure/clients.js";
-import { QUEUES, TABLES } from "../../shared/config/settings.js";
+import { getSettings, QUEUES, TABLES } from "../../shared/config/settings.js";
+import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { isGuid, parsePromotionRequest } from "../../shared/promotion/request.js";
+import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
+import { callerAccessToken } from "../identity.js";
 import { CommandFailed, printJson, progressReporter, UsageError, type CommandContext } from "../io.js";
 import { renderTable, shortId } from "../table.js";
 
@@ -22,6 +27,17 @@ export interface PromoteOptions {
   timeoutSeconds: number;
   /** Poll interval of the record (tests shorten it). */
   pollMs?: number;
+  /** Locally: the seeded person to act as. */
+  as?: string;
+}
+
+export interface ApproveOptions {
+  reject: boolean;
+  comment?: string;
+  planHash?: string;
+  timeoutSeconds: number;
+  pollMs?: number;
+  as?: string;
 }
 
 const records = () => new PromotionRecords(azure().table(TABLES.promotions));
@@ -61,10 +77,9 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
   const requestId = parsed.request.requestId.toLowerCase();
   const before = await records().get(requestId);
 
-  const queue = azure().queue(QUEUES.promotions);
-  await queue.createIfNotExists();
+  const token = await callerAccessToken(getSettings(), opts.as);
   const sentAt = new Date().toISOString();
-  await queue.sendMessage(Buffer.from(JSON.stringify(doc), "utf8").toString("base64"));
+  await enqueuePromotionMessage(azure().queue(QUEUES.promotions), envelopeFor(token, { request: doc }));
   ctx.io.stderr(
     `queued promotion ${requestId} (project ${parsed.request.project}${opts.dryRun ? ", dry run" : ""})`,
   );
@@ -77,7 +92,8 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
 
   const progress = progressReporter(ctx.io);
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
-  const finished = (r: PromotionRecord) => ["succeeded", "rejected", "failed"].includes(r.status);
+  const finished = (r: PromotionRecord) =>
+    ["succeeded", "rejected", "failed", "expired", "awaitingApproval"].includes(r.status);
   let record: PromotionRecord | undefined;
   for (;;) {
     record = await records().get(requestId);
@@ -100,6 +116,55 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
   report(ctx, record!);
 }
 
+export async function approve(ctx: CommandContext, args: string[], opts: ApproveOptions): Promise<void> {
+  const id = args[0];
+  if (!id || args.length > 1)
+    throw new UsageError("usage: steward approve REQUEST_ID [--reject] [--comment TEXT] [--plan HASH]");
+  if (!isGuid(id)) throw new UsageError(`"${id}" is not a request id (a GUID)`);
+  if (opts.planHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.planHash))
+    throw new UsageError("--plan must be the 64-hex-digit plan hash that steward status shows");
+  const requestId = id.toLowerCase();
+  const before = await records().get(requestId);
+  if (!before) throw new CommandFailed(`no promotion request ${requestId}`);
+  const token = await callerAccessToken(getSettings(), opts.as);
+  const decision = opts.reject ? "reject" : "approve";
+  await enqueuePromotionMessage(
+    azure().queue(QUEUES.promotions),
+    envelopeFor(token, {
+      approval: {
+        requestId,
+        decision,
+        ...(opts.comment ? { comment: opts.comment } : {}),
+        ...(opts.planHash ? { planHash: opts.planHash } : {}),
+      },
+    }),
+  );
+  ctx.io.stderr(`queued: ${decision} promotion ${requestId}`);
+  // The decision counts when the record lists it; follow it until then, then to the end.
+  const known = before.decisions?.length ?? 0;
+  const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  const progress = progressReporter(ctx.io);
+  for (;;) {
+    const r = (await records().get(requestId))!;
+    const mine = r.decisions?.[known];
+    if (mine?.outcome === "refused") {
+      if (ctx.json) printJson(ctx.io, r);
+      else ctx.io.stdout(formatRecord(r));
+      throw new CommandFailed(`your decision was refused: ${mine.reason}`);
+    }
+    if (mine && ["succeeded", "rejected", "failed", "expired"].includes(r.status)) {
+      report(ctx, r);
+      return;
+    }
+    if (mine) progress(`  ${r.status}: ${r.steps.length} step(s) recorded`);
+    if (Date.now() > deadline)
+      throw new CommandFailed(
+        `no final status after ${opts.timeoutSeconds}s (last: ${r.status}); check later with: steward status ${requestId}`,
+      );
+    await sleep(opts.pollMs ?? 1000);
+  }
+}
+
 export async function status(ctx: CommandContext, args: string[]): Promise<void> {
   const id = args[0];
   if (!id || args.length > 1) throw new UsageError("usage: steward status REQUEST_ID");
@@ -117,6 +182,7 @@ function report(ctx: CommandContext, r: PromotionRecord): void {
   if (ctx.json) printJson(ctx.io, r);
   else ctx.io.stdout(formatRecord(r));
   if (r.status === "rejected") throw new CommandFailed(`promotion ${r.requestId} was rejected`);
+  if (r.status === "expired") throw new CommandFailed(`promotion ${r.requestId} expired without an approval`);
   if (r.status === "failed")
     throw new CommandFailed(`promotion ${r.requestId} failed: ${r.lastError ?? "see the record"}`);
 }
@@ -129,6 +195,31 @@ export function formatRecord(r: PromotionRecord): string {
     `accepted ${r.acceptedAt}, updated ${r.updatedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ""}, ${r.attempts} attempt(s)`,
   );
   if (r.lastError) out.push(`last error: ${r.lastError}`);
+  if (r.approval) {
+    out.push(
+      "",
+      `needs approval by a member of ${r.approval.group.name} (${r.approval.group.id}), not the requester, before ${r.approval.deadline}:`,
+      ...r.approval.reasons.map((x) => `  - ${x}`),
+      `plan ${r.planHash}`,
+    );
+    if (r.status === "awaitingApproval")
+      out.push(`approve with: steward approve ${r.requestId} --plan ${r.planHash}`);
+  }
+  if (r.decisions?.length) {
+    out.push(
+      "",
+      renderTable(
+        ["decision", "by", "at", "outcome"],
+        r.decisions.map((d) => [
+          d.decision,
+          d.by.userPrincipalName ?? d.by.objectId,
+          d.at,
+          d.outcome === "accepted" ? "counted" : `refused: ${d.reason ?? ""}`,
+        ]),
+        { maxWidth: 120 },
+      ),
+    );
+  }
   if (r.reasons?.length) {
     out.push(
       "",
@@ -149,7 +240,7 @@ export function formatRecord(r: PromotionRecord): string {
       ),
     );
   }
-  if (r.dryRun && r.plan) {
+  if ((r.dryRun || r.status === "awaitingApproval") && r.plan) {
     out.push("", "plan:");
     out.push(
       renderTable(

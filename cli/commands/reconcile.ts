@@ -8,13 +8,26 @@
 import { loggerFor, type LogSink } from "../../shared/log.js";
 import { getPolicy, isGovernedSubscription } from "../../shared/policy/index.js";
 import { isGuid } from "../../shared/promotion/request.js";
-import { formatReport, getRun, runReconcile, type ReconcileReport } from "../../shared/reconcile/index.js";
+import {
+  defaultDeps,
+  formatReport,
+  getRun,
+  runReconcile,
+  type ReconcileReport,
+} from "../../shared/reconcile/index.js";
+import { callerTokens } from "../../shared/auth/callerToken.js";
+import { memberGroups } from "../../shared/auth/membership.js";
+import { azure } from "../../shared/azure/clients.js";
+import { getSettings } from "../../shared/config/settings.js";
+import { approveBlockedRun } from "../../shared/reconcile/approve.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
+import { callerAccessToken } from "../identity.js";
 
 export interface ReconcileCliOptions {
   subscriptions: string[];
   dryRun: boolean;
   approve?: string;
+  as?: string;
 }
 
 const OK_STATUSES = new Set(["completed", "dryRun"]);
@@ -41,6 +54,20 @@ export async function reconcile(
       throw new UsageError(`"${opts.approve}" is not a run id`);
     const run = await getRun(opts.approve);
     if (!run) throw new UsageError(`no reconcile run ${opts.approve}`);
+    // Your approval is recorded on the run first, as who your token says you are; the run
+    // below then applies only the exact change set you approved.
+    const settings = getSettings();
+    const check = await callerTokens(settings).validate(await callerAccessToken(settings, opts.as));
+    if (!check.ok) throw new CommandFailed(`your token was refused: ${check.reason}`);
+    const approved = await approveBlockedRun(
+      { policy, runs: defaultDeps().runs, memberGroups: (oid, g) => memberGroups(azure(), oid, g) },
+      check.caller,
+      opts.approve,
+    );
+    if (!approved.ok) throw new CommandFailed(`approval refused: ${approved.reason}`);
+    ctx.io.stderr(
+      `approved run ${opts.approve} as ${check.caller.userPrincipalName ?? check.caller.objectId} (change set ${approved.changeSetHash})`,
+    );
   }
 
   // The app's own log lines go to stderr (warnings only unless --verbose), never into the report.

@@ -14,8 +14,10 @@ import { ViolationLog } from "../../shared/ledger/violations.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { CREATED_BY_SUFFIX } from "../../shared/promotion/plan.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
+import { envelopeFor } from "../../shared/promotion/envelope.js";
+import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
 import { EmulatorPrincipalCredential } from "../principalCredential.js";
-import { explorationIds, PEOPLE, USE_CASE } from "../seeds/contoso.js";
+import { explorationIds, PEOPLE, STEWARD_API, USE_CASE } from "../seeds/contoso.js";
 import type { LocalStack } from "../stack.js";
 
 export interface Check {
@@ -93,17 +95,26 @@ const EXAMPLE_REQUEST = JSON.parse(
   readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
 ) as Record<string, unknown>;
 
-async function sendPromotion(message: unknown): Promise<void> {
-  const queue = azure().queue(QUEUES.promotions);
-  await queue.createIfNotExists();
-  await queue.sendMessage(Buffer.from(JSON.stringify(message), "utf8").toString("base64"));
+/** Puts a request or decision on the queue in an envelope with `person`'s token for the app's API. */
+async function sendAs(
+  stack: LocalStack,
+  person: { objectId: string },
+  content: Parameters<typeof envelopeFor>[1],
+): Promise<void> {
+  const credential = new EmulatorPrincipalCredential(stack.emulator.url, person);
+  const token = await credential.getToken(`api://${STEWARD_API.appId}/.default`);
+  await enqueuePromotionMessage(azure().queue(QUEUES.promotions), envelopeFor(token.token, content));
 }
 
-async function waitForRecord(requestId: string, timeoutMs: number): Promise<PromotionRecord | undefined> {
+async function waitForRecord(
+  requestId: string,
+  timeoutMs: number,
+  done: (r: PromotionRecord) => boolean = (r) => ["succeeded", "rejected", "failed"].includes(r.status),
+): Promise<PromotionRecord | undefined> {
   const records = new PromotionRecords(azure().table(TABLES.promotions));
   return until(
     () => records.get(requestId),
-    (r) => !!r && ["succeeded", "rejected", "failed"].includes(r.status),
+    (r) => !!r && done(r),
     timeoutMs,
     200,
   );
@@ -197,9 +208,30 @@ const promote: Act = {
     const project = String(request.project);
     ctx.facts.project = project;
     ctx.say(
-      `Erin (platform owner) puts a promotion request for project ${project} on the '${QUEUES.promotions}' queue`,
+      `Alice (data scientist) asks for project ${project} on the '${QUEUES.promotions}' queue, signed with her Entra token`,
     );
-    await sendPromotion(request);
+    await sendAs(stack, PEOPLE.alice, { request });
+    const waiting = await waitForRecord(request.requestId, 15_000, (r) => r.status !== "accepted");
+    check(
+      "a new project waits for its budget owner's approval; nothing is built yet",
+      waiting?.status === "awaitingApproval",
+      waiting ? `${waiting.status}, approvers ${waiting.approval?.group.name ?? "-"}` : "no record",
+    );
+    ctx.say("Alice tries to approve her own request");
+    await sendAs(stack, PEOPLE.alice, { approval: { requestId: request.requestId, decision: "approve" } });
+    const self = await waitForRecord(request.requestId, 15_000, (r) => (r.decisions ?? []).length > 0);
+    const refused = self?.decisions?.[0];
+    check(
+      "self-approval is refused and recorded",
+      refused?.outcome === "refused" && self?.status === "awaitingApproval",
+      refused?.reason ?? "no decision recorded",
+    );
+    ctx.say(
+      `Erin (budget owner of ${String(request.costCenter)}) approves plan ${waiting?.planHash?.slice(0, 12)}…`,
+    );
+    await sendAs(stack, PEOPLE.erin, {
+      approval: { requestId: request.requestId, decision: "approve", planHash: waiting?.planHash },
+    });
     const record = await waitForRecord(request.requestId, 45_000);
     ctx.facts.promotion = record;
     check(
@@ -364,11 +396,12 @@ const refuse: Act = {
       costCenter: "CC-9999-UNFUNDED",
       region: ["eastus", "westus2"].find((r) => !policy.regions.allowed.includes(r)),
       owners: ["mallory@contoso.com"],
+      requestedBy: PEOPLE.bob.userPrincipalName,
     };
     ctx.say(
-      "Mallory asks for project side-quest: unfunded cost centre, a region outside policy, an unknown owner",
+      "Bob asks for project side-quest: unfunded cost centre, a region outside policy, an unknown owner",
     );
-    await sendPromotion(request);
+    await sendAs(stack, PEOPLE.bob, { request });
     const record = await waitForRecord(request.requestId, 30_000);
     ctx.facts.refused = record;
     check("the request is rejected", record?.status === "rejected", record?.status ?? "no record");

@@ -19,30 +19,52 @@ export const STEWARD_APP = {
   clientSecret: "local-emulator-only-steward-secret",
 };
 
+/**
+ * aml-steward's API: the app registration whose access tokens senders attach to promotion
+ * requests (audience = appId; scope api://{appId}/.default). Tokens for it are Entra v2.0 access
+ * tokens. Its own app registration, separate from STEWARD_APP, as in Azure, where the API's
+ * audience must not be the identity the Function App acts as.
+ */
+export const STEWARD_API = {
+  objectId: "6b2f8d4e-0c3a-4f9b-9d7e-1a2b3c4d5e6f",
+  appId: "3f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f",
+  displayName: "aml-steward API",
+  identifierUri: "api://3f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f",
+} as const;
+
+/**
+ * People of the estate. The passwords exist only in this local emulator, so each person can sign
+ * in with ROPC (grant_type=password) as on a laptop; they are never real credentials.
+ */
 export const PEOPLE = {
   alice: {
     objectId: "a11ce000-0000-4000-8000-000000000001",
     userPrincipalName: "alice@contoso.com",
+    password: "local-emulator-only-alice-password",
     displayName: "Alice Data Scientist",
   },
   bob: {
     objectId: "b0b00000-0000-4000-8000-000000000002",
     userPrincipalName: "bob@contoso.com",
+    password: "local-emulator-only-bob-password",
     displayName: "Bob ML Engineer",
   },
   carol: {
     objectId: "ca201000-0000-4000-8000-000000000003",
     userPrincipalName: "carol@contoso.com",
+    password: "local-emulator-only-carol-password",
     displayName: "Carol MLOps",
   },
   dave: {
     objectId: "da7e0000-0000-4000-8000-000000000004",
     userPrincipalName: "dave@contoso.com",
+    password: "local-emulator-only-dave-password",
     displayName: "Dave Reader",
   },
   erin: {
     objectId: "e2140000-0000-4000-8000-000000000005",
     userPrincipalName: "erin@contoso.com",
+    password: "local-emulator-only-erin-password",
     displayName: "Erin Platform Owner",
   },
 } as const;
@@ -231,7 +253,43 @@ export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
     users: Object.values(PEOPLE).map((p) => ({ ...p })),
     servicePrincipals: [
       { ...STEWARD_APP, kind: "servicePrincipal" },
+      {
+        objectId: STEWARD_API.objectId,
+        appId: STEWARD_API.appId,
+        displayName: STEWARD_API.displayName,
+        identifierUris: [STEWARD_API.identifierUri],
+        kind: "servicePrincipal",
+      },
       { ...PIPELINE_IDENTITY, kind: "managedIdentity" },
     ],
+    groups: governanceGroups(policy),
   };
+}
+
+/**
+ * The Entra groups the policy names for who may request and approve, with the seed's people
+ * in them: anyone but Dave may ask for a project; Erin owns the budgets and the platform, so
+ * she approves (and, being a requester too, shows that nobody approves their own request).
+ */
+export function governanceGroups(policy: EstatePolicy): NonNullable<EmulatorSeed["groups"]> {
+  const groups = new Map<string, { id: string; displayName: string; members: Set<string> }>();
+  const add = (g: { id: string; name: string }, members: readonly { objectId: string }[]) => {
+    const entry = groups.get(g.id.toLowerCase()) ?? {
+      id: g.id.toLowerCase(),
+      displayName: g.name,
+      members: new Set<string>(),
+    };
+    members.forEach((m) => entry.members.add(m.objectId));
+    groups.set(entry.id, entry);
+  };
+  const { alice, bob, carol, erin } = PEOPLE;
+  for (const r of policy.requests.requesters) add(r.group, [alice, bob, carol, erin]);
+  for (const c of policy.fundedCostCenters) if (c.approvers) add(c.approvers, [erin]);
+  if (policy.reconcile.approvers) add(policy.reconcile.approvers, [erin]);
+  return [...groups.values()].map((g) => ({
+    id: g.id,
+    displayName: g.displayName,
+    mailNickname: g.displayName.replace(/[^A-Za-z0-9]/g, "").slice(0, 60) || "group",
+    members: [...g.members],
+  }));
 }

@@ -43,6 +43,12 @@ const settingsSchema = z.object({
   STEWARD_IDENTITY_OBJECT_ID: guid.optional(),
   /** The app's own application (client) id; for a user-assigned managed identity, its client id. */
   STEWARD_IDENTITY_CLIENT_ID: guid.optional(),
+  /**
+   * Client id of aml-steward's API app registration: the audience of the tokens that
+   * requesters and approvers send with promotion requests (v2 tokens carry it as `aud`, v1
+   * tokens its `api://` URI). Without it no request can be authenticated, so none is accepted.
+   */
+  STEWARD_API_CLIENT_ID: guid.optional(),
   /** Entra tenant of the estate. */
   STEWARD_TENANT_ID: guid.optional(),
   /** Local/sovereign overrides; unset in public Azure. */

@@ -210,6 +210,25 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
     add("projectSubscriptionId", p.projectSubscriptionId, "must be one of governedSubscriptions");
   }
 
+  const funded = new Set(p.fundedCostCenters.map((c) => c.id));
+  p.requests.requesters.forEach((r, i) =>
+    (r.costCenters ?? []).forEach((c, j) => {
+      if (!funded.has(c))
+        add(`requests.requesters[${i}].costCenters[${j}]`, c, "is not one of fundedCostCenters");
+    }),
+  );
+  // An approver group that may also request could approve its own members' requests, which is
+  // allowed (the requester still cannot approve themselves); the same group as the platform
+  // approvers is allowed too. What is refused is an approval nobody can give.
+  p.fundedCostCenters.forEach((c, i) => {
+    if (p.requests.requesters.length > 0 && !c.approvers)
+      add(
+        `fundedCostCenters[${i}].approvers`,
+        undefined,
+        "every funded cost centre needs an approvers group",
+      );
+  });
+
   let projectPattern: RegExp | undefined;
   try {
     projectPattern = new RegExp(p.naming.projectPattern);

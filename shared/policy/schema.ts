@@ -29,6 +29,15 @@ const azureRole = z.strictObject({
   name: z.string().min(1).describe("The role's name, for humans; checked against the GUID for built-ins."),
 });
 
+/**
+ * An Entra group named by object id: names can be squatted (anyone may create a group called
+ * "grp-budget-owners"), object ids cannot.
+ */
+const entraGroup = z.strictObject({
+  id: guid.describe("The group's Entra object id."),
+  name: z.string().min(1).describe("The group's display name, for humans and reports."),
+});
+
 const namingTemplate = z
   .string()
   .min(1)
@@ -160,8 +169,44 @@ export const estatePolicySchema = z
       .enum(["perEnvironment", "none"])
       .describe("Whether each environment's workspace gets its own container registry."),
     fundedCostCenters: z
-      .array(z.strictObject({ id: z.string().min(1), name: z.string().min(1) }))
+      .array(
+        z.strictObject({
+          id: z.string().min(1),
+          name: z.string().min(1),
+          approvers: entraGroup
+            .optional()
+            .describe(
+              "The budget owner's group: its members approve new projects (and production changes) of this cost centre. Without it nothing under this cost centre can be approved.",
+            ),
+        }),
+      )
       .describe("Cost centres with funding; promotions for any other are refused."),
+    requests: z
+      .strictObject({
+        requesters: z
+          .array(
+            z.strictObject({
+              group: entraGroup,
+              costCenters: z
+                .array(z.string().min(1))
+                .min(1)
+                .optional()
+                .describe("Funded cost centres this group may ask for; all funded ones when absent."),
+            }),
+          )
+          .describe("Who may ask for a new project. Changes to an existing project come from its owners."),
+        approvalTimeoutDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(90)
+          .default(14)
+          .describe("A request not approved within this many days is closed as expired."),
+      })
+      .default({ requesters: [], approvalTimeoutDays: 14 })
+      .describe(
+        "Who may ask for and approve promotions. Identity comes only from a validated Entra token; an approver is never the requester.",
+      ),
     governedSubscriptions: z
       .array(z.strictObject({ id: guid, name: z.string().min(1) }))
       .min(1)
@@ -186,6 +231,11 @@ export const estatePolicySchema = z
           .min(0)
           .describe("A run that would change more than this many resources writes nothing."),
         concurrency: z.number().int().min(1).max(64).describe("Parallel tag writes per subscription."),
+        approvers: entraGroup
+          .optional()
+          .describe(
+            "The platform group whose members may approve a run the blast-radius guard blocked. Without it, blocked runs stay blocked.",
+          ),
       })
       .describe("Nightly reconciliation limits (the blast-radius guard)."),
   })

@@ -11,7 +11,45 @@ import { ensureTable } from "../ledger/tables.js";
 import type { PromotionPlan } from "./plan.js";
 import type { Refusal } from "./request.js";
 
-export type PromotionStatus = "accepted" | "running" | "succeeded" | "rejected" | "failed";
+export type PromotionStatus =
+  "accepted" | "awaitingApproval" | "approved" | "running" | "succeeded" | "rejected" | "expired" | "failed";
+
+/** A person or app as a validated token named them (never as a message body claimed). */
+export interface Identity {
+  objectId: string;
+  userPrincipalName?: string;
+  displayName?: string;
+}
+
+/** Why a request waits for an approver, and who may give it. */
+export interface ApprovalRequirement {
+  /** The Entra group whose members may approve (the cost centre's budget owners). */
+  group: { id: string; name: string };
+  reasons: string[];
+  /** ISO time after which the request is closed as expired. */
+  deadline: string;
+}
+
+export interface Decision {
+  by: Identity;
+  at: string;
+  decision: "approve" | "reject";
+  comment?: string;
+  /** The plan the approver saw (sha256 of the stored plan). */
+  planHash?: string;
+  /** accepted: it counted; refused: it did not, for `reason`. */
+  outcome: "accepted" | "refused";
+  reason?: string;
+}
+
+/** One delivery of a message about this request, whatever became of it. */
+export interface AttemptEntry {
+  at: string;
+  /** The queue message's id (stable across its redeliveries), or "http". */
+  messageId: string;
+  dequeueCount: number;
+  outcome: string;
+}
 export type StepOutcome = "created" | "updated" | "unchanged" | "skipped" | "failed";
 
 export interface StepRecord {
@@ -46,8 +84,33 @@ export interface PromotionRecord {
   reasons?: Refusal[];
   /** The full plan; kept for dry runs (and for reading what a run aimed at). */
   plan?: PromotionPlan;
-  /** sha256 of the request as first accepted; a different message under the same id is ignored. */
+  /** sha256 of the request and its sender as first accepted; a different one under the same id is refused. */
   requestHash?: string;
+  /** Who sent the request, from their validated token. */
+  requester?: Identity;
+  /** A new project, or a change to one aml-steward already built. */
+  kind?: "newProject" | "change";
+  /** Object ids of the owners the request names, resolved at acceptance (the project's owners once it runs). */
+  ownerIds?: string[];
+  /** Present when the request needs an approval before anything is created. */
+  approval?: ApprovalRequirement;
+  decisions?: Decision[];
+  /** sha256 of `plan`: what an approver approves, and what then runs. */
+  planHash?: string;
+  /** Every delivery, including those that found the work done or held by another delivery. */
+  attemptLog?: AttemptEntry[];
+  /** The delivery executing the plan, so two deliveries never execute at once. */
+  lease?: { holder: string; until: string };
+  /** For a refused message recorded under its own id: the request id it claimed. */
+  claimedRequestId?: string;
+}
+
+/** Table Storage answered 412: someone else wrote the record since it was read. */
+export class RecordChanged extends Error {
+  constructor(requestId: string) {
+    super(`promotion record ${requestId} changed while being updated`);
+    this.name = "RecordChanged";
+  }
 }
 
 /** A promotion's project and the resources it created or confirmed (listProjectResources). */
@@ -61,12 +124,25 @@ export interface ProjectResources {
 
 const PARTITION = "promotion";
 const CHUNK = 30_000;
-const JSON_FIELDS = ["steps", "resources", "reasons", "plan"] as const;
+const JSON_FIELDS = [
+  "steps",
+  "resources",
+  "reasons",
+  "plan",
+  "requester",
+  "ownerIds",
+  "approval",
+  "decisions",
+  "attemptLog",
+  "lease",
+] as const;
+/** attemptLog keeps the newest entries only, so a message stuck in redelivery cannot grow a row past 1 MiB. */
+const MAX_ATTEMPT_LOG = 50;
 /** Parts of `resources` listProjectResources reads per row; a record with more is skipped. */
 const LIST_MAX_PARTS = 4;
 
 export function isFinished(status: PromotionStatus): boolean {
-  return status === "succeeded" || status === "rejected";
+  return status === "succeeded" || status === "rejected" || status === "expired";
 }
 
 export class PromotionRecords {
@@ -86,6 +162,70 @@ export class PromotionRecords {
   async save(record: PromotionRecord): Promise<void> {
     await ensureTable(this.table);
     await this.table.upsertEntity(toEntity(record), "Replace");
+  }
+
+  /** The record and its ETag, for a conditional update. */
+  async getVersioned(requestId: string): Promise<{ record: PromotionRecord; etag: string } | undefined> {
+    await ensureTable(this.table);
+    try {
+      const e = await this.table.getEntity<Record<string, unknown>>(PARTITION, requestId.toLowerCase());
+      return { record: fromEntity(e), etag: String(e.etag) };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Inserts a new record; undefined when one with this id exists already. The first sender to
+   * reach the table owns the id: a read-then-write check would let two senders both believe
+   * they did.
+   */
+  async create(record: PromotionRecord): Promise<string | undefined> {
+    await ensureTable(this.table);
+    try {
+      const r = await this.table.createEntity(toEntity(record));
+      if (!r.etag) throw new Error("Table Storage answered an insert without an ETag");
+      return r.etag;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 409) return undefined;
+      throw err;
+    }
+  }
+
+  /** Replaces the record if it is still at `etag`; throws RecordChanged otherwise. */
+  async replace(record: PromotionRecord, etag: string): Promise<string> {
+    try {
+      const r = await this.table.updateEntity(toEntity(record), "Replace", { etag });
+      if (!r.etag) throw new Error("Table Storage answered an update without an ETag");
+      return r.etag;
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 412 || status === 404) throw new RecordChanged(record.requestId);
+      throw err;
+    }
+  }
+
+  /**
+   * Read, change, write back conditionally; on a concurrent write, read again and re-apply.
+   * For short decisions (an attempt entry, an approval, a lease) made against the newest record.
+   */
+  async mutate<T>(
+    requestId: string,
+    change: (r: PromotionRecord) => T,
+  ): Promise<{ record: PromotionRecord; etag: string; result: T } | undefined> {
+    for (let i = 0; ; i++) {
+      const current = await this.getVersioned(requestId);
+      if (!current) return undefined;
+      const result = change(current.record);
+      current.record.updatedAt = new Date().toISOString();
+      try {
+        const etag = await this.replace(current.record, current.etag);
+        return { record: current.record, etag, result };
+      } catch (e) {
+        if (!(e instanceof RecordChanged) || i >= 20) throw e;
+      }
+    }
   }
 
   /**
@@ -132,20 +272,42 @@ export class PromotionRecords {
   }
 }
 
-/** Serialises a run's record updates: parallel environment steps must not overwrite each other's. */
+/**
+ * Serialises a run's record updates: parallel environment steps must not overwrite each other's.
+ * Writes are conditional on the record's ETag. The delivery holding the lease is the only one
+ * that changes steps and status while it runs; other deliveries only append to `attemptLog` and
+ * `decisions`, so on a conflict the writer takes their entries from the newer record and writes
+ * again.
+ */
 export class RecordWriter {
   private chain: Promise<void> = Promise.resolve();
   constructor(
     private readonly records: PromotionRecords,
     readonly record: PromotionRecord,
+    private etag: string,
   ) {}
 
   update(change: (r: PromotionRecord) => void): Promise<void> {
     change(this.record);
     this.record.updatedAt = new Date().toISOString();
-    const snapshot = structuredClone(this.record);
-    this.chain = this.chain.then(() => this.records.save(snapshot));
+    this.chain = this.chain.then(() => this.write());
     return this.chain;
+  }
+
+  private async write(): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        this.etag = await this.records.replace(this.record, this.etag);
+        return;
+      } catch (e) {
+        if (!(e instanceof RecordChanged) || i >= 20) throw e;
+        const newer = await this.records.getVersioned(this.record.requestId);
+        if (!newer) throw e;
+        this.record.attemptLog = mergeAttempts(this.record.attemptLog, newer.record.attemptLog);
+        this.record.decisions = mergeDecisions(this.record.decisions, newer.record.decisions);
+        this.etag = newer.etag;
+      }
+    }
   }
 
   step(step: Omit<StepRecord, "at" | "attempt">): Promise<void> {
@@ -173,6 +335,21 @@ export class RecordWriter {
   }
 }
 
+export function mergeDecisions(a: Decision[] | undefined, b: Decision[] | undefined): Decision[] | undefined {
+  if (!a && !b) return undefined;
+  const key = (x: Decision) => `${x.at}|${x.by.objectId}|${x.decision}|${x.outcome}`;
+  const byKey = new Map<string, Decision>();
+  for (const x of [...(a ?? []), ...(b ?? [])]) byKey.set(key(x), x);
+  return [...byKey.values()].sort((x, y) => x.at.localeCompare(y.at));
+}
+
+export function mergeAttempts(a: AttemptEntry[] | undefined, b: AttemptEntry[] | undefined): AttemptEntry[] {
+  const key = (x: AttemptEntry) => `${x.at}|${x.messageId}|${x.dequeueCount}|${x.outcome}`;
+  const byKey = new Map<string, AttemptEntry>();
+  for (const x of [...(a ?? []), ...(b ?? [])]) byKey.set(key(x), x);
+  return [...byKey.values()].sort((x, y) => x.at.localeCompare(y.at)).slice(-MAX_ATTEMPT_LOG);
+}
+
 function toEntity(r: PromotionRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {
   const e: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
     partitionKey: PARTITION,
@@ -190,6 +367,9 @@ function toEntity(r: PromotionRecord): Record<string, unknown> & { partitionKey:
     lastDequeueCount: r.lastDequeueCount,
     lastError: r.lastError?.slice(0, CHUNK),
     requestHash: r.requestHash,
+    kind: r.kind,
+    planHash: r.planHash,
+    claimedRequestId: r.claimedRequestId,
   };
   for (const field of JSON_FIELDS) {
     const value = r[field];
@@ -227,6 +407,15 @@ function fromEntity(e: Record<string, unknown>): PromotionRecord {
     reasons: read<Refusal[]>("reasons"),
     plan: read<PromotionPlan>("plan"),
     requestHash: str("requestHash"),
+    requester: read<Identity>("requester"),
+    kind: str("kind") as PromotionRecord["kind"],
+    ownerIds: read<string[]>("ownerIds"),
+    approval: read<ApprovalRequirement>("approval"),
+    decisions: read<Decision[]>("decisions"),
+    planHash: str("planHash"),
+    attemptLog: read<AttemptEntry[]>("attemptLog"),
+    lease: read<{ holder: string; until: string }>("lease"),
+    claimedRequestId: str("claimedRequestId"),
   };
 }
 

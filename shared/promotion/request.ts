@@ -84,11 +84,18 @@ export const promotionRequestSchema = z.strictObject({
   /** Default: the policy's default region. */
   region: z.string().min(1).max(32).optional(),
   assets: assetsSchema.default({ selector: { tagName: DEFAULT_USE_CASE_TAG, kinds: [...ASSET_KINDS] } }),
-  requestedBy: principalRefSchema,
+  /**
+   * Optional, and never a source of identity: the sender is whoever the envelope's validated
+   * token names. When present it must name that same person, or the request is refused.
+   */
+  requestedBy: principalRefSchema.optional(),
   dryRun: z.boolean().default(false),
 });
 
-export type PromotionRequest = z.infer<typeof promotionRequestSchema>;
+/** A request as a sender wrote it. */
+export type RequestBody = z.infer<typeof promotionRequestSchema>;
+/** A request whose sender is known: `requestedBy` is the validated caller (UPN, else object id). */
+export type PromotionRequest = Omit<RequestBody, "requestedBy"> & { requestedBy: string };
 export type AssetSelection = PromotionRequest["assets"];
 
 /** Fields a request may use to try to pick its own permissions; those come only from the policy. */
@@ -115,7 +122,7 @@ export interface Refusal {
 }
 
 export type ParseResult =
-  { ok: true; request: PromotionRequest } | { ok: false; reasons: Refusal[]; requestId?: string };
+  { ok: true; request: RequestBody } | { ok: false; reasons: Refusal[]; requestId?: string };
 
 /** Parses a queue message (object, JSON text or Buffer) into a request, or every reason it can't be one. */
 export function parsePromotionRequest(message: unknown): ParseResult {
@@ -161,6 +168,33 @@ function refusalsOf(error: z.ZodError): Refusal[] {
     }
   }
   return out;
+}
+
+/**
+ * The request as sent by `caller`: refused when its `requestedBy` names someone else, so no
+ * one can make a record, a createdBy tag or an approval say another person asked.
+ */
+export function asSentBy(
+  body: RequestBody,
+  caller: { objectId: string; userPrincipalName?: string },
+): { ok: true; request: PromotionRequest } | { ok: false; reasons: Refusal[] } {
+  const claimed = body.requestedBy?.toLowerCase();
+  if (
+    claimed !== undefined &&
+    claimed !== caller.objectId.toLowerCase() &&
+    claimed !== caller.userPrincipalName?.toLowerCase()
+  ) {
+    return {
+      ok: false,
+      reasons: [
+        {
+          path: "requestedBy",
+          reason: `names "${body.requestedBy}", but the request was sent by ${caller.userPrincipalName ?? caller.objectId}; requestedBy may only name the sender`,
+        },
+      ],
+    };
+  }
+  return { ok: true, request: { ...body, requestedBy: caller.userPrincipalName ?? caller.objectId } };
 }
 
 export function isGuid(value: string): boolean {

@@ -8,10 +8,14 @@
  *
  * Approval semantics (approveRun / `--approve RUN_ID`):
  * - only a run whose status is `blocked` can be approved, and only for its own subscription;
+ * - only by a member of the policy's platform approvers group, identified by a validated token,
+ *   recorded on the blocked run (who, when) before any approved run may use it; a queue message
+ *   naming a run to approve carries no authority of its own;
  * - the approval is valid for APPROVAL_VALIDITY_MS after the blocked run finished;
- * - the approved run scans again and goes ahead only if its drift is no larger than the
- *   blocked run recorded (the operator approved that many changes, not whatever came since);
- *   otherwise it is blocked again, and that new run can be approved in turn;
+ * - the approved run scans again and goes ahead only if its change set is exactly the one the
+ *   blocked run recorded (the same resources and the same tag values, by hash): the approver
+ *   approved those changes, not others of the same number; otherwise it is blocked again, and
+ *   that new run can be approved in turn;
  * - an approval is used up by the first approved run that completes; a run cut short (time
  *   budget, crash) leaves it usable, so the rerun that finishes the job is still approved.
  */
@@ -24,7 +28,8 @@ export function blastRadius(
   limits: EstatePolicy["reconcile"],
   scanned: number,
   drifted: number,
-  approval?: { runId: string; maxDrift: number },
+  approval?: { runId: string; changeSetHash: string },
+  changeSetHash?: string,
 ): GuardDecision {
   const share = scanned > 0 ? drifted / scanned : 0;
   const base = {
@@ -45,15 +50,16 @@ export function blastRadius(
   }
   if (reasons.length === 0) return { allowed: true, ...base };
   if (approval) {
-    if (drifted <= approval.maxDrift) return { allowed: true, ...base, approvedRunId: approval.runId };
+    if (changeSetHash !== undefined && changeSetHash === approval.changeSetHash)
+      return { allowed: true, ...base, approvedRunId: approval.runId };
     reasons.push(
-      `approval of run ${approval.runId} covers at most ${approval.maxDrift} changes, this run has ${drifted}`,
+      `the approval of run ${approval.runId} covers its exact change set (${approval.changeSetHash}); this run's is ${changeSetHash ?? "unknown"}, so approve this run instead`,
     );
   }
   return { allowed: false, ...base, reason: reasons.join("; ") };
 }
 
-export type ApprovalCheck = { ok: true; maxDrift: number } | { ok: false; reason: string };
+export type ApprovalCheck = { ok: true; changeSetHash: string } | { ok: false; reason: string };
 
 /** Can `blocked` (the run an operator approves) authorise a run of `subscriptionId` at `now`? */
 export function checkApproval(
@@ -62,12 +68,25 @@ export function checkApproval(
   subscriptionId: string,
   now: number,
 ): ApprovalCheck {
+  const open = approvable(blocked, runId, now);
+  if (!open.ok) return open;
+  if (blocked!.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
+    return { ok: false, reason: `run ${runId} is for subscription ${blocked!.subscriptionId}` };
+  }
+  if (!blocked!.approval?.approvedBy) {
+    return {
+      ok: false,
+      reason: `run ${runId} has no recorded approval; a member of the platform approvers group approves it with "steward reconcile --approve ${runId}" or POST /api/reconcile/runs/${runId}/approvals`,
+    };
+  }
+  return open;
+}
+
+/** May `blocked` still be approved at `now` (blocked, unused, inside its window, hashed)? */
+export function approvable(blocked: ReconcileReport | undefined, runId: string, now: number): ApprovalCheck {
   if (!blocked) return { ok: false, reason: `run ${runId} not found` };
   if (blocked.status !== "blocked") {
     return { ok: false, reason: `run ${runId} was not blocked by the guard (status ${blocked.status})` };
-  }
-  if (blocked.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
-    return { ok: false, reason: `run ${runId} is for subscription ${blocked.subscriptionId}` };
   }
   if (blocked.approval?.usedByRunId) {
     return { ok: false, reason: `run ${runId} was already applied by run ${blocked.approval.usedByRunId}` };
@@ -79,7 +98,10 @@ export function checkApproval(
       reason: `the approval window of run ${runId} closed at ${blocked.approval?.validUntil ?? "(unknown)"}; run again and approve the new run`,
     };
   }
-  return { ok: true, maxDrift: blocked.counts.drifted };
+  if (!blocked.changeSetHash) {
+    return { ok: false, reason: `run ${runId} recorded no change set; run again and approve the new run` };
+  }
+  return { ok: true, changeSetHash: blocked.changeSetHash };
 }
 
 function pct(x: number): string {

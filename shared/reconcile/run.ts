@@ -21,6 +21,7 @@ import type { EstatePolicy } from "../policy/schema.js";
 import { applyTagPatch } from "../tagging/tagWriter.js";
 import { assess, ScanTally, tagValue, type Assessment } from "./drift.js";
 import { GroupTags } from "./groups.js";
+import { ChangeSetHash } from "./changeSet.js";
 import { APPROVAL_VALIDITY_MS, blastRadius, checkApproval } from "./guard.js";
 import { Lease } from "./lease.js";
 import { resumablePages } from "./pages.js";
@@ -169,12 +170,13 @@ async function execute(
     if (o.signal?.aborted) throw new Aborted("aborted by the caller");
   };
 
-  let approval: { runId: string; maxDrift: number } | undefined;
+  let approval: { runId: string; changeSetHash: string } | undefined;
   if (o.approveRunId) {
+    // The authority is the approval recorded on the blocked run, never the caller's say-so.
     const blocked = await deps.runs.get(o.approveRunId);
     const check = checkApproval(blocked, o.approveRunId, subscriptionId, Date.now());
     if (!check.ok) throw new Error(`approval refused: ${check.reason}`);
-    approval = { runId: o.approveRunId, maxDrift: check.maxDrift };
+    approval = { runId: o.approveRunId, changeSetHash: check.changeSetHash };
   }
 
   // --- scan -------------------------------------------------------------------------------
@@ -197,6 +199,7 @@ async function execute(
   report.costCenterMismatches = mismatches(policy, groups, projects);
 
   const tally = new ScanTally(subscriptionId);
+  const changes = new ChangeSetHash();
   const spool = new DriftSpool(deps.reports, driftBlobName(report.runId));
   const recordViolations = o.recordViolations !== false && !report.dryRun;
   let unrecorded = 0;
@@ -221,7 +224,10 @@ async function execute(
         group?.tags,
       );
       tally.add(a);
-      if (a.drift) drift.push(a.drift);
+      if (a.drift) {
+        drift.push(a.drift);
+        changes.add(a.drift);
+      }
       if (recordViolations && a.decision.violations.length > 0) seen.push(a);
     }
     await spool.append(drift);
@@ -231,6 +237,7 @@ async function execute(
   await spool.commit();
   report.driftBlob = spool.blobName;
   report.counts = { ...tally.counts };
+  report.changeSetHash = changes.digest();
   report.violations = tally.violations;
 
   // Resource groups: their own violations (required tags, region, naming), from the listing.
@@ -278,7 +285,7 @@ async function execute(
 
   // --- guard ------------------------------------------------------------------------------
   const counts = report.counts;
-  const guard = blastRadius(policy.reconcile, counts.scanned, counts.drifted, approval);
+  const guard = blastRadius(policy.reconcile, counts.scanned, counts.drifted, approval, report.changeSetHash);
   report.guard = guard;
   if (report.dryRun) {
     report.status = "dryRun";

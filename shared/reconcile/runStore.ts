@@ -79,14 +79,44 @@ export class RunStore {
     }
     // The row is the live part: status and approval change after the blob was written.
     report.status = row.status;
-    if (row.approvalValidUntil) {
-      report.approval = {
-        validUntil: row.approvalValidUntil,
-        usedByRunId: row.approvalUsedByRunId,
-        usedAt: row.approvalUsedAt,
+    report.approval = approvalOf(row);
+    return report;
+  }
+
+  /**
+   * Records who approved a blocked run (once; the caller has checked who may). Conditional on
+   * the row's ETag, so two approvers racing record one approval, and never on a used run.
+   */
+  async recordApproval(
+    runId: string,
+    by: NonNullable<ReconcileReport["approval"]>["approvedBy"],
+  ): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const row = await this.table.getEntity<Row>(PARTITION, runId);
+    if (row.approvalApprovedBy) {
+      const earlier = JSON.parse(row.approvalApprovedBy) as { objectId?: string; userPrincipalName?: string };
+      if (earlier.objectId === by?.objectId) return { ok: true };
+      return {
+        ok: false,
+        reason: `run ${runId} was already approved by ${earlier.userPrincipalName ?? earlier.objectId}`,
       };
     }
-    return report;
+    try {
+      await this.table.updateEntity(
+        {
+          partitionKey: PARTITION,
+          rowKey: runId,
+          approvalApprovedBy: JSON.stringify(by),
+          approvalApprovedAt: new Date().toISOString(),
+        },
+        "Merge",
+        { etag: row.etag },
+      );
+      return { ok: true };
+    } catch (e) {
+      if (statusOf(e) === 412)
+        return { ok: false, reason: `run ${runId} changed while it was being approved; try again` };
+      throw e;
+    }
   }
 
   /** Marks a blocked run's approval as used by `byRunId` (once: a second use gets false). */
@@ -148,6 +178,9 @@ interface Row {
   approvalValidUntil?: string;
   approvalUsedByRunId?: string;
   approvalUsedAt?: string;
+  approvalApprovedBy?: string;
+  approvalApprovedAt?: string;
+  changeSetHash?: string;
   driftBlob?: string;
   reportBlob: string;
   armReads: number;
@@ -176,6 +209,9 @@ function toRow(r: ReconcileReport): Row {
     approvalValidUntil: r.approval?.validUntil,
     approvalUsedByRunId: r.approval?.usedByRunId,
     approvalUsedAt: r.approval?.usedAt,
+    approvalApprovedBy: r.approval?.approvedBy ? JSON.stringify(r.approval.approvedBy) : undefined,
+    approvalApprovedAt: r.approval?.approvedAt,
+    changeSetHash: r.changeSetHash,
     driftBlob: r.driftBlob,
     reportBlob: reportBlobName(r.runId),
     armReads: r.calls.armReads,
@@ -219,13 +255,26 @@ function fromRow(row: Row): ReconcileReport {
     driftBlob: row.driftBlob,
     driftSample: [],
     failures: [],
-    approval: row.approvalValidUntil
-      ? {
-          validUntil: row.approvalValidUntil,
-          usedByRunId: row.approvalUsedByRunId,
-          usedAt: row.approvalUsedAt,
-        }
-      : undefined,
+    approval: approvalOf(row),
+    changeSetHash: row.changeSetHash,
     error: row.error,
+  };
+}
+
+/** The live approval columns of a row (they change after the report blob was written). */
+function approvalOf(row: Row): ReconcileReport["approval"] {
+  if (!row.approvalValidUntil) return undefined;
+  let approvedBy: NonNullable<ReconcileReport["approval"]>["approvedBy"];
+  try {
+    approvedBy = row.approvalApprovedBy ? JSON.parse(row.approvalApprovedBy) : undefined;
+  } catch {
+    approvedBy = undefined;
+  }
+  return {
+    validUntil: row.approvalValidUntil,
+    approvedBy,
+    approvedAt: row.approvalApprovedAt,
+    usedByRunId: row.approvalUsedByRunId,
+    usedAt: row.approvalUsedAt,
   };
 }

@@ -133,8 +133,19 @@ export interface ReconcileReport {
   driftSample: DriftEntry[];
   /** The first failures, with their error. */
   failures: Array<{ id: string; error: string }>;
-  /** For blocked runs: when an approval stops being accepted, and the run that used it. */
-  approval?: { validUntil: string; usedByRunId?: string; usedAt?: string };
+  /** Order-independent hash of every change the run would write (changeSet.ts). */
+  changeSetHash?: string;
+  /**
+   * For blocked runs: when an approval stops being accepted, who approved (from a validated
+   * token; a member of the platform approvers group), and the run that used it.
+   */
+  approval?: {
+    validUntil: string;
+    approvedBy?: { objectId: string; userPrincipalName?: string; displayName?: string };
+    approvedAt?: string;
+    usedByRunId?: string;
+    usedAt?: string;
+  };
   /** For a busy run: who holds the subscription's lease, and until when. */
   busy?: { holder: string; until: string };
   error?: string;

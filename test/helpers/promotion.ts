@@ -16,7 +16,16 @@ import type { ExecuteOptions } from "../../shared/promotion/execute.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { createPromotionHandler, definitions } from "../../functions/processPromotion.js";
 import type { FunctionDefinition } from "../../functions/definition.js";
+import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { startTestStack, type TestStack } from "./stack.js";
+
+/** The seeded person a request's requestedBy names (UPN or object id). */
+export function personNamed(ref: unknown): { objectId: string } | undefined {
+  if (typeof ref !== "string") return undefined;
+  const r = ref.toLowerCase();
+  return Object.values(PEOPLE).find((p) => p.userPrincipalName === r || p.objectId === r);
+}
 
 export const EXAMPLE_REQUEST = JSON.parse(
   readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
@@ -42,7 +51,20 @@ export interface PromotionWorld {
   /** (Re)starts the host with a handler built from these executor options. */
   startHost(options?: ExecuteOptions): Promise<LocalHost>;
   stopHost(): Promise<void>;
+  /** Puts exactly this on the queue (for malformed and forged messages). */
   send(message: unknown): Promise<void>;
+  /** Sends a request in an envelope with `as`'s token (default: the person its requestedBy names, else Alice). */
+  submit(body: Record<string, unknown>, as?: { objectId: string }): Promise<void>;
+  /** Sends an approval decision in an envelope with `as`'s token (default: Erin, the budget owner). */
+  decide(
+    requestId: string,
+    as?: { objectId: string },
+    over?: { decision?: "approve" | "reject"; comment?: string; planHash?: string },
+  ): Promise<void>;
+  /** Removes a project from aml-steward's registry (a test that starts the estate afresh). */
+  forgetProject(project: string): Promise<void>;
+  /** submit, wait until it awaits approval, and approve it as Erin. */
+  promote(body: Record<string, unknown>, as?: { objectId: string }): Promise<PromotionRecord>;
   request(over?: Record<string, unknown>): Record<string, unknown> & { requestId: string };
   waitForRecord(
     requestId: string,
@@ -100,6 +122,32 @@ export async function startPromotionWorld(): Promise<PromotionWorld> {
       const text = typeof message === "string" ? message : JSON.stringify(message);
       await queue.sendMessage(Buffer.from(text, "utf8").toString("base64"));
     },
+    async submit(body, as) {
+      const who = as ?? personNamed(body.requestedBy) ?? PEOPLE.alice;
+      await world.send(envelopeFor(await stack.apiToken(who.objectId), { request: body }));
+    },
+    async decide(requestId, as = PEOPLE.erin, over = {}) {
+      const approval = { requestId, decision: over.decision ?? "approve", ...over };
+      await world.send(envelopeFor(await stack.apiToken(as.objectId), { approval }));
+    },
+    async forgetProject(project) {
+      await azure()
+        .table(TABLES.promotions)
+        .deleteEntity("project", project.toLowerCase())
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e;
+        });
+    },
+    async promote(body, as) {
+      await world.submit(body, as);
+      const waiting = await world.waitForRecord(body.requestId as string, (r) =>
+        ["awaitingApproval", "rejected", "failed"].includes(r.status),
+      );
+      if (waiting.status !== "awaitingApproval")
+        throw new Error(`promotion was ${waiting.status}: ${JSON.stringify(waiting.reasons)}`);
+      await world.decide(waiting.requestId);
+      return waiting;
+    },
     request(over = {}) {
       return { ...EXAMPLE_REQUEST, requestId: randomUUID(), ...over } as Record<string, unknown> & {
         requestId: string;
@@ -134,4 +182,9 @@ export async function startPromotionWorld(): Promise<PromotionWorld> {
   return world;
 }
 
-export const isWrite = (r: RequestLogEntry) => !["GET", "HEAD", "OPTIONS"].includes(r.method.toUpperCase());
+/** Graph's read-only POST actions (they answer questions, they change nothing). */
+const READ_ONLY_POST = /\/(checkMemberGroups|getMemberGroups|getByIds)$/i;
+
+export const isWrite = (r: RequestLogEntry) =>
+  !["GET", "HEAD", "OPTIONS"].includes(r.method.toUpperCase()) &&
+  !(r.method.toUpperCase() === "POST" && READ_ONLY_POST.test(r.path));

@@ -9,7 +9,7 @@ import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { startEmulator } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { emulatorAppSettings } from "../../emulator/stack.js";
-import { contosoSeed } from "../../emulator/seeds/contoso.js";
+import { contosoSeed, STEWARD_API } from "../../emulator/seeds/contoso.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
 import { resetAzureClients } from "../../shared/azure/clients.js";
 import { resetSettings } from "../../shared/config/settings.js";
@@ -27,6 +27,8 @@ export interface TestStack {
   armAs(objectId: string, subscriptionId: string): ResourceManagementClient;
   mlAs(objectId: string, subscriptionId: string): AzureMachineLearningWorkspaces;
   authorizationAs(objectId: string, subscriptionId: string): AuthorizationManagementClient;
+  /** An access token for aml-steward's own API, as the seeded principal would send it. */
+  apiToken(objectId: string): Promise<string>;
   /** GET/POST/DELETE on the emulator's control API (/_emulator/...). */
   control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   stop(): Promise<void>;
@@ -65,6 +67,8 @@ export async function startTestStack(
     armAs: (objectId, sub) => new ResourceManagementClient(cred(objectId), sub, armOptions),
     mlAs: (objectId, sub) => new AzureMachineLearningWorkspaces(cred(objectId), sub, armOptions),
     authorizationAs: (objectId, sub) => new AuthorizationManagementClient(cred(objectId), sub, armOptions),
+    apiToken: async (objectId) =>
+      (await cred(objectId).getToken(`api://${STEWARD_API.appId}/.default`)).token,
     async control<T>(method: string, path: string, body?: unknown): Promise<T> {
       const res = await fetch(`${url}${path}`, {
         method,

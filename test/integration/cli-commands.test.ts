@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import { explorationIds, PEOPLE } from "../../emulator/seeds/contoso.js";
+import { explorationIds, PEOPLE, STEWARD_API } from "../../emulator/seeds/contoso.js";
 import { EVENT_SUBSCRIPTION, startLocalStack, type LocalStack } from "../../emulator/stack.js";
 import { main, type CliIo } from "../../cli/index.js";
 
@@ -46,6 +46,8 @@ beforeAll(async () => {
     timers: "manual",
     log: { format: "silent" },
   });
+  // On the local stack steward acts as a seeded person; Alice asks, unless a test says otherwise.
+  process.env.STEWARD_AS = PEOPLE.alice.userPrincipalName;
 }, 60_000);
 afterAll(async () => stack?.stop());
 
@@ -93,12 +95,26 @@ describe("steward policy", () => {
 describe("steward promote and status", () => {
   const requestId = randomUUID();
 
-  it("queues a request, follows it to success and prints the record", async () => {
+  it("queues a signed request, which waits for the budget owner; self-approval is refused; the owner's approval builds it", async () => {
     const r = await steward("promote", file("request.json", { ...example, requestId }), "--timeout", "90");
     expect(r.stderr).toContain(`queued promotion ${requestId}`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("SUCCEEDED");
-    expect(r.stdout).toContain("dev/resourceGroup");
+    expect(r.stdout).toContain("AWAITINGAPPROVAL");
+    expect(r.stdout).toContain("requested by alice@contoso.com");
+    expect(r.stdout).toMatch(/needs approval by a member of grp-budget-fraud-analytics/);
+    expect(r.stdout).toMatch(new RegExp(`approve with: steward approve ${requestId} --plan [0-9a-f]{64}`));
+
+    const self = await steward("approve", requestId, "--timeout", "30");
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain(
+      "your decision was refused: an approver may not decide on their own request",
+    );
+
+    const ok = await steward("approve", requestId, "--as", PEOPLE.erin.userPrincipalName, "--timeout", "90");
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("SUCCEEDED");
+    expect(ok.stdout).toContain("dev/resourceGroup");
+    expect(ok.stdout).toMatch(/approve\s+erin@contoso.com\s+\S+\s+counted/);
   }, 120_000);
 
   it("prints the status of a request, as text and JSON; 1 for an unknown id, 2 for a malformed one", async () => {
@@ -158,6 +174,94 @@ describe("steward promote and status", () => {
     expect(unfunded.stdout).toContain("REJECTED");
     expect(unfunded.stdout).toContain("CC-9999-NOPE");
   }, 60_000);
+});
+
+describe("the HTTP front (bearer tokens, through the local Functions host)", () => {
+  const token = async (p: { objectId: string }) =>
+    (
+      await new EmulatorPrincipalCredential(stack.emulator.url, p).getToken(
+        `api://${STEWARD_API.appId}/.default`,
+      )
+    ).token;
+  const call = async (method: string, route: string, as?: { objectId: string }, body?: unknown) => {
+    const res = await fetch(`${stack.host.url}/api/${route}`, {
+      method,
+      headers: {
+        ...(as ? { authorization: `Bearer ${await token(as)}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  };
+  const waitFor = async (id: string, as: { objectId: string }, done: (r: { status: string }) => boolean) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const r = await call("GET", `promotions/${id}`, as);
+      if (r.status === 200 && done(r.body)) return r.body;
+      if (Date.now() > deadline) throw new Error(`promotion ${id}: ${JSON.stringify(r.body)}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  };
+
+  it("submits, reads and approves a promotion; refuses callers without a valid token or the right", async () => {
+    const requestId = randomUUID();
+    const request = {
+      ...example,
+      requestId,
+      project: "churn-model",
+      useCaseId: "customer-churn",
+      costCenter: "CC-2200-CHURN",
+      environments: ["dev"],
+      requestedBy: undefined,
+    };
+    const none = await call("POST", "promotions", undefined, request);
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="aml-steward"');
+    const forged = await fetch(`${stack.host.url}/api/promotions`, {
+      method: "POST",
+      headers: {
+        authorization: "Bearer eyJhbGciOiJub25lIn0.eyJvaWQiOiJ4In0.",
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(request),
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get("www-authenticate")).toMatch(
+      /error="invalid_token", error_description="the access token is not signed with RS256"/,
+    );
+
+    const queued = await call("POST", "promotions", PEOPLE.bob, request);
+    expect(queued.status).toBe(202);
+    expect(queued.body).toMatchObject({ requestId, queued: true });
+    const waiting = await waitFor(requestId, PEOPLE.bob, (r) => r.status !== "accepted");
+    expect(waiting).toMatchObject({
+      status: "awaitingApproval",
+      requester: { objectId: PEOPLE.bob.objectId },
+    });
+    // Dave is neither requester, owner nor approver: the record does not exist for him.
+    expect((await call("GET", `promotions/${requestId}`, PEOPLE.dave)).status).toBe(404);
+    expect(
+      (await call("POST", `promotions/${requestId}/approvals`, PEOPLE.erin, { decision: "maybe" })).status,
+    ).toBe(400);
+
+    const approved = await call("POST", `promotions/${requestId}/approvals`, PEOPLE.erin, {
+      decision: "approve",
+      planHash: (waiting as { planHash: string }).planHash,
+    });
+    expect(approved.status).toBe(202);
+    const done = await waitFor(requestId, PEOPLE.erin, (r) =>
+      ["succeeded", "failed", "rejected"].includes(r.status),
+    );
+    expect(done).toMatchObject({ status: "succeeded" });
+
+    // Blocked reconcile runs are approved by the platform group only.
+    expect((await call("POST", "reconcile/runs/20990101T000000Z-abcdef/approvals")).status).toBe(401);
+    const notPlatform = await call("POST", "reconcile/runs/20990101T000000Z-abcdef/approvals", PEOPLE.bob);
+    expect(notPlatform.status).toBe(403);
+    expect(notPlatform.body.error).toMatch(/not a member of grp-aml-platform/);
+  }, 120_000);
 });
 
 describe("steward audit", () => {

@@ -63,7 +63,7 @@ describe("npm run demo", () => {
     const tags = table("Tags");
     const devStorage = tags.rows.find((r) => r[1] === "rg-aml-fraud-detection-dev")!;
     const cell = (name: string) => devStorage[tags.headers.indexOf(name)];
-    expect(cell("createdBy")).toBe("erin@contoso.com via aml-steward");
+    expect(cell("createdBy")).toBe("alice@contoso.com via aml-steward");
     expect([startDay, new Date().toISOString().slice(0, 10)]).toContain(cell("createdOn"));
     const html = readFileSync(path.join(dir, "demo.html"), "utf8");
     expect(html).toContain("Every step did what it should");

@@ -126,7 +126,7 @@ describe("a promotion that needs a role outside the set", () => {
 
     await w.startHost();
     const req = w.request();
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(req.requestId, (r) => r.status === "failed", 90_000);
     expect(rec.lastError).toMatch(
       /^403 AuthorizationFailed: The client '5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a' with object id '5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a' does not have authorization or an ABAC condition not fulfilled to perform action 'Microsoft.Authorization\/roleAssignments\/write' over scope '\/subscriptions\/[^']+\/resourceGroups\/[^']+'/,

@@ -3,6 +3,7 @@
  * the real handler and SDKs against the emulator. One request builds three environments,
  * groups and role assignments, moves the use case; replaying it writes nothing.
  */
+import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP, USE_CASE, explorationIds } from "../../emulator/seeds/contoso.js";
 import { environmentNames } from "../../shared/policy/index.js";
@@ -10,6 +11,7 @@ import { isWrite, startPromotionWorld, type PromotionWorld } from "../helpers/pr
 
 let w: PromotionWorld;
 let requestId: string;
+let requestEnvelope: unknown;
 
 beforeAll(async () => {
   w = await startPromotionWorld();
@@ -43,7 +45,10 @@ beforeAll(async () => {
   });
   const req = w.request();
   requestId = req.requestId;
-  await w.send(req);
+  requestEnvelope = envelopeFor(await w.stack.apiToken(PEOPLE.alice.objectId), { request: req });
+  await w.send(requestEnvelope);
+  await w.waitForRecord(requestId, (r) => r.status === "awaitingApproval");
+  await w.decide(requestId);
   await w.waitForRecord(
     requestId,
     (r) => r.status === "succeeded" || r.status === "failed" || r.status === "rejected",
@@ -87,7 +92,7 @@ describe("promotion end to end", () => {
         environment: env,
         owner: "erin@contoso.com",
         managedBy: "aml-steward",
-        createdBy: "erin@contoso.com via aml-steward",
+        createdBy: "alice@contoso.com via aml-steward",
         createdOn: acceptedOn,
       });
     }
@@ -97,7 +102,7 @@ describe("promotion end to end", () => {
     const ml = w.stack.mlAs(PEOPLE.erin.objectId, sub());
     const arm = w.stack.armAs(PEOPLE.erin.objectId, sub());
     const created = {
-      createdBy: "erin@contoso.com via aml-steward",
+      createdBy: "alice@contoso.com via aml-steward",
       createdOn: (await w.records.get(requestId))!.acceptedAt.slice(0, 10),
     };
     for (const env of ["dev", "qa", "prod"]) {
@@ -253,23 +258,29 @@ describe("promotion end to end", () => {
     }
   });
 
-  it("replaying the same message makes no call to ARM or Graph at all", async () => {
+  it("replaying the same messages makes no call to ARM or Graph at all, and is recorded", async () => {
     const since = Date.now();
     const host = w.host!;
-    const done = host.waitForInvocation((i) => i.functionName === "processPromotion");
     const r = (await w.records.get(requestId))!;
-    await w.send({ ...w.request(), requestId });
-    const inv = await done;
-    expect(inv.ok).toBe(true);
+    for (const replay of [() => w.send(requestEnvelope), () => w.decide(requestId)]) {
+      const done = host.waitForInvocation((i) => i.functionName === "processPromotion");
+      await replay();
+      expect((await done).ok).toBe(true);
+    }
     expect(await w.azureRequests(since)).toEqual([]);
-    expect((await w.records.get(requestId))!.updatedAt).toBe(r.updatedAt);
+    const after = (await w.records.get(requestId))!;
+    expect({ ...after, updatedAt: r.updatedAt, attemptLog: r.attemptLog }).toEqual(r);
+    expect(after.attemptLog!.slice(-2).map((a) => a.outcome)).toEqual([
+      "already succeeded",
+      "already succeeded",
+    ]);
   });
 
-  it("a second request for the same project converges with zero ARM and Graph writes", async () => {
+  it("a change by the project's owner to a non-production environment runs at once with zero writes", async () => {
     const since = Date.now();
-    // Another requester: createdBy only fills a gap, so the first request's value stays.
-    const req = w.request({ requestedBy: PEOPLE.alice.userPrincipalName });
-    await w.send(req);
+    // The owner asks; createdBy only fills a gap, so the first request's value stays.
+    const req = w.request({ requestedBy: PEOPLE.erin.userPrincipalName, environments: ["dev"] });
+    await w.submit(req);
     const rec = await w.waitForRecord(
       req.requestId,
       (r) => r.status === "succeeded" || r.status === "failed",
@@ -282,21 +293,36 @@ describe("promotion end to end", () => {
     const rg = await w.stack
       .armAs(PEOPLE.erin.objectId, sub())
       .resourceGroups.get(environmentNames(policy(), project, "dev").resourceGroup);
-    expect(rg.tags?.createdBy).toBe("erin@contoso.com via aml-steward");
+    expect(rg.tags?.createdBy).toBe("alice@contoso.com via aml-steward");
   });
 
-  it("serves the record through promotionStatus (404 unknown, 400 bad id)", async () => {
-    const { promotionStatus } = await import("../../functions/promotionStatus.js");
+  it("serves the record over HTTP to its requester, owners and approvers only, with a bearer token", async () => {
+    const { promotionStatus } = await import("../../functions/promotionApi.js");
     const { HttpRequest, InvocationContext } = await import("@azure/functions");
-    const call = (id: string) =>
+    const call = async (id: string, as?: { objectId: string }, auth?: string) =>
       promotionStatus(
-        new HttpRequest({ url: `http://localhost/api/promotions/${id}`, method: "GET", params: { id } }),
+        new HttpRequest({
+          url: `http://localhost/api/promotions/${id}`,
+          method: "GET",
+          params: { id },
+          headers: { authorization: auth ?? (as ? `Bearer ${await w.stack.apiToken(as.objectId)}` : "") },
+        }),
         new InvocationContext({ functionName: "promotionStatus" }),
       );
-    const ok = await call(requestId.toUpperCase());
-    expect(ok.status).toBe(200);
-    expect(ok.jsonBody).toMatchObject({ requestId, status: "succeeded", project });
-    expect((await call("0b0b0b0b-0000-4000-8000-000000000000")).status).toBe(404);
-    expect((await call("x' or 1 eq 1")).status).toBe(400);
+    for (const reader of [PEOPLE.alice, PEOPLE.erin]) {
+      const ok = await call(requestId.toUpperCase(), reader);
+      expect(ok.status).toBe(200);
+      expect(ok.jsonBody).toMatchObject({ requestId, status: "succeeded", project });
+      expect(ok.jsonBody).not.toHaveProperty("lease");
+    }
+    // Dave is a reader of the project, not its requester, owner or approver; unknown looks the same.
+    expect((await call(requestId, PEOPLE.dave)).status).toBe(404);
+    expect((await call("0b0b0b0b-0000-4000-8000-000000000000", PEOPLE.alice)).status).toBe(404);
+    expect((await call("x' or 1 eq 1", PEOPLE.alice)).status).toBe(400);
+    const none = await call(requestId);
+    expect(none.status).toBe(401);
+    const bad = await call(requestId, undefined, "Bearer eyJhbGciOiJub25lIn0.e30.");
+    expect(bad.status).toBe(401);
+    expect((bad.headers as Record<string, string>)["WWW-Authenticate"]).toMatch(/error="invalid_token"/);
   });
 });

@@ -3,7 +3,8 @@
  * read-after-write delays, throttling, and a failure that never clears (poison queue).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { requestHash } from "../../shared/promotion/process.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { stepNames } from "../../shared/promotion/execute.js";
 import { planPromotion } from "../../shared/promotion/plan.js";
@@ -22,6 +23,7 @@ afterAll(async () => w?.stop());
 
 async function resetEmulator(faults: Record<string, unknown> = {}) {
   await w.stack.control("POST", "/_emulator/reset");
+  await w.forgetProject(project);
   await w.stack.control("POST", "/_emulator/faults", {
     lroDurationMs: 150,
     lroRetryAfterSeconds: 0,
@@ -40,7 +42,7 @@ async function expectConverged(requestId: string) {
   const acceptedAt = (await w.records.get(requestId))!.acceptedAt;
   // Created by the requester via aml-steward on the day the request was first accepted, whichever
   // delivery created it.
-  const created = { createdBy: "erin@contoso.com via aml-steward", createdOn: acceptedAt.slice(0, 10) };
+  const created = { createdBy: "alice@contoso.com via aml-steward", createdOn: acceptedAt.slice(0, 10) };
   // Exactly one group per role and environment: no orphan from a half-done attempt.
   const groups = dir.listGroups().filter((g) => g.uniqueName?.includes(project));
   expect(groups).toHaveLength(ENVS.length * policy.roles.length);
@@ -94,7 +96,12 @@ function allStepNames(): string[] {
   });
   const plan = planPromotion(
     w.stack.policy,
-    { request: parsed.request, environments: ENVS, region: "westeurope", principals: anyone },
+    {
+      request: { ...parsed.request, requestedBy: parsed.request.requestedBy ?? "alice@contoso.com" },
+      environments: ENVS,
+      region: "westeurope",
+      principals: anyone,
+    },
     {
       tenantId: "t",
       stewardObjectId: STEWARD_APP.objectId,
@@ -132,7 +139,7 @@ describe("a crash after any step, then redelivery, converges without duplicates 
       },
     });
     const req = w.request();
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(
       req.requestId,
       (r) => r.status === "succeeded" || r.status === "failed",
@@ -149,8 +156,12 @@ describe("a redelivery on a later day", () => {
     await w.startHost(FAST);
     const req = w.request();
     // The first delivery was accepted late on 2 January and crashed before its first step.
+    const body = parsePromotionRequest(req);
+    if (!body.ok) throw new Error("example must parse");
     await w.records.save({
       requestId: req.requestId,
+      requestHash: requestHash(body.request, PEOPLE.alice),
+      requester: { objectId: PEOPLE.alice.objectId, userPrincipalName: PEOPLE.alice.userPrincipalName },
       status: "running",
       dryRun: false,
       acceptedAt: "2025-01-02T23:59:30.000Z",
@@ -160,7 +171,7 @@ describe("a redelivery on a later day", () => {
       steps: [],
       resources: [],
     });
-    await w.send(req);
+    await w.promote(req);
     await w.waitForRecord(req.requestId, (r) => r.status === "succeeded" || r.status === "failed");
     const rec = await expectConverged(req.requestId);
     expect(rec.acceptedAt).toBe("2025-01-02T23:59:30.000Z");
@@ -196,7 +207,7 @@ describe("Entra and Graph eventual consistency, and throttling", () => {
     });
     const since = Date.now();
     const req = w.request();
-    await w.send(req);
+    await w.promote(req);
     await w.waitForRecord(req.requestId, (r) => r.status === "succeeded" || r.status === "failed", 90_000);
     await expectConverged(req.requestId);
     const faulted = (await w.azureRequests(since)).filter((r) => r.faulted);
@@ -225,7 +236,7 @@ describe("Entra replication seen by ARM even with principalType set", () => {
     await w.startHost(FAST);
     const since = Date.now();
     const req = w.request();
-    await w.send(req);
+    await w.promote(req);
     await w.waitForRecord(req.requestId, (r) => r.status === "succeeded" || r.status === "failed", 90_000);
     const rec = await expectConverged(req.requestId);
     // Retried inside the one delivery (back-off), not by the queue.
@@ -256,7 +267,7 @@ describe("poison handling", () => {
     const poisoned = host.waitForPoison((p) => text(p.messageText).includes(req.requestId), {
       timeoutMs: 60_000,
     });
-    await w.send(req);
+    await w.promote(req);
     const p = await poisoned;
     expect(p.dequeueCount).toBe(5);
     const rec = await w.waitForRecord(req.requestId, (r) => r.status === "failed");

@@ -17,9 +17,11 @@ afterAll(async () => w?.stop());
 
 const finished = (r: PromotionRecord) => r.status !== "accepted" && r.status !== "running";
 
+/** Sends `message`: a request body in an envelope with Alice's token, anything else as it is. */
 async function refused(message: unknown, requestId: string): Promise<PromotionRecord> {
   const since = Date.now();
-  await w.send(message);
+  if (message && typeof message === "object") await w.submit(message as Record<string, unknown>);
+  else await w.send(message);
   const rec = await w.waitForRecord(requestId, finished);
   expect(rec.status).toBe("rejected");
   expect((await w.azureRequests(since)).filter(isWrite)).toEqual([]);
@@ -104,7 +106,7 @@ describe("refused promotion requests", () => {
     const first = await refused(req, req.requestId);
     const since = Date.now();
     const next = w.host!.waitForInvocation((i) => i.functionName === "processPromotion");
-    await w.send({ ...req, costCenter: "CC-2100-FRAUD" });
+    await w.submit({ ...req, costCenter: "CC-2100-FRAUD" });
     expect((await next).ok).toBe(true);
     expect(await w.azureRequests(since)).toEqual([]);
     expect((await w.records.get(req.requestId))!.updatedAt).toBe(first.updatedAt);
@@ -114,7 +116,7 @@ describe("refused promotion requests", () => {
   it("a dry run records the full plan and writes nothing", async () => {
     const since = Date.now();
     const req = w.request({ dryRun: true, project: "demand-forecast", costCenter: "CC-2300-FORECAST" });
-    await w.send(req);
+    await w.submit(req);
     const rec = await w.waitForRecord(req.requestId, finished);
     expect(rec.status).toBe("succeeded");
     expect(rec.dryRun).toBe(true);
@@ -129,7 +131,10 @@ describe("refused promotion requests", () => {
     expect(plan.environments[0]!.roleAssignments.length).toBeGreaterThan(0);
     expect(plan.environments[0]!.workspace.containerRegistry).toMatch(/Microsoft.ContainerRegistry/);
     // The plan shows the creator tags a real run would write.
-    const created = { createdBy: "erin@contoso.com via aml-steward", createdOn: rec.acceptedAt.slice(0, 10) };
+    const created = {
+      createdBy: "alice@contoso.com via aml-steward",
+      createdOn: rec.acceptedAt.slice(0, 10),
+    };
     expect(plan.fillOnlyTags).toEqual(["createdBy", "createdOn"]);
     for (const e of plan.environments) {
       expect(e.resourceGroup.tags).toMatchObject(created);

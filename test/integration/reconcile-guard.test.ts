@@ -1,14 +1,21 @@
 /**
  * The blast-radius guard: a broken resource-group tag would change most of a subscription; the
  * run writes nothing, records the would-be changes, raises an error-level alert and can be
- * approved; an approval applies once, and never to more drift than was approved.
+ * approved by a member of the platform approvers group (from a validated token); an approval
+ * applies once, and only to the exact change set that was approved.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
-import { approveRun, getRun, listDrift, runReconcile } from "../../shared/reconcile/index.js";
+import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { callerTokens } from "../../shared/auth/callerToken.js";
+import { memberGroups } from "../../shared/auth/membership.js";
+import { getSettings } from "../../shared/config/settings.js";
+import { approveBlockedRun } from "../../shared/reconcile/approve.js";
+import { approveRun, defaultDeps, getRun, listDrift, runReconcile } from "../../shared/reconcile/index.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
+import { governanceGroups } from "../../emulator/seeds/contoso.js";
 import {
   clearRequests,
   FRAUD_TAGS,
@@ -27,7 +34,10 @@ let estate: Estate;
 
 beforeAll(async () => {
   estate = seedEstate(policy, { compliantCount: 12 });
-  stack = await startTestStack({ seed: estate.seed, policy });
+  stack = await startTestStack({
+    seed: { ...estate.seed, users: Object.values(PEOPLE), groups: governanceGroups(policy) },
+    policy,
+  });
   // The promotion that created the resource group recorded its cost centre.
   const promotions = azure().table(TABLES.promotions);
   await promotions.createTable().catch(() => undefined);
@@ -47,6 +57,17 @@ beforeAll(async () => {
   expect(r!.status).toBe("completed");
 });
 afterAll(async () => stack?.stop());
+
+/** Records `who`'s approval of a blocked run, as the HTTP front and the CLI do: from their token. */
+async function approveAs(who: { objectId: string }, runId: string) {
+  const check = await callerTokens(getSettings()).validate(await stack.apiToken(who.objectId));
+  if (!check.ok) throw new Error(check.reason);
+  return approveBlockedRun(
+    { policy, runs: defaultDeps().runs, memberGroups: (oid, g) => memberGroups(azure(), oid, g) },
+    check.caller,
+    runId,
+  );
+}
 
 const inRg = () => [...estate.compliant, ...estate.drifted];
 const breakGroupTag = (value: string) =>
@@ -83,6 +104,28 @@ describe("reconcile: blast-radius guard", () => {
     expect((await getRun(r!.runId))?.approval?.validUntil).toBeTruthy();
   });
 
+  it("naming a blocked run is no approval: nobody approved it, so nothing is written", async () => {
+    await clearRequests(stack);
+    const r = await approveRun(blockedRunId, { policy, logger: memoryLogger() });
+    expect(r.status).toBe("failed");
+    expect(r.error).toMatch(/approval refused: .*no recorded approval/);
+    expect((await tagWrites(stack)).size).toBe(0);
+  });
+
+  it("only a member of the platform approvers group may approve, and who approved is on the run", async () => {
+    const refused = await approveAs(PEOPLE.bob, blockedRunId);
+    expect(refused).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: expect.stringMatching(/bob@contoso.com is not a member of grp-aml-platform/),
+    });
+    expect((await getRun(blockedRunId))?.approval?.approvedBy).toBeUndefined();
+    expect(await approveAs(PEOPLE.erin, blockedRunId)).toMatchObject({ ok: true });
+    expect((await getRun(blockedRunId))?.approval?.approvedBy).toMatchObject({
+      objectId: PEOPLE.erin.objectId,
+    });
+  });
+
   it("an approved run applies the recorded change once", async () => {
     await clearRequests(stack);
     const r = await approveRun(blockedRunId, { policy, logger: memoryLogger() });
@@ -98,7 +141,7 @@ describe("reconcile: blast-radius guard", () => {
     expect(again.error).toMatch(/approval refused: .*already applied by run/);
   });
 
-  it("an approval never covers more drift than it was shown", async () => {
+  it("an approval covers the exact change set it was shown, not another of the same size", async () => {
     breakGroupTag(FRAUD_TAGS.costCenter); // fixed back: all of the group drifts again
     const [blocked] = await runReconcile({ subscriptionIds: [estate.sub], policy, logger: memoryLogger() });
     expect(blocked!.status).toBe("blocked");
@@ -107,19 +150,25 @@ describe("reconcile: blast-radius guard", () => {
     await stack.control("POST", "/_emulator/seed", {
       resources: [{ id: extra, location: "westeurope", tags: {} }],
     });
+    // ... and one of the shown changes disappears, so the count is what was approved.
+    const gone = inRg()[0]!;
+    stack.emulator.state.getResource(gone)!.tags = { ...FRAUD_TAGS };
     await clearRequests(stack);
+    expect(await approveAs(PEOPLE.erin, blocked!.runId)).toMatchObject({ ok: true });
     const r = await approveRun(blocked!.runId, { policy, logger: memoryLogger() });
     expect(r.status).toBe("blocked");
+    expect(r.counts.drifted).toBe(blocked!.counts.drifted);
     expect(r.guard!.reason).toMatch(
       new RegExp(
-        `approval of run ${blocked!.runId} covers at most ${inRg().length} changes, this run has ${inRg().length + 1}`,
+        `approval of run ${blocked!.runId} covers its exact change set \\(${blocked!.changeSetHash}\\)`,
       ),
     );
     expect((await tagWrites(stack)).size).toBe(0);
     // The new blocked run can itself be approved.
+    expect(await approveAs(PEOPLE.erin, r.runId)).toMatchObject({ ok: true });
     const ok = await approveRun(r.runId, { policy, logger: memoryLogger() });
     expect(ok.status).toBe("completed");
-    expect(ok.counts.fixed).toBe(inRg().length + 1);
+    expect(ok.counts.fixed).toBe(inRg().length);
   });
 
   it("refuses to approve an unknown run", async () => {

@@ -14,9 +14,12 @@ describe("functions/index.ts", () => {
     expect(names).toEqual([
       "onResourceWrite",
       "processPromotion",
+      "submitPromotion",
       "promotionStatus",
+      "decidePromotion",
       "reconcileCostTags",
       "reconcileSubscription",
+      "approveReconcileRun",
     ]);
     expect(new Set(names).size).toBe(names.length);
     for (const def of mod.allDefinitions) expect(typeof def.options.handler, def.name).toBe("function");
@@ -37,10 +40,14 @@ describe("functions/index.ts", () => {
       trigger: "timer",
       options: { schedule: "%STEWARD_RECONCILE_SCHEDULE%" },
     });
-    expect(byName.promotionStatus).toMatchObject({
-      trigger: "http",
-      options: { authLevel: "function", route: "promotions/{id}" },
-    });
+    // Bearer tokens, not function keys: every decision depends on who calls.
+    for (const [name, route] of [
+      ["submitPromotion", "promotions"],
+      ["promotionStatus", "promotions/{id}"],
+      ["decidePromotion", "promotions/{id}/approvals"],
+      ["approveReconcileRun", "reconcile/runs/{runId}/approvals"],
+    ])
+      expect(byName[name!]).toMatchObject({ trigger: "http", options: { authLevel: "anonymous", route } });
   });
 
   it("lets a test call the Event Grid handler: a malformed event is logged and dropped", async () => {
@@ -56,15 +63,18 @@ describe("functions/index.ts", () => {
     expect(logs.join("\n")).toMatch(/malformed event dropped/);
   });
 
-  it("lets a test call the HTTP handler: a bad id is a 400", async () => {
-    const { promotionStatus } = await import("../../functions/promotionStatus.js");
+  it("lets a test call the HTTP handler: no token is a 401 with a challenge", async () => {
+    const { promotionStatus } = await import("../../functions/promotionApi.js");
     const request = new HttpRequest({
       method: "GET",
       url: "http://localhost/api/promotions/nope",
       params: { id: "nope" },
     });
     const res = await promotionStatus(request, new InvocationContext({ functionName: "promotionStatus" }));
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(401);
+    expect((res.headers as Record<string, string>)["WWW-Authenticate"]).toMatch(
+      /^Bearer realm="aml-steward"/,
+    );
   });
 });
 

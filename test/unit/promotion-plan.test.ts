@@ -25,7 +25,7 @@ const example = JSON.parse(
 ) as Record<string, unknown>;
 const parsed = parsePromotionRequest(example);
 if (!parsed.ok) throw new Error("example must parse");
-const request = parsed.request;
+const request = { ...parsed.request, requestedBy: "erin@contoso.com" };
 
 const principals = new Map<string, ResolvedPrincipal>([
   [
@@ -263,8 +263,11 @@ describe("promotion planner", () => {
     const created = (requestedBy: string, p: Map<string, ResolvedPrincipal> = principals) => {
       const again = parsePromotionRequest({ ...example, requestedBy });
       if (!again.ok) throw new Error("must parse");
-      const tags = planPromotion(policy, { ...input, request: again.request, principals: p }, ctx)
-        .environments[0]!.resourceGroup.tags;
+      const tags = planPromotion(
+        policy,
+        { ...input, request: { ...again.request, requestedBy }, principals: p },
+        ctx,
+      ).environments[0]!.resourceGroup.tags;
       return [tags.createdBy, tags.createdOn];
     };
     expect(plan.fillOnlyTags).toEqual(["createdBy", "createdOn"]);

@@ -20,7 +20,7 @@ function parse(over: Record<string, unknown> = {}) {
 function request(over: Record<string, unknown> = {}): PromotionRequest {
   const r = parse(over);
   if (!r.ok) throw new Error(JSON.stringify(r.reasons));
-  return r.request;
+  return { ...r.request, requestedBy: "erin@contoso.com" };
 }
 
 const everyoneKnown: AdmissionLookups = {
@@ -109,7 +109,11 @@ describe("promotion request schema", () => {
     const r = parse({ [field]: value });
     if (r.ok) {
       // The schema may pass a project name through; the policy pattern must then refuse it.
-      expect(policyRefusals(policy, r.request).some((x) => x.path === field)).toBe(true);
+      expect(
+        policyRefusals(policy, { ...r.request, requestedBy: "erin@contoso.com" }).some(
+          (x) => x.path === field,
+        ),
+      ).toBe(true);
     } else {
       expect(r.reasons.some((x) => x.path.startsWith(field))).toBe(true);
     }

@@ -4,6 +4,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { describe, expect, it, vi } from "vitest";
 import { getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
 import { assess, resourceGroupOf, ScanTally, UnattributedTally } from "../../shared/reconcile/drift.js";
+import { ChangeSetHash } from "../../shared/reconcile/changeSet.js";
 import { APPROVAL_VALIDITY_MS, blastRadius, checkApproval } from "../../shared/reconcile/guard.js";
 import { encodeMessage, parseMessage } from "../../shared/reconcile/messages.js";
 import { formatReport } from "../../shared/reconcile/format.js";
@@ -177,15 +178,43 @@ describe("blast-radius guard", () => {
     expect(blastRadius(limits, 100, 600).reason).toContain(";");
   });
 
-  it("lets an approval through only up to the drift it approved", () => {
-    expect(blastRadius(limits, 100, 90, { runId: "r1", maxDrift: 90 })).toMatchObject({
+  it("lets an approval through only for the exact change set it approved", () => {
+    const approved = { runId: "r1", changeSetHash: "90:abc" };
+    expect(blastRadius(limits, 100, 90, approved, "90:abc")).toMatchObject({
       allowed: true,
       approvedRunId: "r1",
     });
-    expect(blastRadius(limits, 100, 60, { runId: "r1", maxDrift: 90 }).allowed).toBe(true);
-    const bigger = blastRadius(limits, 100, 91, { runId: "r1", maxDrift: 90 });
-    expect(bigger.allowed).toBe(false);
-    expect(bigger.reason).toMatch(/approval of run r1 covers at most 90 changes, this run has 91/);
+    // The same number of changes, but not the same changes: a new approval is needed.
+    const other = blastRadius(limits, 100, 90, approved, "90:def");
+    expect(other.allowed).toBe(false);
+    expect(other.reason).toMatch(
+      /approval of run r1 covers its exact change set \(90:abc\); this run's is 90:def/,
+    );
+    expect(blastRadius(limits, 100, 90, approved, undefined).allowed).toBe(false);
+  });
+});
+
+describe("ChangeSetHash", () => {
+  const hash = (changes: { id: string; patch: Record<string, string> }[]) => {
+    const h = new ChangeSetHash();
+    changes.forEach((c) => h.add(c));
+    return h.digest();
+  };
+  const a = {
+    id: "/subscriptions/s/resourceGroups/rg/providers/X/y/a",
+    patch: { costCenter: "CC-1", project: "p" },
+  };
+  const b = { id: "/subscriptions/s/resourceGroups/rg/providers/X/y/b", patch: { costCenter: "CC-1" } };
+  it("does not depend on the order the scan met the changes, nor on id or tag-name case", () => {
+    expect(hash([a, b])).toBe(hash([b, a]));
+    expect(hash([a])).toBe(hash([{ id: a.id.toUpperCase(), patch: { project: "p", COSTCENTER: "CC-1" } }]));
+  });
+  it("changes when any change is added, dropped, or writes another value", () => {
+    const base = hash([a, b]);
+    expect(hash([a])).not.toBe(base);
+    expect(hash([a, b, { ...b, id: `${b.id}2` }])).not.toBe(base);
+    expect(hash([a, { ...b, patch: { costCenter: "CC-2" } }])).not.toBe(base);
+    expect(hash([])).toBe(`0:${"0".repeat(64)}`);
   });
 });
 
@@ -206,8 +235,10 @@ function report(over: Partial<ReconcileReport> = {}): ReconcileReport {
     pages: { resources: 1, resourceGroups: 1 },
     driftSample: [],
     failures: [],
+    changeSetHash: "90:abc",
     approval: {
       validUntil: new Date(Date.parse("2025-01-01T02:01:00.000Z") + APPROVAL_VALIDITY_MS).toISOString(),
+      approvedBy: { objectId: "e2140000-0000-4000-8000-000000000005" },
     },
     ...over,
   };
@@ -216,7 +247,17 @@ function report(over: Partial<ReconcileReport> = {}): ReconcileReport {
 describe("checkApproval", () => {
   const t = Date.parse("2025-01-01T12:00:00.000Z");
   it("accepts a blocked run of the same subscription within its window", () => {
-    expect(checkApproval(report(), "r1", sub.toUpperCase(), t)).toEqual({ ok: true, maxDrift: 90 });
+    expect(checkApproval(report(), "r1", sub.toUpperCase(), t)).toEqual({
+      ok: true,
+      changeSetHash: "90:abc",
+    });
+  });
+  it("refuses a run nobody approved: a message naming it is not an approval", () => {
+    const unapproved = report({ approval: { validUntil: "2099-01-01T00:00:00.000Z" } });
+    expect(checkApproval(unapproved, "r1", sub, t)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("no recorded approval"),
+    });
   });
   it("refuses unknown, unblocked, foreign, used and expired runs", () => {
     expect(checkApproval(undefined, "r9", sub, t)).toMatchObject({ ok: false, reason: "run r9 not found" });
