@@ -205,17 +205,24 @@ export function parseCondition(src: string): ConditionNode {
   return tree;
 }
 
+const compiled = new Map<string, RegExp>();
+
 /** Azure's action wildcard: `*` stands for any run of characters; comparison ignores case. */
 export function actionPatternMatches(pattern: string, action: string): boolean {
-  const re = new RegExp(
-    "^" +
-      pattern
-        .split("*")
-        .map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
-        .join(".*") +
-      "$",
-    "i",
-  );
+  let re = compiled.get(pattern);
+  if (!re) {
+    // Every request checks every role's patterns: compile each pattern once.
+    re = new RegExp(
+      "^" +
+        pattern
+          .split("*")
+          .map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
+          .join(".*") +
+        "$",
+      "i",
+    );
+    compiled.set(pattern, re);
+  }
   return re.test(action);
 }
 

@@ -97,7 +97,7 @@ function conditionHolds(condition: string, input: ConditionInput): boolean {
   }
 }
 
-/** Decides a request without answering it (tests and the request log use this too). */
+/** Decides a request without answering it; the first matching assignment is the evidence. */
 export function decide(ctx: ArmContext, req: ArmRequest, caller: Principal): Decision | undefined {
   const op = operationOf(req.method, req.path);
   if (!op) return undefined;
