@@ -4,7 +4,7 @@
  * code (0 ok, 1 failed, 2 bad input) without exiting, so tests call it in-process.
  */
 import { parseArgs } from "node:util";
-import { resetAzureClients } from "../shared/azure/clients.js";
+import { resetAzureClients, type AzureClients } from "../shared/azure/clients.js";
 import { getSettings, resetSettings, SettingsError } from "../shared/config/settings.js";
 import { PolicyError } from "../shared/policy/index.js";
 import { audit } from "./commands/audit.js";
@@ -90,6 +90,8 @@ export interface MainOptions {
   pollMs?: number;
   /** LRO polling interval of `setup` when the service sends no Retry-After (tests shorten it). */
   setupPollIntervalMs?: number;
+  /** The installer's clients for `setup` (default: the process's); tests sign in as the emulator's installer. */
+  setupClients?: AzureClients;
 }
 
 export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}): Promise<ExitCode> {
@@ -190,6 +192,7 @@ export async function main(argv: string[], io: CliIo, mainOpts: MainOptions = {}
         await setup(ctx, args, {
           check: values.check,
           ...(mainOpts.setupPollIntervalMs ? { pollIntervalMs: mainOpts.setupPollIntervalMs } : {}),
+          ...(mainOpts.setupClients ? { clients: mainOpts.setupClients } : {}),
         });
         break;
     }

@@ -1,7 +1,8 @@
 /**
- * `npm run emulator -- [--port N] [--seed FILE] [--cert-dir DIR] [--page-size N]`: runs the
+ * `npm run emulator -- [--port N] [--seed FILE] [--cert-dir DIR] [--page-size N] [--no-rbac]`: runs the
  * emulator in the foreground and prints the settings to paste into a shell. FILE is JSON, or a
  * module whose default export (or `seed` export) is an EmulatorSeed or a function returning one.
+ * --no-rbac turns off ARM and Graph authorisation (on by default, as in Azure).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       "cert-dir": { type: "string" },
       "page-size": { type: "string" },
       "tenant-id": { type: "string" },
+      "no-rbac": { type: "boolean", default: false },
     },
   });
   const seed = values.seed ? await loadSeed(values.seed) : undefined;
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     certDir: values["cert-dir"] ?? path.resolve(".emulator"),
     pageSize: values["page-size"] ? Number(values["page-size"]) : undefined,
     tenantId: values["tenant-id"],
+    enforceRbac: !values["no-rbac"],
   });
   console.log(
     `Azure emulator listening on ${emulator.url} (tenant ${emulator.tenantId}). Paste into your shell:\n`,

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GRAPH_APP_ID, type Directory, type GroupRecord } from "./directory.js";
+import { graphCallAllowed, INSUFFICIENT_PRIVILEGES } from "./graphPermissions.js";
 import { readStringLiteral } from "./odataLiteral.js";
 import type {
   AppRoleAssignmentRecord,
@@ -818,7 +819,11 @@ const WRITABLE_GROUP_PROPS = new Set([
 
 const MAX_BINDS_PER_REQUEST = 20;
 
-export function graphRouter(dir: Directory, faults: () => FaultSettings): Router {
+export function graphRouter(
+  dir: Directory,
+  faults: () => FaultSettings,
+  opts: { enforcePermissions?: boolean } = {},
+): Router {
   const visible = (g: GroupRecord): boolean =>
     dir.now() - g.createdAt >= Math.max(0, faults().graphReadAfterWriteDelayMs || 0);
 
@@ -1437,8 +1442,12 @@ export function graphRouter(dir: Directory, faults: () => FaultSettings): Router
     ctx.callerIsApp = check.claims.idtyp === "app";
     ctx.callerAppId = check.claims.ver === "1.0" ? check.claims.appid : check.claims.azp;
 
+    const segs = rawSegs.slice(1).map(decodeSegment);
+    // Application permissions, in one place before any handler (graphPermissions.ts).
+    if (opts.enforcePermissions && ctx.callerIsApp && !graphCallAllowed(dir, caller, req.method, segs))
+      return errorResponse(ctx, 403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES);
     try {
-      return handle(ctx, rawSegs.slice(1).map(decodeSegment));
+      return handle(ctx, segs);
     } catch (e) {
       if (e instanceof GraphFail) return errorResponse(ctx, e.status, e.code, e.message);
       throw e;

@@ -11,7 +11,7 @@ import { ArmState } from "./arm/state.js";
 import type { ArmContext } from "./arm/context.js";
 import { createCertificate } from "./cert.js";
 import { controlRouter } from "./control.js";
-import { Directory } from "./directory.js";
+import { Directory, GRAPH_SERVICE_PRINCIPAL_ID } from "./directory.js";
 import { entraRouter } from "./entra.js";
 import { EventBus, eventsRouter } from "./events.js";
 import { FaultInjector } from "./faults.js";
@@ -32,6 +32,12 @@ export interface StartEmulatorOptions {
   /** Largest page a list returns (Azure: 1000). */
   pageSize?: number;
   tenantId?: string;
+  /**
+   * Authorise every ARM request against the role assignments in the emulator's state, and every
+   * app-only Graph request against the caller's Graph app roles, as Azure does. Default true;
+   * false only for tests about something else that act as principals without grants.
+   */
+  enforceRbac?: boolean;
 }
 
 export interface EmulatorHandle {
@@ -50,6 +56,27 @@ export interface EmulatorHandle {
   reset(): void;
   /** Adds to the current state. */
   seed(seed: EmulatorSeed): void;
+}
+
+/** Grants the seed's Microsoft Graph application permissions (app role values on Graph's service principal). */
+function seedGraphPermissions(directory: Directory, seed: EmulatorSeed): void {
+  const graph = directory.getPrincipal(GRAPH_SERVICE_PRINCIPAL_ID)!;
+  for (const grant of seed.graphPermissions ?? []) {
+    const principal = directory.getPrincipal(grant.principalId);
+    if (!principal) throw new Error(`seed: graphPermissions names unknown principal ${grant.principalId}`);
+    for (const value of grant.permissions) {
+      const role = graph.appRoles?.find((r) => r.value === value);
+      if (!role) throw new Error(`seed: Microsoft Graph has no application permission '${value}'`);
+      directory.addAppRoleAssignment({
+        principalId: principal.objectId,
+        principalType: "ServicePrincipal",
+        principalDisplayName: principal.displayName,
+        resourceId: graph.objectId,
+        resourceDisplayName: graph.displayName,
+        appRoleId: role.id,
+      });
+    }
+  }
 }
 
 export const DEFAULT_TENANT_ID = "7a1f3c2e-5b8d-4e6f-9a0b-1c2d3e4f5a6b";
@@ -87,10 +114,12 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     directory,
     events,
     lro,
+    enforceRbac: opts.enforceRbac ?? true,
   };
 
   const applySeed = (seed: EmulatorSeed): void => {
     directory.seed(seed);
+    seedGraphPermissions(directory, seed);
     state.seed(seed, now());
   };
   const applyInitial = (): void => {
@@ -143,7 +172,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
       }),
     ],
     entra: entraRouter(directory, () => faults.get()),
-    graph: graphRouter(directory, () => faults.get()),
+    graph: graphRouter(directory, () => faults.get(), { enforcePermissions: opts.enforceRbac ?? true }),
     arm: armRouter(ctx),
   });
 

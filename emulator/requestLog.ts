@@ -18,6 +18,8 @@ export interface RequestLogEntry {
   caller?: string;
   callerName?: string;
   durationMs: number;
+  /** 403s only: the error message, so a denied action can be read from the log. */
+  denied?: string;
   /** Set when a fault rule answered instead of the emulator. */
   faulted?: boolean;
 }

@@ -167,6 +167,11 @@ async function route(opts: ServerOptions, req: EmuRequest, kind: RouteKind): Pro
   );
 }
 
+function errorMessageOf(body: unknown): string {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  return `${String(error?.code ?? "")}: ${String(error?.message ?? "")}`;
+}
+
 function headerOf(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -289,5 +294,6 @@ async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResp
     ...(caller ? { caller: caller.objectId, callerName: caller.displayName } : {}),
     durationMs: Math.round((performance.now() - started) * 100) / 100,
     ...(faulted ? { faulted: true } : {}),
+    ...(out.status === 403 ? { denied: errorMessageOf(out.body) } : {}),
   });
 }

@@ -107,6 +107,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       certPath: opts.certPath,
       keyPath: opts.keyPath,
       seed: opts.seed ?? contosoSeed(policy),
+      // The app runs with exactly its generated role set, enforced as in Azure (seeds/contoso.ts).
+      enforceRbac: true,
     });
     cleanups.push(() => emulator.stop());
 

@@ -140,6 +140,22 @@ export interface EmulatorSeed {
     notDataActions?: string[];
     assignableScopes?: string[];
   }>;
+  /**
+   * Role assignments (ARM authorisation reads them). `roleDefinitionId` is a role GUID or a full
+   * role definition id; `name` defaults to a GUID derived from scope, principal and role.
+   */
+  roleAssignments?: Array<{
+    scope: string;
+    roleDefinitionId: string;
+    principalId: string;
+    principalType?: "User" | "Group" | "ServicePrincipal";
+    condition?: string;
+    conditionVersion?: string;
+    description?: string;
+    name?: string;
+  }>;
+  /** Microsoft Graph application permissions granted to service principals (e.g. Group.Create). */
+  graphPermissions?: Array<{ principalId: string; permissions: string[] }>;
   /** createdAt (epoch ms) on users, service principals and groups defaults to one day before seeding, so seeded objects are fully replicated. */
   users?: Array<{
     objectId?: string;

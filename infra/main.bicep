@@ -75,12 +75,10 @@ param eventMaxDeliveryAttempts int = 10
 @description('Optional. Event Grid: minutes an event may wait for delivery before it is dead-lettered.')
 param eventTimeToLiveInMinutes int = 1440
 
-@description('Optional. Role granted to the identity on the project subscription to create resource groups, workspaces and their dependencies. Default: Contributor (see docs/deploy.md for why, and for using a custom role instead).')
-param projectProvisionerRoleDefinitionId string = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
-
 // Generated from the estate policy by `npm run infra:generate`; never edit by hand.
 var contract = loadJsonContent('generated/app-contract.json')
 var matrix = loadJsonContent('generated/access-matrix-roles.json')
+var appRoles = loadJsonContent('generated/app-roles.json')
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -111,7 +109,7 @@ module app 'modules/app.bicep' = {
   }
 }
 
-// Project subscription: create resource groups and project resources; assign only the access
+// Project subscription: the custom promotion role (no Contributor); assign only the access
 // matrix's roles, only to groups (RBAC Administrator with an ABAC condition).
 module project 'modules/project-subscription.bicep' = {
   name: 'steward-project-${resourceToken}'
@@ -119,7 +117,7 @@ module project 'modules/project-subscription.bicep' = {
   params: {
     principalId: app.outputs.identityPrincipalId
     accessMatrixRoleDefinitionIds: matrix.roleDefinitionIds
-    provisionerRoleDefinitionId: projectProvisionerRoleDefinitionId
+    promotionRole: appRoles.promotionRole
   }
 }
 

@@ -8,6 +8,7 @@
  * it), 1 something missing, wrong or failed (with --check: anything that setup would make, or
  * that needs the installer), 2 bad input (arguments, settings).
  */
+import type { AzureClients } from "../../shared/azure/clients.js";
 import type { LogFields, Logger } from "../../shared/log.js";
 import { formatSetupReport, runSetup, type SetupReport } from "../../shared/setup/index.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
@@ -16,6 +17,7 @@ export interface SetupCliOptions {
   check: boolean;
   /** LRO polling interval when the service sends no Retry-After (tests shorten it). */
   pollIntervalMs?: number;
+  clients?: AzureClients;
 }
 
 export async function setup(ctx: CommandContext, args: string[], opts: SetupCliOptions): Promise<void> {
@@ -41,6 +43,7 @@ export async function setup(ctx: CommandContext, args: string[], opts: SetupCliO
     check: opts.check,
     logger,
     ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+    ...(opts.clients ? { clients: opts.clients } : {}),
   });
 
   if (ctx.json) printJson(ctx.io, report);

@@ -1,6 +1,7 @@
 /**
- * Built-in role definitions with their real ids (the same in every tenant). Permissions are
- * abbreviated to the entries that matter for reading them; the emulator does not enforce RBAC.
+ * Built-in role definitions with their real ids (the same in every tenant) and the actions,
+ * notActions and dataActions of Microsoft's built-in roles reference, for the roles this project
+ * uses; authorization/ enforces them (docs/emulator.md).
  */
 
 export interface RoleDefinitionData {
@@ -91,7 +92,12 @@ export const BUILT_IN_ROLES: RoleDefinitionData[] = [
       "Microsoft.MachineLearningServices/workspaces/write",
       "Microsoft.MachineLearningServices/workspaces/computes/*/write",
       "Microsoft.MachineLearningServices/workspaces/computes/*/delete",
+      "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action",
       "Microsoft.MachineLearningServices/workspaces/listKeys/action",
+      "Microsoft.MachineLearningServices/workspaces/hubs/write",
+      "Microsoft.MachineLearningServices/workspaces/hubs/delete",
+      "Microsoft.MachineLearningServices/workspaces/featurestores/write",
+      "Microsoft.MachineLearningServices/workspaces/featurestores/delete",
     ],
   },
   {

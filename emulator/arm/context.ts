@@ -14,6 +14,8 @@ export interface DirectoryView {
   readonly tenantId: string;
   getPrincipal(objectId: string): Principal | undefined;
   objectCreatedAt(id: string): number | undefined;
+  /** Groups with the object as a direct member (authorisation follows them transitively). */
+  groupsWithMember(objectId: string): ReadonlyArray<{ id: string }>;
   seed(seed: EmulatorSeed): void;
 }
 
@@ -31,6 +33,8 @@ export interface ArmContext {
   directory: DirectoryView;
   events: EventSink;
   lro: LroManager;
+  /** Authorise every request against role assignments (authorization/authorize.ts). */
+  enforceRbac?: boolean;
 }
 
 export interface ArmRequest extends EmuRequest {

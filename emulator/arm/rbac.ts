@@ -1,6 +1,8 @@
 /**
  * Role definitions (built-ins, read-only) and role assignments at any scope.
  *
+ * Custom role definitions can be created (PUT) and deleted; authorization/ enforces both kinds.
+ *
  * Principal checks (see docs/emulator.md): without principalType, a principal unknown to the
  * directory, or created less than FaultSettings.replicationDelayMs ago, fails with 400
  * PrincipalNotFound, as Azure does while Entra replicates. With principalType set Azure skips
@@ -61,13 +63,12 @@ function definitionView(def: AnyRole, scope: string): Record<string, unknown> {
 export function roleDefinitionsRouter(ctx: ArmContext, req: ArmRequest): EmuResponse | undefined {
   const split = splitAtProvider(req.path, "Microsoft.Authorization/roleDefinitions");
   if (!split || split.rest.length > 1) return undefined;
-  if (req.method !== "GET") {
-    return fail(
-      405,
-      "MethodNotAllowed",
-      "The emulator only serves built-in role definitions; custom roles cannot be created, changed or deleted.",
-    );
-  }
+  if (req.method === "PUT" && split.rest.length === 1)
+    return putCustomRole(ctx, req, split.scope, split.rest[0]!);
+  if (req.method === "DELETE" && split.rest.length === 1)
+    return deleteCustomRole(ctx, split.scope, split.rest[0]!);
+  if (req.method !== "GET")
+    return fail(405, "MethodNotAllowed", `${req.method} is not supported on role definitions.`);
   const scope = requireScope(ctx, split.scope);
   if (split.rest.length === 1) {
     const def = findRole(ctx, split.rest[0]!);
@@ -96,6 +97,65 @@ export function roleDefinitionsRouter(ctx: ArmContext, req: ArmRequest): EmuResp
       `The filter '${filter}' is not supported. Use roleName eq '{name}' or type eq 'BuiltInRole'.`,
     );
   return { status: 200, body: { value: defs.map((d) => definitionView(d, scope.id)) } };
+}
+
+const stringList = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : undefined;
+
+/** Custom roles (PUT roleDefinitions/{guid}): authorisation evaluates them like built-ins. */
+function putCustomRole(ctx: ArmContext, req: ArmRequest, scopePath: string, name: string): EmuResponse {
+  if (!GUID.test(name))
+    fail(400, "InvalidRoleDefinitionId", `The role definition ID '${name}' is not valid. It must be a GUID.`);
+  const scope = requireScope(ctx, scopePath);
+  const guid = lower(name);
+  if (builtInByGuid.has(guid))
+    fail(
+      400,
+      "RoleDefinitionUpdateNotPermitted",
+      `The built-in role definition '${name}' cannot be changed.`,
+    );
+  const props = requireBodyProperties(req);
+  const roleName =
+    typeof props.roleName === "string" && props.roleName.trim() !== ""
+      ? props.roleName
+      : fail(
+          400,
+          "InvalidRequestContent",
+          "The request content was invalid: 'properties.roleName' is required.",
+        );
+  const perms = Array.isArray(props.permissions) ? (props.permissions as Array<Record<string, unknown>>) : [];
+  const all = (key: string): string[] => perms.flatMap((p) => stringList(p?.[key]) ?? []);
+  const assignableScopes = stringList(props.assignableScopes) ?? [scope.id];
+  const clash = [...BUILT_IN_ROLES, ...ctx.state.customRoles.values()].find(
+    (d) => d.guid !== guid && d.roleName.toLowerCase() === roleName.toLowerCase(),
+  );
+  if (clash)
+    fail(
+      409,
+      "RoleDefinitionWithSameNameExists",
+      `A role definition cannot be updated with a name that already exists.`,
+    );
+  const existed = ctx.state.customRoles.has(guid);
+  const def = {
+    guid,
+    roleName,
+    description: typeof props.description === "string" ? props.description : "",
+    actions: all("actions"),
+    notActions: all("notActions"),
+    dataActions: all("dataActions"),
+    notDataActions: all("notDataActions"),
+    assignableScopes,
+  };
+  ctx.state.customRoles.set(guid, def);
+  return { status: existed ? 200 : 201, body: definitionView(def, scope.id) };
+}
+
+function deleteCustomRole(ctx: ArmContext, scopePath: string, name: string): EmuResponse {
+  const scope = requireScope(ctx, scopePath);
+  const def = ctx.state.customRoles.get(lower(name));
+  if (!def) return { status: 204 };
+  ctx.state.customRoles.delete(lower(name));
+  return { status: 200, body: definitionView(def, scope.id) };
 }
 
 function assignmentView(ra: RoleAssignmentRecord): Record<string, unknown> {

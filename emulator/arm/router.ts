@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmuResponse, Router } from "../types.js";
 import type { ArmContext, ArmRequest } from "./context.js";
+import { authorizeArm } from "./authorization/authorize.js";
 import { ArmFailure, armError } from "./errors.js";
 import { lower, splitPath } from "./ids.js";
 import { roleAssignmentsRouter, roleDefinitionsRouter } from "./rbac.js";
@@ -62,6 +63,7 @@ export function armRouter(ctx: ArmContext): Router {
       );
     const req: ArmRequest = { ...raw, correlationId, apiVersion };
     try {
+      authorizeArm(ctx, req);
       const res = dispatch(ctx, req);
       if (res) return withIds(res);
       return withIds(armError(404, "NotFound", `The emulator does not serve ${raw.method} ${raw.path}.`));

@@ -4,6 +4,7 @@
  * handler can never interleave with another request (Node runs one handler at a time between
  * awaits, and no handler awaits while it holds state).
  */
+import { createHash } from "node:crypto";
 import type { EmulatorSeed } from "../types.js";
 import { lower, parseResourceId, resourceGroupId } from "./ids.js";
 import { OrderedIndex } from "./listing.js";
@@ -340,6 +341,34 @@ export class ArmState {
         });
       }
     }
+    this.seedAssignments(seed, now);
+  }
+
+  private seedAssignments(seed: EmulatorSeed, now: number): void {
+    const at = new Date(now).toISOString();
+    for (const a of seed.roleAssignments ?? []) {
+      const roleGuid = lower(a.roleDefinitionId.split("/").pop() ?? a.roleDefinitionId);
+      const scope = a.scope === "/" ? "/" : a.scope.replace(/\/+$/, "");
+      if (this.assignmentFor(scope, a.principalId, roleGuid)) continue;
+      const name = lower(a.name ?? stableGuid(`${lower(scope)}|${lower(a.principalId)}|${roleGuid}`));
+      const id = `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+      this.putAssignment({
+        key: lower(id),
+        id,
+        name,
+        scope,
+        roleDefinitionGuid: roleGuid,
+        principalId: lower(a.principalId),
+        principalType: a.principalType ?? "User",
+        description: a.description,
+        condition: a.condition,
+        conditionVersion: a.condition !== undefined ? (a.conditionVersion ?? "2.0") : undefined,
+        createdOn: at,
+        updatedOn: at,
+        createdBy: "seed",
+        updatedBy: "seed",
+      });
+    }
   }
 
   private ensureGroup(
@@ -381,6 +410,12 @@ export class ArmState {
     if (!idx) map.set(key, (idx = new OrderedIndex<T>()));
     return idx;
   }
+}
+
+/** A GUID-shaped name derived from its input, so a seed names its assignments the same way every time. */
+function stableGuid(input: string): string {
+  const h = createHash("sha256").update(input).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 function tupleKey(scope: string, principalId: string, roleGuid: string): string {

@@ -123,6 +123,8 @@ export async function collectSummary(ctx: DemoContext): Promise<SummaryTable[]> 
     for await (const ra of clients
       .authorization(rg.sub)
       .roleAssignments.listForScope(rg.id, { filter: "atScope()" })) {
+      // atScope() includes what is inherited from the subscription (people's and the app's own roles).
+      if ((ra.scope ?? "").toLowerCase() !== rg.id.toLowerCase()) continue;
       const roleGuid = last(ra.roleDefinitionId);
       raRows.push([
         rg.name,

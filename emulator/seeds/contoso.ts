@@ -6,6 +6,7 @@
  * demo and the benchmarks all start from this seed, so they describe the same world.
  */
 import type { EstatePolicy } from "../../shared/policy/schema.js";
+import { appRoleSet, GRAPH_PERMISSIONS, ROLE_IDS } from "../../shared/setup/contract.js";
 import type { EmulatorSeed } from "../types.js";
 
 export const TENANT_ID = "72f988bf-0000-4e7a-9c3b-2d7cd011db47";
@@ -87,7 +88,61 @@ export function explorationIds(policy: EstatePolicy) {
   };
 }
 
+/**
+ * aml-steward's role set exactly as infra/ deploys it and `steward setup` completes it
+ * (shared/setup/contract.ts, appRoleSet): the custom promotion role, its assignments and the
+ * conditioned RBAC Administrator. The emulator enforces them, so the local stack proves the app
+ * needs no more.
+ */
+export function stewardRoleSeed(
+  policy: EstatePolicy,
+): Pick<EmulatorSeed, "roleDefinitions" | "roleAssignments" | "graphPermissions"> {
+  const set = appRoleSet(policy);
+  return {
+    roleDefinitions: set.customRoles.map((r) => ({
+      name: r.id,
+      roleName: r.roleName,
+      description: r.description,
+      actions: r.actions.map((a) => a.action),
+      assignableScopes: r.assignableScopes,
+    })),
+    roleAssignments: set.grants.map((g) => ({
+      scope: g.scope,
+      roleDefinitionId: g.roleId,
+      principalId: STEWARD_APP.objectId,
+      principalType: "ServicePrincipal" as const,
+      description: g.why,
+      ...(g.condition !== undefined ? { condition: g.condition, conditionVersion: "2.0" } : {}),
+    })),
+    // The Graph application permissions `steward setup` grants, and no other.
+    graphPermissions: [
+      { principalId: STEWARD_APP.objectId, permissions: GRAPH_PERMISSIONS.map((p) => p.value) },
+    ],
+  };
+}
+
+/**
+ * The people's own access, so that they can do what the scenarios have them do: Erin owns the
+ * governed subscriptions, Alice, Bob, Carol and the pipeline build in them, Dave reads and edits
+ * tags (the demo has him change a cost tag in the portal).
+ */
+function peopleRoleAssignments(policy: EstatePolicy): NonNullable<EmulatorSeed["roleAssignments"]> {
+  const subs = policy.governedSubscriptions.map((s) => `/subscriptions/${s.id.toLowerCase()}`);
+  const grant = (principalId: string, roleId: string, principalType: "User" | "ServicePrincipal" = "User") =>
+    subs.map((scope) => ({ scope, roleDefinitionId: roleId, principalId, principalType }));
+  return [
+    ...grant(PEOPLE.erin.objectId, ROLE_IDS.owner),
+    ...grant(PEOPLE.alice.objectId, ROLE_IDS.contributor),
+    ...grant(PEOPLE.bob.objectId, ROLE_IDS.contributor),
+    ...grant(PEOPLE.carol.objectId, ROLE_IDS.contributor),
+    ...grant(PEOPLE.dave.objectId, ROLE_IDS.reader),
+    ...grant(PEOPLE.dave.objectId, ROLE_IDS.tagContributor),
+    ...grant(PIPELINE_IDENTITY.objectId, ROLE_IDS.contributor, "ServicePrincipal"),
+  ];
+}
+
 export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
+  const roles = stewardRoleSeed(policy);
   const region = policy.regions.default;
   const { subscriptionId, rg, workspace } = explorationIds(policy);
   const t = policy.tags;
@@ -182,6 +237,19 @@ export function contosoSeed(policy: EstatePolicy): EmulatorSeed {
         "customer-churn",
       ),
     ],
+    // The policy's own custom roles exist in the estate, so the promotion can assign them.
+    roleDefinitions: [
+      ...(roles.roleDefinitions ?? []),
+      ...policy.customRoles.map((c) => ({
+        name: c.id,
+        roleName: c.name,
+        actions: c.actions,
+        notActions: c.notActions,
+        assignableScopes: [`/subscriptions/${policy.projectSubscriptionId}`],
+      })),
+    ],
+    roleAssignments: [...(roles.roleAssignments ?? []), ...peopleRoleAssignments(policy)],
+    graphPermissions: roles.graphPermissions,
     users: Object.values(PEOPLE).map((p) => ({ ...p })),
     servicePrincipals: [
       { ...STEWARD_APP, kind: "servicePrincipal" },

@@ -1,10 +1,10 @@
 // The project subscription, where promotions create each project's environments.
 //
-// 1. A provisioner role (default Contributor) so the identity can create resource groups and
-//    the workspaces with their dependencies. Creating a resource group needs
-//    Microsoft.Resources/subscriptions/resourceGroups/write at subscription scope, which no
-//    built-in role narrower than Contributor grants; docs/deploy.md explains what bounds it.
-//    Contributor cannot change access (Microsoft.Authorization/*/Write is excluded).
+// 1. A custom role, "aml-steward promotion", listing exactly the actions a promotion needs
+//    (resource groups, the workspace and its dependency types, promoted assets, budgets: read and
+//    write, no deletes, no reading of keys, nothing under Microsoft.Authorization). Its definition is
+//    generated from shared/setup/contract.ts into infra/generated/app-roles.json; docs/deploy.md
+//    says why each action is there. No Contributor.
 // 2. Role Based Access Control Administrator with an ABAC condition (version 2.0): the identity
 //    may create and delete role assignments only for the roles of the estate policy's access
 //    matrix and only for principals of type Group. No Owner, no User Access Administrator.
@@ -18,21 +18,41 @@ param principalId string
 @description('Required. Role definition GUIDs of the access matrix (from infra/generated/access-matrix-roles.json).')
 param accessMatrixRoleDefinitionIds array
 
-@description('Optional. Role that lets the identity create resource groups and project resources. Default: Contributor.')
-param provisionerRoleDefinitionId string = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
+@description('Required. The generated custom promotion role (infra/generated/app-roles.json: promotionRole).')
+param promotionRole object
 
 var rbacAdministratorRoleId = 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
 
 var roleList = join(accessMatrixRoleDefinitionIds, ', ')
 var abacCondition = '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roleList}} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {\'Group\'})) AND ((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/delete\'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roleList}} AND @Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {\'Group\'}))'
 
-resource provisioner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(subscription().id, principalId, provisionerRoleDefinitionId)
+resource promotionRoleDefinition 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: promotionRole.id
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', provisionerRoleDefinitionId)
+    roleName: promotionRole.roleName
+    description: promotionRole.description
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: promotionRole.actions
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      subscription().id
+    ]
+  }
+}
+
+resource promotion 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, promotionRole.id)
+  properties: {
+    roleDefinitionId: promotionRoleDefinition.id
     principalId: principalId
     principalType: 'ServicePrincipal'
-    description: 'aml-steward: create project resource groups, workspaces and their dependencies'
+    description: 'aml-steward: create project resource groups, workspaces with their dependencies, promoted assets and budgets'
   }
 }
 

@@ -128,8 +128,14 @@ function makeCredential(s: Settings): TokenCredential {
   return new DefaultAzureCredential({ managedIdentityClientId: s.STEWARD_IDENTITY_CLIENT_ID });
 }
 
-export function createAzureClients(settings: Settings = getSettings()): AzureClients {
-  const credential = makeCredential(settings);
+/**
+ * `credential` replaces the app's own (managed identity, or the emulator's service principal):
+ * `steward setup` runs as the installer, and locally tests sign it in as the emulator's installer.
+ */
+export function createAzureClients(
+  settings: Settings = getSettings(),
+  credential: TokenCredential = makeCredential(settings),
+): AzureClients {
   const armOptions = {
     ...(settings.STEWARD_ARM_ENDPOINT ? { endpoint: settings.STEWARD_ARM_ENDPOINT } : {}),
     // The default scope is derived from the endpoint; an override must not change the audience.

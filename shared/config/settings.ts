@@ -12,6 +12,30 @@ const url = z
   .refine((u) => u.startsWith("https://"), "must be an https:// URL (Azure SDKs refuse tokens over http)");
 const guid = z.string().regex(/^[0-9a-fA-F-]{36}$/, "must be a GUID");
 
+/**
+ * Where an override may point: this machine (the emulator), or the service in a known Azure
+ * cloud (public, US Government, China). Anything else could receive the identity's tokens.
+ */
+const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
+const CLOUD_HOSTS = {
+  arm: ["management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn"],
+  graph: [
+    "graph.microsoft.com",
+    "graph.microsoft.us",
+    "dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn",
+  ],
+  authority: ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn"],
+};
+const endpoint = (kind: keyof typeof CLOUD_HOSTS) =>
+  url.refine(
+    (u) => {
+      const host = new URL(u).hostname.toLowerCase();
+      return LOOPBACK.includes(host) || CLOUD_HOSTS[kind].includes(host);
+    },
+    `must be loopback or one of ${CLOUD_HOSTS[kind].join(", ")}`,
+  );
+
 const settingsSchema = z.object({
   /** Path of the estate policy file; empty = the bundled Contoso default. */
   STEWARD_POLICY_PATH: z.string().optional(),
@@ -28,9 +52,9 @@ const settingsSchema = z.object({
   /** Entra tenant of the estate. */
   STEWARD_TENANT_ID: guid.optional(),
   /** Local/sovereign overrides; unset in public Azure. */
-  STEWARD_ARM_ENDPOINT: url.optional(),
-  STEWARD_GRAPH_ENDPOINT: url.optional(),
-  STEWARD_AUTHORITY_HOST: url.optional(),
+  STEWARD_ARM_ENDPOINT: endpoint("arm").optional(),
+  STEWARD_GRAPH_ENDPOINT: endpoint("graph").optional(),
+  STEWARD_AUTHORITY_HOST: endpoint("authority").optional(),
   /**
    * Only with STEWARD_AUTHORITY_HOST (the local emulator): the client secret of the emulator's
    * service principal. Never set in Azure, where the managed identity is used.
@@ -70,6 +94,16 @@ export function getSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (parsed.data.STEWARD_AUTHORITY_HOST && !parsed.data.STEWARD_IDENTITY_CLIENT_ID) {
     throw new SettingsError(
       "invalid settings:\n  - STEWARD_IDENTITY_CLIENT_ID is required with STEWARD_AUTHORITY_HOST",
+    );
+  }
+  // The Functions host sets these in Azure: there, emulator sign-in would replace the managed identity.
+  const inAzure = Boolean(env.WEBSITE_INSTANCE_ID || env.WEBSITE_SITE_NAME);
+  const localOnly = (["STEWARD_AUTHORITY_HOST", "STEWARD_LOCAL_CLIENT_SECRET"] as const).filter(
+    (k) => parsed.data[k] !== undefined,
+  );
+  if (inAzure && localOnly.length > 0) {
+    throw new SettingsError(
+      `invalid settings:\n${localOnly.map((k) => `  - ${k} is for the local emulator only and is refused in Azure (WEBSITE_INSTANCE_ID/WEBSITE_SITE_NAME are set)`).join("\n")}`,
     );
   }
   if (env === process.env) cached = parsed.data;

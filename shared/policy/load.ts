@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import type { z } from "zod";
+import { actionPatternMatches } from "../azure/abacCondition.js";
 import { builtInRoleById, effectivePrivileges } from "./builtInRoles.js";
 import { deriveName, NamingError, type NameKind } from "./naming.js";
 import { estatePolicySchema, type EstatePolicy } from "./schema.js";
@@ -132,6 +133,25 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
             "the access matrix may not grant roles that manage access",
           );
         }
+        if (known?.name === "Contributor") {
+          add(
+            `accessMatrix.${role}.${env}[${i}]`,
+            g.name,
+            "the access matrix may not grant Contributor (it reads every key and deletes anything); grant narrower roles",
+          );
+        }
+        const custom = known
+          ? undefined
+          : p.customRoles.find((c) => c.id.toLowerCase() === g.id.toLowerCase());
+        if (!known && !custom) {
+          add(
+            `accessMatrix.${role}.${env}[${i}]`,
+            g.id,
+            "is neither a built-in role nor declared in customRoles (with its actions)",
+          );
+        }
+        if (custom && custom.name !== g.name)
+          add(`accessMatrix.${role}.${env}[${i}].name`, g.name, `custom role ${g.id} is "${custom.name}"`);
       });
     }
     const prodEnv = p.environments.filter((e) => e.productionData).map((e) => e.name);
@@ -150,6 +170,24 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
       }
     }
   }
+
+  p.customRoles.forEach((c, i) => {
+    if (builtInRoleById(c.id)) add(`customRoles[${i}].id`, c.id, "is a built-in role's id");
+    // Checked against the actions that manage access, whatever notActions says: a role with `*`
+    // or `Microsoft.Authorization/*/write` is one notActions edit away from granting anything.
+    const escalating = c.actions.filter(
+      (a) => a.trim() === "*" || ACCESS_ACTIONS.some((x) => actionPatternMatches(a, x)),
+    );
+    if (escalating.length > 0)
+      add(
+        `customRoles[${i}].actions`,
+        escalating,
+        "may not include `*` or actions that manage access (Microsoft.Authorization/*/write)",
+      );
+  });
+  dupes(p.customRoles.map((c) => c.id.toLowerCase())).forEach((id) =>
+    add("customRoles", id, "custom role ids must be unique"),
+  );
 
   const tagNames = new Set(p.tags.required.map((t) => t.toLowerCase()));
   for (const key of ["costCenter", "project", "environment", "owner"] as const) {
@@ -230,6 +268,15 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
   }
   return dedupe(out);
 }
+
+/** Actions by which a role holder could grant itself or others more access. */
+const ACCESS_ACTIONS = [
+  "Microsoft.Authorization/roleAssignments/write",
+  "Microsoft.Authorization/roleDefinitions/write",
+  "Microsoft.Authorization/elevateAccess/action",
+  "Microsoft.Authorization/policyAssignments/write",
+  "Microsoft.Authorization/denyAssignments/write",
+];
 
 function dupes(list: string[]): string[] {
   return [...new Set(list.filter((x, i) => list.indexOf(x) !== i))];

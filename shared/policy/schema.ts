@@ -89,6 +89,19 @@ export const estatePolicySchema = z
       .describe(
         "role -> environment -> Azure roles granted to that role's group on the environment's resource group.",
       ),
+    customRoles: z
+      .array(
+        z.strictObject({
+          id: guid.describe("The custom role definition's GUID."),
+          name: z.string().min(1),
+          actions: z.array(z.string().min(1)).min(1),
+          notActions: z.array(z.string().min(1)).default([]),
+        }),
+      )
+      .default([])
+      .describe(
+        "Custom Azure roles the access matrix may grant, with their actions: a custom role id not declared here is refused, and so is one whose actions could manage access.",
+      ),
     tags: z
       .strictObject({
         required: z.array(tagName).min(1).describe("Tags every governed resource must carry."),

@@ -6,7 +6,9 @@
  * which the Bicep loads with loadJsonContent, so nothing is typed twice; a unit test fails when
  * the generated files are stale.
  */
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { ConditionSyntaxError, parseCondition, type ConditionNode } from "../azure/abacCondition.js";
 import { builtInRoleById } from "../policy/builtInRoles.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { CONTAINERS, QUEUES, TABLES } from "../config/settings.js";
@@ -81,13 +83,15 @@ export const ROLE_IDS = {
 } as const;
 
 /**
- * Roles that let their holder grant access (or hold everything). The access matrix must never
- * contain them: the RBAC administrator could otherwise hand out the power to escalate.
+ * Roles the access matrix must never contain: those that grant access (the RBAC administrator
+ * could otherwise hand out the power to escalate) and Contributor (every key, every delete).
+ * The policy check refuses them first (shared/policy/load.ts); the generator refuses them again.
  */
 export const ESCALATING_ROLE_IDS: readonly string[] = [
   ROLE_IDS.owner,
   ROLE_IDS.userAccessAdministrator,
   ROLE_IDS.rbacAdministrator,
+  ROLE_IDS.contributor,
 ];
 
 export class InfraContractError extends Error {
@@ -110,7 +114,7 @@ export function accessMatrixRoles(policy: EstatePolicy): MatrixRole[] {
   const escalating = [...byId.keys()].filter((id) => ESCALATING_ROLE_IDS.includes(id));
   if (escalating.length > 0) {
     throw new InfraContractError(
-      `the access matrix grants ${escalating.map((id) => byId.get(id)).join(", ")}: roles that can grant access cannot be delegated to aml-steward`,
+      `the access matrix grants ${escalating.map((id) => byId.get(id)).join(", ")}: privileged roles (that grant access, or Contributor) cannot be delegated to aml-steward`,
     );
   }
   if (byId.size === 0) throw new InfraContractError("the access matrix grants no role");
@@ -140,32 +144,202 @@ export interface ParsedAbacCondition {
   deletePrincipalTypes: string[];
 }
 
-/** Reads the role and principal-type sets back out of a condition of abacCondition's shape. */
+/**
+ * Reads the role and principal-type sets back out of a condition of abacCondition's shape, from
+ * its parsed tree (shared/azure/abacCondition.ts): anything else (another branch, an OR where
+ * the shape has AND, another operator or attribute) is not of that shape and gives undefined.
+ */
 export function parseAbacCondition(condition: string): ParsedAbacCondition | undefined {
-  const set = (source: string, attribute: string, op: string): string[] | undefined => {
-    const re = new RegExp(
-      `@${source}\\[Microsoft\\.Authorization/roleAssignments:${attribute}\\]\\s+${op.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+\\{([^}]*)\\}`,
-      "i",
-    );
-    const m = re.exec(condition);
-    return m
-      ? m[1]!
-          .split(",")
-          .map((v) => v.trim().replace(/^'|'$/g, "").toLowerCase())
-          .filter(Boolean)
-          .sort()
-      : undefined;
+  let tree: ConditionNode;
+  try {
+    tree = parseCondition(condition);
+  } catch (e) {
+    if (e instanceof ConditionSyntaxError) return undefined;
+    throw e;
+  }
+  const ra = "microsoft.authorization/roleassignments";
+  const guarded = (node: ConditionNode, action: "write" | "delete", source: "request" | "resource") => {
+    if (node.kind !== "or" || node.items.length !== 2) return undefined;
+    const [guard, body] = node.items as [ConditionNode, ConditionNode];
+    if (
+      guard.kind !== "not" ||
+      guard.item.kind !== "actionMatches" ||
+      guard.item.pattern.toLowerCase() !== `${ra}/${action}`
+    )
+      return undefined;
+    if (body.kind !== "and" || body.items.length !== 2) return undefined;
+    const values = (n: ConditionNode, attribute: string, operator: string): string[] | undefined =>
+      n.kind === "compare" &&
+      n.source.toLowerCase() === source &&
+      n.attribute.toLowerCase() === `${ra}:${attribute}` &&
+      n.quantifier.toLowerCase() === "foranyofanyvalues" &&
+      n.operator.toLowerCase() === operator
+        ? [...new Set(n.values.map((v) => v.toLowerCase()))].sort()
+        : undefined;
+    const roles = values(body.items[0]!, "roledefinitionid", "guidequals");
+    const types = values(body.items[1]!, "principaltype", "stringequalsignorecase");
+    return roles && types ? { roles, types } : undefined;
   };
-  const writeRoles = set("Request", "RoleDefinitionId", "ForAnyOfAnyValues:GuidEquals");
-  const deleteRoles = set("Resource", "RoleDefinitionId", "ForAnyOfAnyValues:GuidEquals");
-  const writeTypes = set("Request", "PrincipalType", "ForAnyOfAnyValues:StringEqualsIgnoreCase");
-  const deleteTypes = set("Resource", "PrincipalType", "ForAnyOfAnyValues:StringEqualsIgnoreCase");
-  if (!writeRoles || !deleteRoles || !writeTypes || !deleteTypes) return undefined;
-  if (!/ActionMatches\{'Microsoft\.Authorization\/roleAssignments\/write'\}/i.test(condition))
-    return undefined;
-  if (!/ActionMatches\{'Microsoft\.Authorization\/roleAssignments\/delete'\}/i.test(condition))
-    return undefined;
-  return { writeRoles, writePrincipalTypes: writeTypes, deleteRoles, deletePrincipalTypes: deleteTypes };
+  if (tree.kind !== "and" || tree.items.length !== 2) return undefined;
+  const write = guarded(tree.items[0]!, "write", "request");
+  const del = guarded(tree.items[1]!, "delete", "resource");
+  if (!write || !del) return undefined;
+  return {
+    writeRoles: write.roles,
+    writePrincipalTypes: write.types,
+    deleteRoles: del.roles,
+    deletePrincipalTypes: del.types,
+  };
+}
+
+/** An action of a custom role, and why the app needs it. */
+export interface RoleAction {
+  action: string;
+  why: string;
+}
+
+export const PROMOTION_ROLE_NAME = "aml-steward promotion";
+
+const rw = (type: string, what: string): RoleAction[] => [
+  {
+    action: `${type}/read`,
+    why: `read ${what} first, so that a retried promotion writes only the difference`,
+  },
+  { action: `${type}/write`, why: `create or update ${what}` },
+];
+
+/**
+ * Exactly what a promotion does in the project subscription, nothing else: no deletes (a
+ * promotion never deletes), no listKeys or other secret-reading actions, no
+ * Microsoft.Authorization writes (role assignments go through the conditioned RBAC
+ * Administrator grant). Tags need no action here: resources are created with their tags in the
+ * PUT body, and later tag writes use Tag Contributor, which the project subscription has as a
+ * governed subscription.
+ */
+export const PROMOTION_ROLE_ACTIONS: readonly RoleAction[] = [
+  ...rw("Microsoft.Resources/subscriptions/resourceGroups", "the environment's resource group"),
+  ...rw("Microsoft.Storage/storageAccounts", "the workspace's storage account"),
+  ...rw("Microsoft.KeyVault/vaults", "the workspace's key vault"),
+  ...rw(
+    "Microsoft.OperationalInsights/workspaces",
+    "the Log Analytics workspace behind Application Insights",
+  ),
+  ...rw("Microsoft.Insights/components", "the workspace's Application Insights"),
+  ...rw(
+    "Microsoft.ContainerRegistry/registries",
+    "the workspace's container registry (when the policy asks for one)",
+  ),
+  ...rw("Microsoft.MachineLearningServices/workspaces", "the environment's Azure ML workspace"),
+  ...rw(
+    "Microsoft.MachineLearningServices/workspaces/datastores",
+    "the default blob datastore with identity-based access (no stored key or SAS)",
+  ),
+  ...["models", "data", "environments", "components"].flatMap((kind) => [
+    ...rw(`Microsoft.MachineLearningServices/workspaces/${kind}`, `the promoted ${kind} assets' containers`),
+    ...rw(
+      `Microsoft.MachineLearningServices/workspaces/${kind}/versions`,
+      `the promoted ${kind} assets' versions`,
+    ),
+  ]),
+  ...rw("Microsoft.Consumption/budgets", "the environment's budget (an update keeps its existing alerts)"),
+];
+
+/** The custom role's GUID: derived from the project subscription, so every deployment and check agree. */
+export function promotionRoleId(policy: EstatePolicy): string {
+  const h = createHash("sha256")
+    .update(`${PROMOTION_ROLE_NAME}|${policy.projectSubscriptionId.toLowerCase()}`)
+    .digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export interface CustomRoleDefinition {
+  id: string;
+  roleName: string;
+  description: string;
+  actions: RoleAction[];
+  assignableScopes: string[];
+}
+
+export interface AppRoleGrant {
+  /** "/subscriptions/{s}" or a resource id. */
+  scope: string;
+  roleId: string;
+  roleName: string;
+  why: string;
+  condition?: string;
+}
+
+/**
+ * The app's whole Azure RBAC footprint, generated from the policy: the custom promotion role and
+ * every assignment of the app's identity. infra/ deploys it (through
+ * infra/generated/app-roles.json), the local stack seeds it, `steward setup --check` expects it.
+ */
+export function appRoleSet(policy: EstatePolicy): {
+  customRoles: CustomRoleDefinition[];
+  grants: AppRoleGrant[];
+} {
+  const project = `/subscriptions/${policy.projectSubscriptionId.toLowerCase()}`;
+  const promotion: CustomRoleDefinition = {
+    id: promotionRoleId(policy),
+    roleName: PROMOTION_ROLE_NAME,
+    description:
+      "aml-steward: create project resource groups, Azure ML workspaces with their dependencies, promoted assets and budgets. No deletes, no keys, no access management.",
+    actions: [...PROMOTION_ROLE_ACTIONS],
+    assignableScopes: [project],
+  };
+  const matrix = accessMatrixRoles(policy).map((r) => r.id);
+  const { subscriptionId: expSub, resourceGroup: expRg, workspace: expWs } = policy.exploration;
+  const grants: AppRoleGrant[] = [
+    ...policy.governedSubscriptions.flatMap((s) => [
+      {
+        scope: `/subscriptions/${s.id.toLowerCase()}`,
+        roleId: ROLE_IDS.reader,
+        roleName: "Reader",
+        why: "read resources, resource groups and their tags for tagging and the nightly reconciliation",
+      },
+      {
+        scope: `/subscriptions/${s.id.toLowerCase()}`,
+        roleId: ROLE_IDS.tagContributor,
+        roleName: "Tag Contributor",
+        why: "write cost tags through the Tags API without any other access to the resources",
+      },
+    ]),
+    {
+      scope: project,
+      roleId: promotion.id,
+      roleName: PROMOTION_ROLE_NAME,
+      why: "create each project environment (see the role's actions)",
+    },
+    {
+      scope: project,
+      roleId: ROLE_IDS.rbacAdministrator,
+      roleName: "Role Based Access Control Administrator",
+      why: "grant the access matrix's roles to the project's groups; the condition allows nothing else",
+      condition: abacCondition(matrix),
+    },
+    {
+      scope: `/subscriptions/${expSub.toLowerCase()}/resourceGroups/${expRg}/providers/Microsoft.MachineLearningServices/workspaces/${expWs}`,
+      roleId: ROLE_IDS.azureMlDataScientist,
+      roleName: "AzureML Data Scientist",
+      why: "read the use case's assets in exploration and archive promoted ones there (granted by steward setup)",
+    },
+  ];
+  return { customRoles: [promotion], grants };
+}
+
+/** The content of infra/generated/app-roles.json: the custom role Bicep defines and assigns. */
+export function appRolesFile(policy: EstatePolicy): Record<string, unknown> {
+  const [promotion] = appRoleSet(policy).customRoles;
+  return {
+    $comment:
+      "Generated by `npm run infra:generate` from shared/setup/contract.ts (appRoleSet). Do not edit; docs/deploy.md explains each action.",
+    promotionRole: {
+      id: promotion!.id,
+      roleName: promotion!.roleName,
+      description: promotion!.description,
+      actions: promotion!.actions.map((a) => a.action),
+    },
+  };
 }
 
 /** Microsoft Graph's application id (the same in every tenant). */
@@ -255,5 +429,6 @@ export async function generatedInfraFiles(policy: EstatePolicy): Promise<Record<
   return {
     "infra/generated/access-matrix-roles.json": await json(accessMatrixRolesFile(policy)),
     "infra/generated/app-contract.json": await json(appContractFile(policy)),
+    "infra/generated/app-roles.json": await json(appRolesFile(policy)),
   };
 }

@@ -27,8 +27,9 @@ import type { Logger } from "../log.js";
 import { odataEq } from "../odata.js";
 import { deriveName, getPolicy, type EstatePolicy } from "../policy/index.js";
 import { MANAGED_BY, managedTags, workspaceBlueprint } from "../promotion/workspaceBlueprint.js";
+import { sameCondition } from "../azure/abacCondition.js";
 import {
-  accessMatrixRoles,
+  appRoleSet,
   BROAD_GRAPH_PERMISSIONS,
   EVENT_FILTER,
   GRAPH_APP_ID,
@@ -272,6 +273,27 @@ async function assignmentsOf(
   return out;
 }
 
+/** Group ids the identity belongs to, directly or through other groups (roles reach it through them). */
+async function transitiveGroupsOf(ctx: Ctx, id: string): Promise<string[] | undefined> {
+  try {
+    const out: string[] = [];
+    let page = (await ctx.clients
+      .graph()
+      .api(`/servicePrincipals/${encodeURIComponent(id)}/transitiveMemberOf`)
+      .select(["id"])
+      .get()) as { value?: Array<{ id?: string }>; "@odata.nextLink"?: string };
+    for (;;) {
+      for (const g of page.value ?? []) if (g.id) out.push(g.id.toLowerCase());
+      const next = page["@odata.nextLink"];
+      if (!next) return out;
+      page = (await ctx.clients.graph().api(next).get()) as typeof page;
+    }
+  } catch (e) {
+    if (isForbidden(e) || isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
 async function checkRoles(ctx: Ctx): Promise<void> {
   const id = identityId(ctx);
   if (!id) {
@@ -284,13 +306,28 @@ async function checkRoles(ctx: Ctx): Promise<void> {
     });
     return;
   }
-  const matrix = accessMatrixRoles(ctx.policy).map((r) => r.id);
+  const roleSet = appRoleSet(ctx.policy);
+  const promotionRole = roleSet.customRoles[0]!;
+  const rbacGrant = roleSet.grants.find((g) => g.roleId === ROLE_IDS.rbacAdministrator)!;
+  const groups = await transitiveGroupsOf(ctx, id);
+  if (groups === undefined)
+    add(ctx, {
+      area: "roles",
+      name: "group memberships of the identity",
+      status: "unverified",
+      detail: "cannot read its groups: roles granted through a group are not checked",
+    });
+  const principals = new Set([id, ...(groups ?? [])]);
   const project = ctx.policy.projectSubscriptionId.toLowerCase();
   for (const sub of subscriptionsOf(ctx.policy)) {
     const scope = `/subscriptions/${sub.id}`;
     let assignments: RoleAssignment[];
+    // Everything at, above and below the subscription, for the identity or any of its groups.
+    const everywhere: RoleAssignment[] = [];
     try {
       assignments = await assignmentsOf(ctx, sub.id, scope, id);
+      for await (const ra of ctx.clients.authorization(sub.id).roleAssignments.listForScope(scope))
+        if (principals.has((ra.principalId ?? "").toLowerCase())) everywhere.push(ra);
     } catch (e) {
       add(ctx, {
         area: "roles",
@@ -301,8 +338,8 @@ async function checkRoles(ctx: Ctx): Promise<void> {
       continue;
     }
     const held = (guid: string) => assignments.filter((ra) => roleGuid(ra) === guid);
-    const need = (guid: string, why: string) => {
-      const name = `${ROLE_NAMES[guid]} on ${scope}`;
+    const need = (guid: string, roleName: string, why: string) => {
+      const name = `${roleName} on ${scope}`;
       if (held(guid).length > 0) add(ctx, { area: "roles", name, status: "ok", detail: why });
       else
         add(ctx, {
@@ -315,11 +352,12 @@ async function checkRoles(ctx: Ctx): Promise<void> {
     };
     const governed = ctx.policy.governedSubscriptions.some((s) => s.id.toLowerCase() === sub.id);
     if (governed) {
-      need(ROLE_IDS.reader, "read resources and resource groups");
-      need(ROLE_IDS.tagContributor, "write cost tags");
+      need(ROLE_IDS.reader, "Reader", "read resources and resource groups");
+      need(ROLE_IDS.tagContributor, "Tag Contributor", "write cost tags");
     }
     if (sub.id === project) {
-      need(ROLE_IDS.contributor, "create project resource groups and resources");
+      need(promotionRole.id, promotionRole.roleName, "create project resource groups and resources");
+      await checkPromotionRoleDefinition(ctx, sub.id, promotionRole);
       const admins = held(ROLE_IDS.rbacAdministrator);
       const name = `${ROLE_NAMES[ROLE_IDS.rbacAdministrator]} on ${scope}`;
       if (admins.length === 0) {
@@ -331,55 +369,92 @@ async function checkRoles(ctx: Ctx): Promise<void> {
         });
       }
       for (const ra of admins) {
-        const parsed = ra.condition ? parseAbacCondition(ra.condition) : undefined;
-        const same = (a: readonly string[], b: readonly string[]) =>
-          a.length === b.length && a.every((x, i) => x === b[i]);
-        const want = [...matrix].sort();
-        if (!parsed) {
+        if (!ra.condition) {
           add(ctx, {
             area: "roles",
             name,
             status: "wrong",
-            detail: ra.condition
-              ? "its condition is not the access-matrix condition"
-              : "has no ABAC condition: it could grant any role to anyone",
+            detail: "has no ABAC condition: it could grant any role to anyone",
             fix: "remove this assignment; azd provision assigns it with the condition",
           });
-        } else if (
-          !same(parsed.writeRoles, want) ||
-          !same(parsed.deleteRoles, want) ||
-          !same(parsed.writePrincipalTypes, ["group"]) ||
-          !same(parsed.deletePrincipalTypes, ["group"])
-        ) {
+        } else if (!sameCondition(ra.condition, rbacGrant.condition!)) {
+          // Compared as parsed trees: an extra OR branch or a role added to a set is a different tree.
           add(ctx, {
             area: "roles",
             name,
             status: "wrong",
             detail:
-              "its condition allows other roles or principal types than the policy's access matrix and Group",
+              "its condition is not exactly the access-matrix condition (other roles, principal types or branches)",
             fix: "npm run infra:generate, then azd provision",
           });
         } else {
+          const parsed = parseAbacCondition(ra.condition);
           add(ctx, {
             area: "roles",
             name,
             status: "ok",
-            detail: `condition allows ${want.length} access-matrix role(s), groups only`,
+            detail: `condition allows ${parsed?.writeRoles.length ?? 0} access-matrix role(s), groups only`,
           });
         }
       }
     }
-    for (const guid of [ROLE_IDS.owner, ROLE_IDS.userAccessAdministrator]) {
-      for (const ra of held(guid)) {
+    for (const guid of [ROLE_IDS.owner, ROLE_IDS.userAccessAdministrator, ROLE_IDS.contributor]) {
+      for (const ra of everywhere.filter((r) => roleGuid(r) === guid)) {
+        const via = (ra.principalId ?? "").toLowerCase() === id ? "" : ` through group ${ra.principalId}`;
         add(ctx, {
           area: "roles",
-          name: `${ROLE_NAMES[guid]} on ${ra.scope}`,
+          name: `${ROLE_NAMES[guid]} on ${ra.scope}${via}`,
           status: "wrong",
           detail: "broader than aml-steward needs",
           fix: `remove role assignment ${ra.name}`,
         });
       }
     }
+  }
+}
+
+/** The deployed custom role must list exactly the generated actions: no more (privilege), no fewer (failures). */
+async function checkPromotionRoleDefinition(
+  ctx: Ctx,
+  subscriptionId: string,
+  role: ReturnType<typeof appRoleSet>["customRoles"][number],
+): Promise<void> {
+  const name = `role definition ${role.roleName}`;
+  try {
+    const def = await ctx.clients
+      .authorization(subscriptionId)
+      .roleDefinitions.get(`/subscriptions/${subscriptionId}`, role.id);
+    const have = (def.permissions ?? []).flatMap((p) => p.actions ?? []).map((a) => a.toLowerCase());
+    const want = role.actions.map((a) => a.action.toLowerCase());
+    const extra = have.filter((a) => !want.includes(a));
+    const lacking = want.filter((a) => !have.includes(a));
+    const dataActions = (def.permissions ?? []).flatMap((p) => p.dataActions ?? []);
+    if (extra.length + lacking.length + dataActions.length === 0)
+      add(ctx, { area: "roles", name, status: "ok", detail: `${want.length} action(s), as generated` });
+    else
+      add(ctx, {
+        area: "roles",
+        name,
+        status: "wrong",
+        detail: [
+          extra.length ? `extra: ${extra.join(", ")}` : "",
+          lacking.length ? `lacking: ${lacking.join(", ")}` : "",
+          dataActions.length ? `data actions: ${dataActions.join(", ")}` : "",
+        ]
+          .filter(Boolean)
+          .join("; "),
+        fix: "npm run infra:generate, then azd provision",
+      });
+  } catch (e) {
+    if (isNotFound(e))
+      add(ctx, {
+        area: "roles",
+        name,
+        status: "missing",
+        fix: "azd provision (infra/modules/project-subscription.bicep)",
+      });
+    else
+      add(ctx, { area: "roles", name, status: isForbidden(e) ? "unverified" : "error", detail: describe(e) });
   }
 }
 

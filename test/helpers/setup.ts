@@ -5,17 +5,14 @@
  * runs (the identity's Azure roles, and each governed subscription's Event Grid wiring as
  * infra/modules/event-wiring.bicep makes it, filter from shared/setup/contract.ts).
  */
+import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { contosoSeed, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
+import { createAzureClients, type AzureClients } from "../../shared/azure/clients.js";
+import { getSettings } from "../../shared/config/settings.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import type { EstatePolicy } from "../../shared/policy/index.js";
-import {
-  abacCondition,
-  accessMatrixRoles,
-  INFRA_NAMES,
-  resourceWriteEventFilter,
-  ROLE_IDS,
-} from "../../shared/setup/index.js";
+import { appRoleSet, INFRA_NAMES, resourceWriteEventFilter } from "../../shared/setup/index.js";
 import { startTestStack, type TestStack } from "./stack.js";
 
 export interface LogEntry {
@@ -29,7 +26,10 @@ export interface LogEntry {
 const FUNCTION_APP =
   "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-aml-steward-prod/providers/Microsoft.Web/sites/func-aml-steward-x";
 
-/** The Contoso estate without its exploration resource group and what is in it. */
+/**
+ * The Contoso estate without its exploration resource group and what is in it, and without
+ * aml-steward's roles (azd deploys them: deployLikeAzd) and Graph permissions (setup grants them).
+ */
 export function seedWithoutExploration(policy: EstatePolicy): EmulatorSeed {
   const ex = policy.exploration;
   const explorationRg =
@@ -37,7 +37,21 @@ export function seedWithoutExploration(policy: EstatePolicy): EmulatorSeed {
   const seed = contosoSeed(policy);
   seed.resourceGroups = (seed.resourceGroups ?? []).filter((g) => g.name !== ex.resourceGroup);
   seed.resources = (seed.resources ?? []).filter((r) => !r.id.toLowerCase().startsWith(explorationRg));
+  seed.roleAssignments = (seed.roleAssignments ?? []).filter((a) => a.principalId !== STEWARD_APP.objectId);
+  seed.roleDefinitions = [];
+  seed.graphPermissions = [];
   return seed;
+}
+
+/**
+ * Clients of the installer who runs `steward setup` (Erin, Owner of the governed subscriptions),
+ * as in Azure, where the installer runs it with az login and not as the app.
+ */
+export function installerClients(stack: TestStack): AzureClients {
+  return createAzureClients(
+    getSettings(),
+    new EmulatorPrincipalCredential(stack.url, { objectId: PEOPLE.erin.objectId }),
+  );
 }
 
 /** A test stack on that estate, with fast LROs. */
@@ -76,18 +90,33 @@ export async function assignStewardRole(
     });
 }
 
-/** What `azd up` makes: the identity's roles, and each governed subscription's event wiring. */
+/**
+ * What `azd up` makes: the identity's roles (the custom promotion role and every grant of
+ * shared/setup/contract.ts appRoleSet except AzureML Data Scientist on the exploration workspace,
+ * which setup makes), and each governed subscription's event wiring.
+ */
 export async function deployLikeAzd(stack: TestStack, policy: EstatePolicy): Promise<void> {
-  for (const s of policy.governedSubscriptions) {
-    await assignStewardRole(stack, s.id, ROLE_IDS.reader);
-    await assignStewardRole(stack, s.id, ROLE_IDS.tagContributor);
-  }
+  const set = appRoleSet(policy);
   const project = policy.projectSubscriptionId;
-  await assignStewardRole(stack, project, ROLE_IDS.contributor);
-  await assignStewardRole(stack, project, ROLE_IDS.rbacAdministrator, {
-    condition: abacCondition(accessMatrixRoles(policy).map((r) => r.id)),
-    conditionVersion: "2.0",
-  });
+  for (const role of set.customRoles) {
+    await stack
+      .authorizationAs(PEOPLE.erin.objectId, project)
+      .roleDefinitions.createOrUpdate(`/subscriptions/${project}`, role.id, {
+        roleName: role.roleName,
+        description: role.description,
+        roleType: "CustomRole",
+        permissions: [{ actions: role.actions.map((a) => a.action) }],
+        assignableScopes: role.assignableScopes,
+      });
+  }
+  for (const g of set.grants.filter(
+    (x) => x.scope.startsWith("/subscriptions/") && !x.scope.includes("/resourceGroups/"),
+  )) {
+    const sub = g.scope.split("/")[2]!;
+    await assignStewardRole(stack, sub, g.roleId, {
+      ...(g.condition !== undefined ? { condition: g.condition, conditionVersion: "2.0" } : {}),
+    });
+  }
   await stack.control("POST", "/_emulator/seed", {
     resourceGroups: policy.governedSubscriptions.map((s) => ({
       subscriptionId: s.id,

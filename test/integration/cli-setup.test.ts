@@ -13,7 +13,13 @@ import { PEOPLE } from "../../emulator/seeds/contoso.js";
 import { main, type CliIo } from "../../cli/index.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { GRAPH_PERMISSIONS, SETUP_CREATED_BY, type SetupReport } from "../../shared/setup/index.js";
-import { deployLikeAzd, startSetupStack, writesSince as writes, type LogEntry } from "../helpers/setup.js";
+import {
+  deployLikeAzd,
+  installerClients,
+  startSetupStack,
+  writesSince as writes,
+  type LogEntry,
+} from "../helpers/setup.js";
 import type { TestStack } from "../helpers/stack.js";
 
 const policy = getPolicy();
@@ -25,7 +31,7 @@ async function steward(...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
-  const code = await main(argv, io, { setupPollIntervalMs: 20 });
+  const code = await main(argv, io, { setupPollIntervalMs: 20, setupClients: installerClients(stack) });
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 

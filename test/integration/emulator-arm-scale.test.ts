@@ -23,6 +23,14 @@ beforeAll(async () => {
     seed: {
       subscriptions: [{ subscriptionId: SUB, displayName: "Big" }],
       servicePrincipals: [{ ...APP, displayName: "scale", clientSecret: APP.secret }],
+      roleAssignments: [
+        {
+          scope: `/subscriptions/${SUB}`,
+          roleDefinitionId: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+          principalId: APP.objectId,
+          principalType: "ServicePrincipal",
+        },
+      ],
     },
   });
   const resources = Array.from({ length: COUNT }, (_, i) => ({

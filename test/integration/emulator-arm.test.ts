@@ -103,7 +103,9 @@ function writesSince(start: number): ResourceWrite[] {
 const eventCount = (): number => (em.events.dump() as { events: unknown[] }).events.length;
 
 beforeAll(async () => {
-  em = await startTestEmulator({ seed, pageSize: 4 });
+  // ARM mechanics only; authorisation has its own tests (emulator-authorization.test.ts), and the
+  // role-assignment listings here must show exactly what the tests create.
+  em = await startTestEmulator({ seed, pageSize: 4, enforceRbac: false });
   em.faults.update({ lroDurationMs: 150, lroRetryAfterSeconds: 0 });
   const cred = emulatorSecretCredential(em.url, em.tenantId, APP.appId, APP.secret);
   const opts = armClientOptions(em.url);

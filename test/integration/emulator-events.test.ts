@@ -35,6 +35,20 @@ const seed: EmulatorSeed = {
   ],
   users: [ALICE],
   servicePrincipals: [{ ...APP, displayName: "aml-steward" }],
+  // The emulator enforces RBAC: Alice builds in the subscription, the app only tags.
+  roleAssignments: [
+    {
+      scope: `/subscriptions/${SUB}`,
+      roleDefinitionId: "b24988ac-6180-42a0-ab88-20f7382dd24c",
+      principalId: ALICE.objectId,
+    },
+    {
+      scope: `/subscriptions/${SUB}`,
+      roleDefinitionId: "4a9ae827-6dc8-4573-8ac7-8239d42aa03f",
+      principalId: APP.objectId,
+      principalType: "ServicePrincipal",
+    },
+  ],
 };
 
 interface Hit {

@@ -69,7 +69,8 @@ const securityGroup = (displayName: string, mailNickname: string, extra: Record<
 });
 
 beforeAll(async () => {
-  emu = await startTestEmulator({ seed });
+  // Graph mechanics only; application permissions have their own tests (emulator-graph-permissions.test.ts).
+  emu = await startTestEmulator({ seed, enforceRbac: false });
   const cred = emulatorSecretCredential(emu.url, TENANT, APP.appId, APP.clientSecret);
   graph = Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(cred, {

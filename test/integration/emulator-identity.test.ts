@@ -37,6 +37,12 @@ const seed: EmulatorSeed = {
     { ...APP, displayName: "aml-steward" },
     { ...MI, displayName: "mi-pipeline", kind: "managedIdentity" },
   ],
+  // The emulator enforces RBAC: every principal here builds in the subscription.
+  roleAssignments: [ALICE.objectId, APP.objectId, MI.objectId].map((principalId) => ({
+    scope: `/subscriptions/${SUB}`,
+    roleDefinitionId: "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    principalId,
+  })),
 };
 
 let emu: EmulatorHandle;

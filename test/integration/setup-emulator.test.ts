@@ -11,9 +11,11 @@ import { roleAssignmentName } from "../../shared/ids.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
 import {
+  appRoleSet,
   formatSetupReport,
   GRAPH_PERMISSIONS,
   INFRA_NAMES,
+  PROMOTION_ROLE_NAME,
   ROLE_IDS,
   runSetup,
   SETUP_CREATED_BY,
@@ -23,6 +25,7 @@ import {
 import {
   assignStewardRole,
   deployLikeAzd,
+  installerClients,
   startSetupStack,
   writesSince as writes,
 } from "../helpers/setup.js";
@@ -46,7 +49,9 @@ function item(r: SetupReport, area: SetupItem["area"], name: string | RegExp): S
 /** Setup's clock: the first apply "today", every later run a day after. */
 const FIRST_DAY = new Date("2025-03-04T10:00:00Z");
 let clock = FIRST_DAY;
-const run = (check: boolean) => runSetup({ check, pollIntervalMs: 20, now: () => clock });
+// As the installer (Erin), not as the app: the emulator enforces RBAC.
+const run = (check: boolean) =>
+  runSetup({ check, pollIntervalMs: 20, now: () => clock, clients: installerClients(stack) });
 
 beforeAll(async () => {
   // The Contoso estate without its exploration resource group: setup has to create it.
@@ -223,12 +228,86 @@ describe("steward setup recognises what infra/ deploys", () => {
       );
     }
     const project = `/subscriptions/${policy.projectSubscriptionId}`;
-    expect(item(r, "roles", `Contributor on ${project}`).status).toBe("ok");
+    expect(item(r, "roles", `${PROMOTION_ROLE_NAME} on ${project}`).status).toBe("ok");
+    expect(item(r, "roles", `role definition ${PROMOTION_ROLE_NAME}`).status).toBe("ok");
     expect(item(r, "roles", `Role Based Access Control Administrator on ${project}`).status).toBe("ok");
     const problems = r.items.filter((i) => ["missing", "wrong", "error"].includes(i.status));
     expect(problems, formatSetupReport(r)).toEqual([]);
     expect(r.ok).toBe(true);
     expect(await writesSince(since)).toEqual([]);
+  });
+
+  it("finds Owner or User Access Administrator below the subscription and through a group", async () => {
+    const sub = ex.subscriptionId;
+    const rgScope = `/subscriptions/${sub}/resourceGroups/${ex.resourceGroup}`;
+    const group = "6a000000-0000-4000-8000-0000000000a6";
+    const outer = "6b000000-0000-4000-8000-0000000000b6";
+    // The identity is in a group that is in another group; the outer group holds UAA.
+    await stack.control("POST", "/_emulator/seed", {
+      groups: [
+        { id: group, displayName: "platform automation", members: [STEWARD_APP.objectId] },
+        { id: outer, displayName: "platform admins", members: [group] },
+      ],
+    });
+    const erin = stack.authorizationAs(PEOPLE.erin.objectId, sub);
+    const grant = (
+      scope: string,
+      principalId: string,
+      role: string,
+      principalType: "Group" | "ServicePrincipal",
+    ) =>
+      erin.roleAssignments.create(scope, roleAssignmentName(scope, principalId, role), {
+        roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+        principalId,
+        principalType,
+      });
+    await grant(rgScope, STEWARD_APP.objectId, ROLE_IDS.owner, "ServicePrincipal");
+    await grant(rgScope, outer, ROLE_IDS.userAccessAdministrator, "Group");
+    const r = await run(true);
+    expect(item(r, "roles", `Owner on ${rgScope}`).status).toBe("wrong");
+    expect(item(r, "roles", `User Access Administrator on ${rgScope} through group ${outer}`).status).toBe(
+      "wrong",
+    );
+    expect(r.ok).toBe(false);
+    await erin.roleAssignments.delete(
+      rgScope,
+      roleAssignmentName(rgScope, STEWARD_APP.objectId, ROLE_IDS.owner),
+    );
+    await erin.roleAssignments.delete(
+      rgScope,
+      roleAssignmentName(rgScope, outer, ROLE_IDS.userAccessAdministrator),
+    );
+    expect((await run(true)).ok).toBe(true);
+  });
+
+  it("flags an ABAC condition widened with OR, though it holds every expected role and type", async () => {
+    const project = policy.projectSubscriptionId;
+    const scope = `/subscriptions/${project}`;
+    const name = roleAssignmentName(scope, STEWARD_APP.objectId, ROLE_IDS.rbacAdministrator);
+    const erin = stack.authorizationAs(PEOPLE.erin.objectId, project);
+    const expected = appRoleSet(policy).grants.find(
+      (g) => g.roleId === ROLE_IDS.rbacAdministrator,
+    )!.condition!;
+    const put = (condition: string) =>
+      erin.roleAssignments.create(scope, name, {
+        roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.rbacAdministrator}`,
+        principalId: STEWARD_APP.objectId,
+        principalType: "ServicePrincipal",
+        condition,
+        conditionVersion: "2.0",
+      });
+    await erin.roleAssignments.delete(scope, name);
+    await put(
+      `(${expected}) OR (@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEqualsIgnoreCase 'User')`,
+    );
+    const r = await run(true);
+    expect(item(r, "roles", `Role Based Access Control Administrator on ${scope}`)).toMatchObject({
+      status: "wrong",
+      detail: expect.stringMatching(/not exactly the access-matrix condition/),
+    });
+    await erin.roleAssignments.delete(scope, name);
+    await put(expected);
+    expect((await run(true)).ok).toBe(true);
   });
 
   it("flags a role broader than needed", async () => {

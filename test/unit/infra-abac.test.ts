@@ -10,6 +10,9 @@ import {
   accessMatrixRoles,
   InfraContractError,
   parseAbacCondition,
+  PROMOTION_ROLE_ACTIONS,
+  PROMOTION_ROLE_NAME,
+  promotionRoleId,
   ROLE_IDS,
 } from "../../shared/setup/contract.js";
 import { bicepCode, bicepStringVar, guids, infraFiles, read } from "./infra-helpers.js";
@@ -42,8 +45,7 @@ describe("the ABAC condition on Role Based Access Control Administrator", () => 
     expect(main).toMatch(/accessMatrixRoleDefinitionIds: matrix\.roleDefinitionIds/);
     expect(project).toMatch(/var roleList = join\(accessMatrixRoleDefinitionIds, ', '\)/);
     // No role GUID of the matrix is typed into the module.
-    for (const id of matrixIds.filter((id) => id !== ROLE_IDS.contributor))
-      expect(guids(project)).not.toContain(id);
+    for (const id of matrixIds) expect(guids(project)).not.toContain(id);
   });
 
   it("renders to the same condition as shared/setup (what setup verifies in Azure)", () => {
@@ -116,7 +118,6 @@ describe("roles granted by the templates", () => {
     const allowed = new Set<string>([
       ROLE_IDS.reader,
       ROLE_IDS.tagContributor,
-      ROLE_IDS.contributor,
       ROLE_IDS.rbacAdministrator,
       ROLE_IDS.storageBlobDataOwner,
       ROLE_IDS.storageQueueDataContributor,
@@ -125,6 +126,36 @@ describe("roles granted by the templates", () => {
       ROLE_IDS.monitoringMetricsPublisher,
     ]);
     expect(guids(code).filter((g) => !allowed.has(g))).toEqual([]);
+  });
+
+  it("grant no Contributor: the project subscription gets the generated custom promotion role", () => {
+    const text = infraFiles()
+      .map((f) => read(f))
+      .join("\n");
+    expect(guids(text)).not.toContain(ROLE_IDS.contributor);
+    const generated = JSON.parse(read("infra/generated/app-roles.json")) as {
+      promotionRole: { id: string; roleName: string; actions: string[] };
+    };
+    expect(generated.promotionRole).toMatchObject({
+      id: promotionRoleId(policy),
+      roleName: PROMOTION_ROLE_NAME,
+      actions: PROMOTION_ROLE_ACTIONS.map((a) => a.action),
+    });
+    for (const a of generated.promotionRole.actions) {
+      expect(a).not.toContain("*");
+      expect(a).not.toMatch(/\/delete$|listKeys|^Microsoft\.Authorization\//i);
+    }
+    expect(bicepCode("infra/main.bicep")).toMatch(
+      /var appRoles = loadJsonContent\('generated\/app-roles\.json'\)/,
+    );
+    const project = bicepCode("infra/modules/project-subscription.bicep");
+    expect(project).toMatch(/Microsoft\.Authorization\/roleDefinitions@/);
+    expect(project).toMatch(/actions: promotionRole\.actions/);
+  });
+
+  it("docs/deploy.md lists every action of the promotion role with its why", () => {
+    const doc = read("docs/deploy.md");
+    for (const a of PROMOTION_ROLE_ACTIONS) expect(doc).toContain(`| \`${a.action}\` | ${a.why} |`);
   });
 
   it("give the governed subscriptions Reader and Tag Contributor at subscription scope", () => {
