@@ -40,6 +40,9 @@ param existingSystemTopics object = {}
 @description('Optional. Path of the estate policy file inside the deployed package; empty = the bundled default policy. infra/generated must have been generated from the same file.')
 param policyPath string = ''
 
+@description('Required. Client id of aml-steward\'s API app registration (docs/deploy.md: "The API app registration"): the audience of the tokens requesters and approvers send.')
+param apiClientId string
+
 @description('Optional. NCRONTAB schedule (six fields) of the nightly cost-tag reconciliation.')
 param reconcileSchedule string = '0 0 2 * * *'
 
@@ -101,6 +104,8 @@ module app 'modules/app.bicep' = {
     tags: tags
     resourceToken: resourceToken
     storageNames: contract.storage
+    promotionSenders: contract.promotionSenders
+    apiClientId: apiClientId
     policyPath: policyPath
     reconcileSchedule: reconcileSchedule
     logLevel: logLevel

@@ -18,6 +18,12 @@ param resourceToken string
 @description('Required. { queues: string[], tables: string[], containers: string[] } from infra/generated/app-contract.json.')
 param storageNames object
 
+@description('Required. { queue: string, groupIds: string[] } from infra/generated/app-contract.json: who may send promotion requests and approvals.')
+param promotionSenders object
+
+@description('Required. STEWARD_API_CLIENT_ID: client id of aml-steward\'s API app registration (the audience of requesters\' tokens).')
+param apiClientId string
+
 @description('Optional. STEWARD_POLICY_PATH; empty = bundled default policy.')
 param policyPath string = ''
 
@@ -41,6 +47,7 @@ var deploymentContainerName = 'app-package-${take(resourceToken, 12)}'
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
@@ -112,6 +119,15 @@ module storage 'br/public:avm/res/storage/storage-account:0.32.1' = {
       queues: [
         for name in storageNames.queues: {
           name: name
+          // Requesters and approvers may send to the promotion queue only (never read, delete,
+          // or reach the app's internal queues); their messages still need a valid token.
+          roleAssignments: name == promotionSenders.queue
+            ? map(promotionSenders.groupIds, groupId => {
+                roleDefinitionIdOrName: roles.storageQueueDataMessageSender
+                principalId: groupId
+                principalType: 'Group'
+              })
+            : []
         }
       ]
     }
@@ -220,6 +236,7 @@ module site 'br/public:avm/res/web/site:0.19.4' = {
           STEWARD_TENANT_ID: tenant().tenantId
           STEWARD_IDENTITY_OBJECT_ID: identity.outputs.principalId
           STEWARD_IDENTITY_CLIENT_ID: identity.outputs.clientId
+          STEWARD_API_CLIENT_ID: apiClientId
           STEWARD_POLICY_PATH: policyPath
           STEWARD_RECONCILE_SCHEDULE: reconcileSchedule
           STEWARD_LOG_LEVEL: logLevel

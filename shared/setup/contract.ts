@@ -78,6 +78,7 @@ export const ROLE_IDS = {
   storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+  storageQueueDataMessageSender: "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a",
   storageTableDataContributor: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
   monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
 } as const;
@@ -414,7 +415,22 @@ export function appContractFile(policy: EstatePolicy): Record<string, unknown> {
       resourceGroup: policy.exploration.resourceGroup,
       workspace: policy.exploration.workspace,
     },
+    promotionSenders: promotionSenders(policy),
   };
+}
+
+/**
+ * Who may put messages on the promotion queue: the requester groups and the cost centres'
+ * approvers (their decisions travel the same way). "Storage Queue Data Message Sender" on that
+ * one queue: never on the app's internal queues, never read or delete. The messages still need
+ * a valid token; the role only keeps everyone else from filling the queue.
+ */
+export function promotionSenders(policy: EstatePolicy): { queue: string; groupIds: string[] } {
+  const ids = [
+    ...policy.requests.requesters.map((r) => r.group.id),
+    ...policy.fundedCostCenters.flatMap((c) => (c.approvers ? [c.approvers.id] : [])),
+  ].map((id) => id.toLowerCase());
+  return { queue: QUEUES.promotions, groupIds: [...new Set(ids)].sort() };
 }
 
 /**

@@ -121,11 +121,30 @@ describe("roles granted by the templates", () => {
       ROLE_IDS.rbacAdministrator,
       ROLE_IDS.storageBlobDataOwner,
       ROLE_IDS.storageQueueDataContributor,
+      ROLE_IDS.storageQueueDataMessageSender,
       ROLE_IDS.storageTableDataContributor,
       ROLE_IDS.storageBlobDataContributor,
       ROLE_IDS.monitoringMetricsPublisher,
     ]);
     expect(guids(code).filter((g) => !allowed.has(g))).toEqual([]);
+  });
+
+  it("let requesters and approvers send to the promotion queue only", () => {
+    const contract = JSON.parse(read("infra/generated/app-contract.json")) as {
+      promotionSenders: { queue: string; groupIds: string[] };
+    };
+    const groups = [
+      ...policy.requests.requesters.map((r) => r.group.id),
+      ...policy.fundedCostCenters.map((c) => c.approvers!.id),
+    ];
+    expect(contract.promotionSenders).toEqual({
+      queue: "promotion-requests",
+      groupIds: [...new Set(groups)].sort(),
+    });
+    const app = read("infra/modules/app.bicep");
+    expect(app).toMatch(/roleAssignments: name == promotionSenders.queue\s*\?/);
+    expect(app).toContain("roles.storageQueueDataMessageSender");
+    expect(app).toContain("STEWARD_API_CLIENT_ID: apiClientId");
   });
 
   it("grant no Contributor: the project subscription gets the generated custom promotion role", () => {
