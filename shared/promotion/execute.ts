@@ -24,6 +24,7 @@ import { ensureDependencies } from "./steps/dependencies.js";
 import { ensureGroups } from "./steps/groups.js";
 import { ensureResourceGroup } from "./steps/resourceGroup.js";
 import { ensureRoleAssignments } from "./steps/roleAssignments.js";
+import { ProjectOwnership, recordSecurityFindings, OwnershipRefused } from "./ownership.js";
 import { ensureDataAccess, ensureWorkspace } from "./steps/workspace.js";
 
 export const ENV_STEPS = [
@@ -67,7 +68,17 @@ export async function executePlan(
   deps: ExecuteDeps,
   opts: ExecuteOptions = {},
 ): Promise<void> {
+  const ownership = await ProjectOwnership.load(
+    deps.writer.records,
+    plan.project,
+    deps.writer.record.resources,
+  );
   const ctx: StepContext = {
+    ownership,
+    claim: async (entries) => {
+      ownership.claim(entries);
+      await deps.writer.addResources(entries);
+    },
     clients: deps.clients,
     audit: deps.audit,
     plan,
@@ -94,6 +105,12 @@ export async function executePlan(
         writes: 0,
         detail: (e as Error).message?.slice(0, 2000),
       });
+      if (e instanceof OwnershipRefused)
+        await recordSecurityFindings(deps.clients, [e.finding], {
+          project: plan.project,
+          correlationId: plan.requestId,
+          log: deps.log,
+        });
       throw e;
     }
     deps.log.info("promotion step", {

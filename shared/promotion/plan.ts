@@ -114,6 +114,8 @@ export interface PromotionPlan {
    * project) keeps its values, so a retry or a second request sees no difference.
    */
   fillOnlyTags: string[];
+  /** Tag names of the marks an existing resource group must carry to be continued (ownership.ts). */
+  ownershipTags: { managedBy: string; project: string };
   environments: EnvironmentPlan[];
   assets: AssetPlan;
 }
@@ -156,6 +158,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     fundingReference: request.fundingReference,
     region,
     fillOnlyTags: creationTagNames(policy),
+    ownershipTags: { managedBy: policy.tags.managedBy, project: policy.tags.project },
     environments: envPlans,
     assets: {
       sourceSubscriptionId: ex.subscriptionId,

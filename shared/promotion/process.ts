@@ -108,7 +108,12 @@ export async function processPromotionMessage(
   const request = parsed.request;
 
   try {
-    const admission = await admit(deps.policy, request, azureLookups(deps.clients));
+    const lookups = azureLookups(deps.clients, {
+      records: deps.records,
+      stewardObjectId: getSettings().STEWARD_IDENTITY_OBJECT_ID ?? "",
+      log,
+    });
+    const admission = await admit(deps.policy, request, lookups);
     if (!admission.ok) return await reject(admission.reasons);
 
     const settings = getSettings();

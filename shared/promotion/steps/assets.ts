@@ -26,10 +26,9 @@ export const LINEAGE_TAGS = {
   promotedTo: "promotedTo",
 } as const;
 
-/** A permanent problem: retrying the message cannot fix it. */
-export class PromotionConflict extends Error {
-  override name = "PromotionConflict";
-}
+// Defined on its own so that ownership checks can extend it without an import cycle.
+export { PromotionConflict } from "../conflict.js";
+import { PromotionConflict } from "../conflict.js";
 
 interface AssetBody {
   name?: string;
@@ -127,6 +126,27 @@ export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
     out.push({ ...ref, id: assetId(a.sourceWorkspaceId, ref), source, productionData });
   }
   return out.sort((x, y) => x.id.localeCompare(y.id));
+}
+
+/** Tags of exploration versions by `key(ref)`; undefined for a version that does not exist. */
+export async function versionTags(
+  clients: StepContext["clients"],
+  ex: { subscriptionId: string; resourceGroup: string; workspace: string },
+  refs: readonly AssetRef[],
+  key: (r: AssetRef) => string,
+): Promise<Map<string, Record<string, string | null> | undefined>> {
+  const ml = clients.machineLearning(ex.subscriptionId);
+  const out = new Map<string, Record<string, string | null> | undefined>();
+  await mapLimit(refs, 4, async (ref) => {
+    try {
+      const v = await ops(ml, ref.kind).versions.get(ex.resourceGroup, ex.workspace, ref.name, ref.version);
+      out.set(key(ref), v.properties.tags ?? {});
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      out.set(key(ref), undefined);
+    }
+  });
+  return out;
 }
 
 export function isProductionData(tags: Record<string, string | null> | undefined): boolean {

@@ -1,0 +1,228 @@
+/**
+ * Nothing adopted, nothing hijacked: each attack of issue 12 tried through the real queue, the
+ * real handler and the real SDKs against the emulator. Each must end in a recorded refusal, a
+ * `security` violation where someone else's object was in the way, and nothing written to Azure.
+ */
+import { Client as GraphClient } from "@microsoft/microsoft-graph-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PEOPLE, STEWARD_APP, explorationIds } from "../../emulator/seeds/contoso.js";
+import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { azure } from "../../shared/azure/clients.js";
+import { TABLES } from "../../shared/config/settings.js";
+import { ViolationLog } from "../../shared/ledger/violations.js";
+import { environmentNames } from "../../shared/policy/naming.js";
+import type { PromotionRecord } from "../../shared/promotion/record.js";
+import { isWrite, startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
+
+let w: PromotionWorld;
+beforeAll(async () => {
+  w = await startPromotionWorld();
+  await w.startHost();
+}, 60_000);
+afterAll(async () => w?.stop());
+
+const finished = (r: PromotionRecord) => r.status !== "accepted" && r.status !== "running";
+const sub = () => w.stack.policy.projectSubscriptionId;
+const violations = () => new ViolationLog(azure().table(TABLES.violations));
+
+/** A Graph client acting as a seeded person, as Graph Explorer or a script of theirs would. */
+function graphAs(objectId: string): GraphClient {
+  const cred = new EmulatorPrincipalCredential(w.stack.url, { objectId });
+  return GraphClient.initWithMiddleware({
+    authProvider: {
+      getAccessToken: async () => (await cred.getToken("https://graph.microsoft.com/.default"))!.token,
+    },
+    baseUrl: `${w.stack.url}/`,
+    customHosts: new Set([new URL(w.stack.url).hostname]),
+  });
+}
+
+const ref = (id: string) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`;
+
+/** Sends a request and expects a refusal with no write to ARM or Graph. */
+async function refused(over: Record<string, unknown>): Promise<PromotionRecord> {
+  const req = w.request({ costCenter: "CC-2100-FRAUD", useCaseId: "no-such-use-case", ...over });
+  const since = Date.now();
+  await w.send(req);
+  const rec = await w.waitForRecord(req.requestId, finished);
+  expect(rec.status, JSON.stringify(rec.reasons ?? rec.lastError)).toBe("rejected");
+  expect((await w.azureRequests(since)).filter(isWrite)).toEqual([]);
+  return rec;
+}
+
+describe("Entra groups are create-only", () => {
+  it("a squatted prod group (aml-steward added as co-owner) stops the promotion and is left as it was", async () => {
+    const project = "squat-target";
+    const name = environmentNames(w.stack.policy, project, "prod").groups["data-scientist"]!;
+    const dave = graphAs(PEOPLE.dave.objectId);
+    const squat = (await dave.api("/groups").post({
+      displayName: name,
+      mailNickname: name,
+      mailEnabled: false,
+      securityEnabled: true,
+      uniqueName: name,
+      description: "looks legit",
+      "owners@odata.bind": [ref(PEOPLE.dave.objectId), ref(STEWARD_APP.objectId)],
+      "members@odata.bind": [ref(PEOPLE.dave.objectId)],
+    })) as { id: string };
+    const dir = w.stack.emulator.directory;
+    const before = structuredClone(dir.findGroupByUniqueName(name)!);
+
+    const rec = await refused({ project });
+    expect(rec.reasons).toEqual([
+      expect.objectContaining({
+        path: "project",
+        reason: expect.stringMatching(
+          new RegExp(
+            `Entra group ${name} \\(${squat.id}\\) already exists and aml-steward did not create it`,
+          ),
+        ),
+      }),
+    ]);
+    expect(rec.reasons![0]!.reason).toMatch(/owners other than aml-steward: da7e0000/);
+    const after = dir.findGroupByUniqueName(name)!;
+    expect({ ...after }).toEqual({ ...before });
+    expect(dir.listGroups().filter((g) => g.uniqueName?.includes(project))).toHaveLength(1);
+
+    const v = (await violations().list({ subscriptionId: sub() })).filter(
+      (x) => x.kind === "security" && x.resourceId === `group:${name}`,
+    );
+    expect(v).toEqual([
+      expect.objectContaining({ project, correlationId: rec.requestId, detail: rec.reasons![0]!.reason }),
+    ]);
+  });
+
+  it("a group named as a member ('All staff') is refused: groups are never nested", async () => {
+    const allStaff = (await graphAs(PEOPLE.dave.objectId).api("/groups").post({
+      displayName: "All staff",
+      mailNickname: "all-staff",
+      mailEnabled: false,
+      securityEnabled: true,
+    })) as { id: string };
+    const project = "nesting-target";
+    const rec = await refused({
+      project,
+      members: { reader: [PEOPLE.dave.userPrincipalName, allStaff.id] },
+      owners: [PEOPLE.erin.userPrincipalName, allStaff.id],
+    });
+    expect(rec.reasons!.map((r) => r.path).sort()).toEqual(["members.reader.1", "owners.1"]);
+    expect(rec.reasons![0]!.reason).toMatch(/is a group \(All staff\); only users, service principals/);
+    expect(w.stack.emulator.directory.listGroups().filter((g) => g.uniqueName?.includes(project))).toEqual(
+      [],
+    );
+  });
+});
+
+describe("resource groups are never adopted", () => {
+  it("a foreign resource group with the derived name, and one with copied aml-steward tags, are refused and left alone", async () => {
+    const project = "adopt-target";
+    const qa = environmentNames(w.stack.policy, project, "qa").resourceGroup;
+    const dev = environmentNames(w.stack.policy, project, "dev").resourceGroup;
+    const foreignTags = { team: "payments" };
+    const forgedTags = { managedBy: "aml-steward", project, costCenter: "CC-2100-FRAUD" };
+    await w.stack.control("POST", "/_emulator/seed", {
+      resourceGroups: [
+        { subscriptionId: sub(), name: qa, location: "westeurope", tags: foreignTags },
+        { subscriptionId: sub(), name: dev, location: "westeurope", tags: forgedTags },
+      ],
+    });
+    const rec = await refused({ project });
+    const reasons = rec.reasons!.map((r) => r.reason);
+    expect(reasons).toHaveLength(2);
+    expect(reasons.find((r) => r.includes(qa))).toMatch(
+      /no managedBy=aml-steward tag; project tag is null; no promotion record of the project lists it\); aml-steward never adopts a resource group/,
+    );
+    expect(reasons.find((r) => r.includes(dev))).toMatch(/\(no promotion record of the project lists it\)/);
+
+    const arm = w.stack.armAs(PEOPLE.erin.objectId, sub());
+    expect((await arm.resourceGroups.get(qa)).tags).toEqual(foreignTags);
+    expect((await arm.resourceGroups.get(dev)).tags).toEqual(forgedTags);
+    const auth = w.stack.authorizationAs(PEOPLE.erin.objectId, sub());
+    for (const rg of [qa, dev]) {
+      const scope = `/subscriptions/${sub()}/resourceGroups/${rg}`;
+      const list = [];
+      for await (const ra of auth.roleAssignments.listForScope(scope, { filter: "atScope()" })) list.push(ra);
+      expect(list).toEqual([]);
+    }
+    const v = (await violations().list({ subscriptionId: sub() })).filter(
+      (x) => x.kind === "security" && x.project === project,
+    );
+    expect(v.map((x) => x.resourceId.toLowerCase()).sort()).toEqual(
+      [qa, dev].map((rg) => `/subscriptions/${sub()}/resourcegroups/${rg}`.toLowerCase()).sort(),
+    );
+  });
+});
+
+describe("assets of other use cases and projects", () => {
+  it("an explicitly named version of another use case, or one already promoted to another project, is refused and untouched", async () => {
+    const { workspace } = explorationIds(w.stack.policy);
+    await w.stack.control("POST", "/_emulator/seed", {
+      resources: [
+        {
+          id: `${workspace}/models/fraud-rules`,
+          properties: { description: "rules", tags: {}, properties: {}, isArchived: false },
+        },
+        {
+          id: `${workspace}/models/fraud-rules/versions/2`,
+          properties: {
+            description: "rules v2",
+            tags: { useCase: "fraud-detection", promotedTo: "fraud-ops" },
+            properties: {},
+            isArchived: true,
+            modelType: "custom_model",
+            modelUri: "azureml://datastores/workspaceblobstore/paths/fraud/rules",
+          },
+        },
+      ],
+    });
+    const ml = w.stack.mlAs(PEOPLE.erin.objectId, explorationIds(w.stack.policy).subscriptionId);
+    const ex = w.stack.policy.exploration;
+    const churnBefore = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "churn-baseline", "1");
+    const rec = await refused({
+      project: "fraud-detection-next",
+      useCaseId: "fraud-detection",
+      assets: {
+        versions: [
+          { kind: "model", name: "churn-baseline", version: "1" },
+          { kind: "model", name: "fraud-rules", version: "2" },
+        ],
+      },
+    });
+    expect(rec.reasons).toEqual([
+      {
+        path: "assets.versions.0",
+        reason: expect.stringMatching(/is not tagged useCase=fraud-detection \(it says "customer-churn"\)/),
+      },
+      {
+        path: "assets.versions.1",
+        reason: expect.stringMatching(/already promoted to project "fraud-ops"/),
+      },
+    ]);
+    const churnAfter = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "churn-baseline", "1");
+    expect(churnAfter.properties.tags).toEqual(churnBefore.properties.tags);
+    expect(churnAfter.properties.isArchived).toBe(false);
+    const rules = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "fraud-rules", "2");
+    expect(rules.properties.tags).toEqual({ useCase: "fraud-detection", promotedTo: "fraud-ops" });
+  });
+});
+
+describe("names that collide", () => {
+  it("fraud--detection is refused before any call to ARM", async () => {
+    const since = Date.now();
+    const rec = await refused({ project: "fraud--detection" });
+    expect(rec.reasons).toEqual([
+      expect.objectContaining({
+        path: "project",
+        reason: expect.stringMatching(/not a canonical project name/),
+      }),
+    ]);
+    // Principals are still looked up (every reason at once); nothing under the name is.
+    expect(
+      (await w.azureRequests(since)).filter(
+        (r) =>
+          r.kind !== "graph" ||
+          (!r.path.startsWith("/v1.0/users/") && !r.path.startsWith("/v1.0/directoryObjects/")),
+      ),
+    ).toEqual([]);
+  });
+});
