@@ -17,7 +17,7 @@ import type { Logger } from "../log.js";
 import type { EnvironmentPlan, PromotionPlan } from "./plan.js";
 import type { RecordWriter } from "./record.js";
 import { GRAPH_VISIBILITY_BACKOFF, REPLICATION_BACKOFF } from "./retry.js";
-import { archiveAssets, copyAssets, selectAssets } from "./steps/assets.js";
+import { archiveAssets, copyAssets, selectAssets, type SelectedAsset } from "./steps/assets.js";
 import { ensureBudget } from "./steps/budget.js";
 import type { StepContext, StepResult } from "./steps/context.js";
 import { ensureDependencies } from "./steps/dependencies.js";
@@ -150,8 +150,16 @@ export async function executePlan(
 
   await settle(plan.environments.map(runEnv));
 
-  const selected = await selectAssets(ctx);
-  await step("assets/copy", () => copyAssets(ctx, selected));
+  // Selected inside the copy step, so that a refused asset is a failed step on record.
+  let selected: SelectedAsset[] = [];
+  await step("assets/copy", async () => {
+    const s = await selectAssets(ctx);
+    selected = s.selected;
+    const r = await copyAssets(ctx, selected);
+    if (s.notOurs.length === 0) return r;
+    const note = `passed over, promoted to another project: ${s.notOurs.join(", ")}`;
+    return { ...r, detail: r.detail ? `${r.detail}; ${note}` : note };
+  });
   await step("assets/archive", () => archiveAssets(ctx, selected));
 }
 

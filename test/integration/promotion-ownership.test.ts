@@ -154,7 +154,7 @@ describe("resource groups are never adopted", () => {
 });
 
 describe("assets of other use cases and projects", () => {
-  it("an explicitly named version of another use case, or one already promoted to another project, is refused and untouched", async () => {
+  beforeAll(async () => {
     const { workspace } = explorationIds(w.stack.policy);
     await w.stack.control("POST", "/_emulator/seed", {
       resources: [
@@ -175,6 +175,9 @@ describe("assets of other use cases and projects", () => {
         },
       ],
     });
+  });
+
+  it("an explicitly named version of another use case, or one already promoted to another project, is refused and untouched", async () => {
     const ml = w.stack.mlAs(PEOPLE.erin.objectId, explorationIds(w.stack.policy).subscriptionId);
     const ex = w.stack.policy.exploration;
     const churnBefore = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "churn-baseline", "1");
@@ -203,6 +206,31 @@ describe("assets of other use cases and projects", () => {
     expect(churnAfter.properties.isArchived).toBe(false);
     const rules = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "fraud-rules", "2");
     expect(rules.properties.tags).toEqual({ useCase: "fraud-detection", promotedTo: "fraud-ops" });
+  });
+
+  it("a selector passes over a version of its use case already promoted to another project", async () => {
+    const req = w.request({
+      project: "fraud-detection-two",
+      useCaseId: "fraud-detection",
+      costCenter: "CC-2100-FRAUD",
+      environments: ["dev"],
+    });
+    await w.send(req);
+    const rec = await w.waitForRecord(req.requestId, finished);
+    expect(rec.status, rec.lastError).toBe("succeeded");
+    const copy = rec.steps.find((s) => s.name === "assets/copy")!;
+    expect(copy.detail).toMatch(/passed over, promoted to another project: model fraud-rules:2/);
+    const ex = w.stack.policy.exploration;
+    const ml = w.stack.mlAs(PEOPLE.erin.objectId, ex.subscriptionId);
+    const rules = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "fraud-rules", "2");
+    expect(rules.properties.tags?.promotedTo).toBe("fraud-ops");
+    const classifier = await ml.modelVersions.get(ex.resourceGroup, ex.workspace, "fraud-classifier", "3");
+    expect(classifier.properties.tags?.promotedTo).toBe("fraud-detection-two");
+    const devWs = environmentNames(w.stack.policy, "fraud-detection-two", "dev");
+    const devMl = w.stack.mlAs(PEOPLE.erin.objectId, sub());
+    await expect(
+      devMl.modelVersions.get(devWs.resourceGroup, devWs.workspace, "fraud-rules", "2"),
+    ).rejects.toMatchObject({ statusCode: 404 });
   });
 });
 

@@ -13,7 +13,8 @@ import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning"
 import { isNotFound } from "../../azure/errors.js";
 import type { AssetPlan, PromotionPlan } from "../plan.js";
 import { mapLimit } from "../retry.js";
-import type { AssetKind, AssetRef } from "../request.js";
+import { DEFAULT_USE_CASE_TAG, type AssetKind, type AssetRef } from "../request.js";
+import { assetOwnershipProblem, OwnershipRefused } from "../ownership.js";
 import { WriteTally, type StepContext, type StepResult } from "./context.js";
 
 export const PRODUCTION_DATA_TAG = "dataClassification";
@@ -78,11 +79,19 @@ export interface SelectedAsset extends AssetRef {
   productionData: boolean;
 }
 
-/** The exploration versions the request selects (archived ones included: a retry must still see them). */
-export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
+/**
+ * The exploration versions the request selects (archived ones included: a retry must still see
+ * them), each carrying this use case's tag and not promoted to another project. A selector
+ * passes over another project's versions (listed in `notOurs`); an explicitly named one is
+ * refused outright (admission already refused it; this is the check at the time of the copy).
+ */
+export async function selectAssets(
+  ctx: StepContext,
+): Promise<{ selected: SelectedAsset[]; notOurs: string[] }> {
   const a = ctx.plan.assets;
   const ml = ctx.clients.machineLearning(a.sourceSubscriptionId);
   const out: SelectedAsset[] = [];
+  const notOurs: string[] = [];
   const sel = a.selection;
   const refs: AssetRef[] = [];
   if ("versions" in sel) {
@@ -115,6 +124,22 @@ export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
         );
       throw e;
     }
+    const problem = assetOwnershipProblem(ref, source.properties.tags, {
+      tagName: "versions" in sel ? DEFAULT_USE_CASE_TAG : sel.selector.tagName,
+      useCaseId: a.useCaseId,
+      project: ctx.plan.project,
+      promotedToTag: LINEAGE_TAGS.promotedTo,
+    });
+    if (problem && "versions" in sel)
+      throw new OwnershipRefused({
+        target: assetId(a.sourceWorkspaceId, ref),
+        subscriptionId: a.sourceSubscriptionId,
+        detail: problem,
+      });
+    if (problem) {
+      notOurs.push(`${ref.kind} ${ref.name}:${ref.version}`);
+      continue;
+    }
     let productionData = false;
     if (ref.kind === "data") {
       const container = await o.containers
@@ -125,7 +150,7 @@ export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
     }
     out.push({ ...ref, id: assetId(a.sourceWorkspaceId, ref), source, productionData });
   }
-  return out.sort((x, y) => x.id.localeCompare(y.id));
+  return { selected: out.sort((x, y) => x.id.localeCompare(y.id)), notOurs };
 }
 
 /** Tags of exploration versions by `key(ref)`; undefined for a version that does not exist. */
