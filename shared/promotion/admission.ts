@@ -42,6 +42,15 @@ export interface AdmissionLookups {
    * the production lookups (lookups.ts) always provide them.
    */
   ownership?: OwnershipLookups;
+  /** Quota checks; optional for the same reason. */
+  quotas?: QuotaLookups;
+}
+
+export interface QuotaLookups {
+  /** cost centre -> the projects promotions created for it (from the promotion records). */
+  projectsByCostCenter(): Promise<Map<string, Set<string>>>;
+  /** Role assignments that exist in a subscription (every scope in it). */
+  roleAssignmentCount(subscriptionId: string): Promise<number>;
 }
 
 export interface OwnershipLookups {
@@ -222,8 +231,57 @@ export async function admit(
       });
   }
 
+  if (lookups.quotas && namesOk && reasons.length === 0)
+    reasons.push(...(await quotaRefusals(policy, request, environments, tags, lookups.quotas)));
+
   if (reasons.length > 0) return { ok: false, reasons: dedupe(reasons) };
   return { ok: true, request, environments, region, principals };
+}
+
+/**
+ * Limits that would otherwise be found half-way: a cost centre's project cap, and Azure's
+ * role assignment limit per subscription (after which every promotion fails part-built). The
+ * access matrix rows of environments whose resource group does not exist yet are what this
+ * request would add.
+ */
+export async function quotaRefusals(
+  policy: EstatePolicy,
+  request: PromotionRequest,
+  environments: readonly string[],
+  rgTags: ReadonlyMap<string, Record<string, string> | undefined>,
+  lookups: QuotaLookups,
+): Promise<Refusal[]> {
+  const out: Refusal[] = [];
+  const cap = policy.quotas.maxProjectsPerCostCenter;
+  if (cap !== undefined) {
+    const projects = (await lookups.projectsByCostCenter()).get(request.costCenter) ?? new Set<string>();
+    if (!projects.has(request.project) && projects.size >= cap)
+      out.push({
+        path: "costCenter",
+        reason: `cost centre "${request.costCenter}" already has ${projects.size} project(s), the policy's cap (quotas.maxProjectsPerCostCenter = ${cap})`,
+      });
+  }
+  const sub = policy.projectSubscriptionId;
+  const added = environments
+    .filter(
+      (env) =>
+        !rgTags.get(resourceGroupId(sub, environmentNames(policy, request.project, env).resourceGroup)),
+    )
+    .reduce(
+      (n, env) =>
+        n + policy.roles.reduce((m, role) => m + (policy.accessMatrix[role.name]?.[env]?.length ?? 0), 0),
+      0,
+    );
+  if (added > 0) {
+    const limit = policy.quotas.roleAssignmentsPerSubscription;
+    const existing = await lookups.roleAssignmentCount(sub);
+    if (existing + added > limit)
+      out.push({
+        path: "environments",
+        reason: `the project's ${added} role assignment(s) would take subscription ${sub} from ${existing} to ${existing + added}, over its limit of ${limit} (quotas.roleAssignmentsPerSubscription); nothing was created`,
+      });
+  }
+  return out;
 }
 
 /**

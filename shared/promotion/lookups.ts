@@ -11,7 +11,7 @@ import { mapLimit } from "./retry.js";
 import { isGuid } from "./request.js";
 import { groupPath, readGroupOwners } from "./steps/groups.js";
 import type { Logger } from "../log.js";
-import { assetKey, type OwnershipLookups } from "./admission.js";
+import { assetKey, type OwnershipLookups, type QuotaLookups } from "./admission.js";
 import { ProjectOwnership, recordSecurityFindings, type ExistingGroup } from "./ownership.js";
 import type { PromotionRecords } from "./record.js";
 import { versionTags } from "./steps/assets.js";
@@ -46,7 +46,9 @@ export function azureLookups(
   ownership?: { records: PromotionRecords; stewardObjectId: string; log?: Logger },
 ): AdmissionLookups {
   return {
-    ...(ownership ? { ownership: ownershipLookups(clients, ownership) } : {}),
+    ...(ownership
+      ? { ownership: ownershipLookups(clients, ownership), quotas: quotaLookups(clients, ownership.records) }
+      : {}),
     async resolvePrincipals(refs) {
       const graph = clients.graph();
       const out = new Map<string, ResolvedPrincipal | undefined>();
@@ -125,5 +127,29 @@ function ownershipLookups(
     },
     assetTags: (exploration, refs) => versionTags(clients, exploration, refs, assetKey),
     report: (findings, ctx) => recordSecurityFindings(clients, findings, { ...ctx, log: o.log }),
+  };
+}
+
+function quotaLookups(clients: AzureClients, records: PromotionRecords): QuotaLookups {
+  return {
+    async projectsByCostCenter() {
+      const out = new Map<string, Set<string>>();
+      for await (const r of records.listProjectResources({ includeFailed: true })) {
+        if (!r.costCenter) continue;
+        const set = out.get(r.costCenter) ?? new Set<string>();
+        set.add(r.project);
+        out.set(r.costCenter, set);
+      }
+      return out;
+    },
+    async roleAssignmentCount(subscriptionId) {
+      let n = 0;
+      for await (const page of clients
+        .authorization(subscriptionId)
+        .roleAssignments.listForSubscription()
+        .byPage())
+        n += page.length;
+      return n;
+    },
   };
 }

@@ -16,6 +16,7 @@ import {
   MANAGED_BY,
   managedTags,
   workspaceBlueprint,
+  type Hardening,
   type PlannedResource,
 } from "./workspaceBlueprint.js";
 
@@ -32,6 +33,8 @@ export interface PlannedWorkspace {
   keyVault: string;
   applicationInsights: string;
   containerRegistry?: string;
+  /** From the policy's `hardening` (default: Disabled where the environment holds production data). */
+  publicNetworkAccess: "Enabled" | "Disabled";
   friendlyName: string;
   description: string;
   /**
@@ -194,12 +197,18 @@ function planEnvironment(
     createdBy: created.by,
     createdOn: created.on,
   });
+  const hardening: Hardening = {
+    publicNetworkAccess:
+      policy.hardening.publicNetworkAccess[env] ?? (envDef.productionData ? "Disabled" : "Enabled"),
+    purgeProtection: envDef.productionData,
+  };
   const { dependencies, workspace: ws } = workspaceBlueprint({
     resourceGroupId: rgId,
     region,
     tags,
     tenantId: ctx.tenantId,
     names,
+    hardening,
   });
 
   const workspace: PlannedWorkspace = {
@@ -213,6 +222,7 @@ function planEnvironment(
     keyVault: ws.keyVault,
     applicationInsights: ws.applicationInsights,
     containerRegistry: ws.containerRegistry,
+    publicNetworkAccess: hardening.publicNetworkAccess,
     friendlyName: `${request.project} (${env})`,
     description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
     dataAccess: {

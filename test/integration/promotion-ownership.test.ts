@@ -3,6 +3,9 @@
  * real handler and the real SDKs against the emulator. Each must end in a recorded refusal, a
  * `security` violation where someone else's object was in the way, and nothing written to Azure.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Client as GraphClient } from "@microsoft/microsoft-graph-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP, explorationIds } from "../../emulator/seeds/contoso.js";
@@ -252,5 +255,109 @@ describe("names that collide", () => {
           (!r.path.startsWith("/v1.0/users/") && !r.path.startsWith("/v1.0/directoryObjects/")),
       ),
     ).toEqual([]);
+  });
+});
+
+describe("hardened environments", () => {
+  it("storage without shared keys and TLS 1.2 everywhere; prod closed to the public network with purge protection, dev as the policy says", async () => {
+    const project = "hardened";
+    const req = w.request({
+      project,
+      useCaseId: "no-such-use-case",
+      costCenter: "CC-2300-FORECAST",
+      environments: ["dev", "prod"],
+    });
+    await w.send(req);
+    const rec = await w.waitForRecord(req.requestId, finished);
+    expect(rec.status, rec.lastError).toBe("succeeded");
+    const arm = w.stack.armAs(PEOPLE.erin.objectId, sub());
+    const ml = w.stack.mlAs(PEOPLE.erin.objectId, sub());
+    const seen: Record<string, unknown> = {};
+    for (const env of ["dev", "prod"]) {
+      const n = environmentNames(w.stack.policy, project, env);
+      const rg = `/subscriptions/${sub()}/resourceGroups/${n.resourceGroup}`;
+      const st = await arm.resources.getById(
+        `${rg}/providers/Microsoft.Storage/storageAccounts/${n.storageAccount}`,
+        "2023-05-01",
+      );
+      const kv = await arm.resources.getById(
+        `${rg}/providers/Microsoft.KeyVault/vaults/${n.keyVault}`,
+        "2023-07-01",
+      );
+      const ws = await ml.workspaces.get(n.resourceGroup, n.workspace);
+      seen[env] = {
+        storage: {
+          allowSharedKeyAccess: st.properties?.allowSharedKeyAccess,
+          minimumTlsVersion: st.properties?.minimumTlsVersion,
+          publicNetworkAccess: st.properties?.publicNetworkAccess,
+        },
+        keyVault: {
+          enablePurgeProtection: kv.properties?.enablePurgeProtection,
+          publicNetworkAccess: kv.properties?.publicNetworkAccess,
+        },
+        workspace: { publicNetworkAccess: ws.publicNetworkAccess },
+      };
+    }
+    expect(seen).toEqual({
+      dev: {
+        storage: { allowSharedKeyAccess: false, minimumTlsVersion: "TLS1_2", publicNetworkAccess: "Enabled" },
+        keyVault: { enablePurgeProtection: undefined, publicNetworkAccess: "Enabled" },
+        workspace: { publicNetworkAccess: "Enabled" },
+      },
+      prod: {
+        storage: {
+          allowSharedKeyAccess: false,
+          minimumTlsVersion: "TLS1_2",
+          publicNetworkAccess: "Disabled",
+        },
+        keyVault: { enablePurgeProtection: true, publicNetworkAccess: "Disabled" },
+        workspace: { publicNetworkAccess: "Disabled" },
+      },
+    });
+  });
+});
+
+describe("quotas, checked before anything is created", () => {
+  let file: string;
+  const withPolicy = async (quotas: Record<string, unknown>, run: () => Promise<void>) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "steward-quota-"));
+    file = path.join(dir, "policy.json");
+    writeFileSync(file, JSON.stringify({ ...w.stack.policy, quotas }));
+    const before = process.env.STEWARD_POLICY_PATH;
+    process.env.STEWARD_POLICY_PATH = file;
+    try {
+      await run();
+    } finally {
+      if (before === undefined) delete process.env.STEWARD_POLICY_PATH;
+      else process.env.STEWARD_POLICY_PATH = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("a cost centre at its project cap is refused a new project", async () => {
+    // "fraud-detection-two" above is a CC-2100-FRAUD project with a record.
+    await withPolicy({ maxProjectsPerCostCenter: 1, roleAssignmentsPerSubscription: 4000 }, async () => {
+      const rec = await refused({ project: "one-too-many", costCenter: "CC-2100-FRAUD" });
+      expect(rec.reasons).toEqual([
+        {
+          path: "costCenter",
+          reason: expect.stringMatching(/already has 1 project\(s\), the policy's cap/),
+        },
+      ]);
+    });
+  });
+
+  it("a project whose access matrix would pass the subscription's role assignment limit is refused", async () => {
+    await withPolicy({ roleAssignmentsPerSubscription: 40 }, async () => {
+      const rec = await refused({ project: "over-budget", costCenter: "CC-2200-CHURN" });
+      expect(rec.reasons).toEqual([
+        {
+          path: "environments",
+          reason: expect.stringMatching(
+            /role assignment\(s\) would take subscription .* over its limit of 40/,
+          ),
+        },
+      ]);
+    });
   });
 });
