@@ -13,10 +13,10 @@ import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js
 import {
   API_VERSIONS,
   creationTagNames,
+  environmentHardening,
   MANAGED_BY,
   managedTags,
   workspaceBlueprint,
-  type Hardening,
   type PlannedResource,
 } from "./workspaceBlueprint.js";
 
@@ -197,11 +197,7 @@ function planEnvironment(
     createdBy: created.by,
     createdOn: created.on,
   });
-  const hardening: Hardening = {
-    publicNetworkAccess:
-      policy.hardening.publicNetworkAccess[env] ?? (envDef.productionData ? "Disabled" : "Enabled"),
-    purgeProtection: envDef.productionData,
-  };
+  const hardening = environmentHardening(policy, env);
   const { dependencies, workspace: ws } = workspaceBlueprint({
     resourceGroupId: rgId,
     region,

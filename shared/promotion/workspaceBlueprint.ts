@@ -99,6 +99,16 @@ export interface WorkspaceBlueprintInput {
   hardening?: Hardening;
 }
 
+/** The hardening of one environment of the policy (plan, `policy show`). */
+export function environmentHardening(policy: EstatePolicy, env: string): Hardening {
+  const productionData = policy.environments.find((e) => e.name === env)?.productionData ?? true;
+  return {
+    publicNetworkAccess:
+      policy.hardening.publicNetworkAccess[env] ?? (productionData ? "Disabled" : "Enabled"),
+    purgeProtection: productionData,
+  };
+}
+
 export interface Hardening {
   publicNetworkAccess: "Enabled" | "Disabled";
   /** Key vault purge protection; once on it cannot be turned off, so it is only ever sent as true. */
