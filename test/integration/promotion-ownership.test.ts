@@ -202,6 +202,50 @@ describe("resource groups are never adopted", () => {
   });
 });
 
+describe("resource groups that appear after admission", () => {
+  it("are refused by the resource group step: failed, tags unchanged, no role assignment on them", async () => {
+    const project = "late-rg";
+    const rg = environmentNames(w.stack.policy, project, "prod").resourceGroup;
+    const tags = { team: "payments" };
+    await w.stack.control("POST", "/_emulator/seed", {
+      resourceGroups: [{ subscriptionId: sub(), name: rg, location: "westeurope", tags }],
+    });
+    // Admission's look-up misses it, as if it were created a moment later.
+    await w.stack.control("POST", "/_emulator/faults", {
+      rules: [
+        {
+          method: "GET",
+          path: `resourcegroups/${rg}$`,
+          status: 404,
+          code: "ResourceGroupNotFound",
+          count: 1,
+        },
+      ],
+    });
+    const req = w.request({
+      project,
+      costCenter: "CC-2200-CHURN",
+      useCaseId: "no-such-use-case",
+      environments: ["prod"],
+    });
+    await w.send(req);
+    const rec = await w.waitForRecord(req.requestId, finished);
+    await w.stack.control("POST", "/_emulator/faults", { rules: [] });
+    expect(rec.status).toBe("failed");
+    const step = rec.steps.find((s) => s.name === "prod/resourceGroup")!;
+    expect(step.outcome).toBe("failed");
+    expect(step.detail).toMatch(/already exists and aml-steward did not create it/);
+    expect((await w.stack.armAs(PEOPLE.erin.objectId, sub()).resourceGroups.get(rg)).tags).toEqual(tags);
+    const auth = w.stack.authorizationAs(PEOPLE.erin.objectId, sub());
+    const scope = `/subscriptions/${sub()}/resourceGroups/${rg}`;
+    for await (const ra of auth.roleAssignments.listForScope(scope)) expect(ra).toBeUndefined();
+    const v = (await violations().list({ subscriptionId: sub() })).filter(
+      (x) => x.kind === "security" && x.project === project,
+    );
+    expect(v).toEqual([expect.objectContaining({ resourceId: scope, correlationId: rec.requestId })]);
+  });
+});
+
 describe("assets of other use cases and projects", () => {
   beforeAll(async () => {
     const { workspace } = explorationIds(w.stack.policy);
