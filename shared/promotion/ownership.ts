@@ -45,6 +45,7 @@ export function groupEntry(uniqueName: string, objectId: string): string {
  */
 export class ProjectOwnership {
   private readonly owned = new Set<string>();
+  private records?: PromotionRecords;
 
   constructor(
     readonly project: string,
@@ -59,13 +60,29 @@ export class ProjectOwnership {
     current: Iterable<string> = [],
   ): Promise<ProjectOwnership> {
     const o = new ProjectOwnership(project, current);
-    for await (const r of records.listProjectResources({ includeFailed: true }))
-      if (r.project === project) o.claim(r.resources);
+    o.records = records;
+    await o.reload();
     return o;
+  }
+
+  private async reload(): Promise<void> {
+    if (!this.records) return;
+    for await (const r of this.records.listProjectResources({ includeFailed: true }))
+      if (r.project === this.project) this.claim(r.resources);
   }
 
   has(entry: string): boolean {
     return this.owned.has(entry.toLowerCase());
+  }
+
+  /**
+   * `has`, reading the records again on a miss: another request of the same project running at
+   * the same time may have created (and claimed) the object since this run loaded them.
+   */
+  async hasFresh(entry: string): Promise<boolean> {
+    if (this.has(entry)) return true;
+    await this.reload();
+    return this.has(entry);
   }
 
   claim(entries: Iterable<string>): void {

@@ -110,6 +110,7 @@ async function ensureGroup(
     );
   }
   const id = existing.id;
+  await ctx.ownership.hasFresh(groupEntry(g.uniqueName, id));
   const owners = await listRelation(ctx, graph, id, "owners");
   const problem = groupOwnershipProblem(
     ctx.ownership,

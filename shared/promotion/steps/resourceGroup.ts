@@ -30,6 +30,7 @@ export async function ensureResourceGroup(ctx: StepContext, env: EnvironmentPlan
     return { outcome: "created", writes: tally.count, resources: [rg.id] };
   }
   // Checked again here, not only at admission: it may have appeared since.
+  await ctx.ownership.hasFresh(rg.id);
   const problem = resourceGroupOwnershipProblem(ctx.plan.ownershipTags, ctx.ownership, rg.id, existing.tags);
   if (problem)
     throw new OwnershipRefused({ target: rg.id, subscriptionId: env.subscriptionId, detail: problem });
