@@ -301,6 +301,49 @@ describe("assets of other use cases and projects", () => {
     expect(rules.properties.tags).toEqual({ useCase: "fraud-detection", promotedTo: "fraud-ops" });
   });
 
+  it("an explicitly named version that admission did not see is refused by assets/copy: failed, not copied, not archived", async () => {
+    // Admission's look-up misses the version (as if it were retagged a moment later).
+    await w.stack.control("POST", "/_emulator/faults", {
+      rules: [{ method: "GET", path: "/models/churn-baseline/versions/1$", status: 404, count: 1 }],
+    });
+    const project = "churn-grab";
+    const req = w.request({
+      project,
+      useCaseId: "fraud-detection",
+      costCenter: "CC-2300-FORECAST",
+      environments: ["dev"],
+      assets: { versions: [{ kind: "model", name: "churn-baseline", version: "1" }] },
+    });
+    await w.send(req);
+    const rec = await w.waitForRecord(req.requestId, finished);
+    await w.stack.control("POST", "/_emulator/faults", { rules: [] });
+    expect(rec.status).toBe("failed");
+    const copy = rec.steps.find((s) => s.name === "assets/copy")!;
+    expect(copy.outcome).toBe("failed");
+    expect(copy.detail).toMatch(/is not tagged useCase=fraud-detection/);
+    expect(rec.steps.find((s) => s.name === "assets/archive")).toBeUndefined();
+    const ex = w.stack.policy.exploration;
+    const churn = await w.stack
+      .mlAs(PEOPLE.erin.objectId, ex.subscriptionId)
+      .modelVersions.get(ex.resourceGroup, ex.workspace, "churn-baseline", "1");
+    expect(churn.properties.tags?.promotedTo).toBeUndefined();
+    expect(churn.properties.isArchived).toBe(false);
+    const dev = environmentNames(w.stack.policy, project, "dev");
+    await expect(
+      w.stack
+        .mlAs(PEOPLE.erin.objectId, sub())
+        .modelVersions.get(dev.resourceGroup, dev.workspace, "churn-baseline", "1"),
+    ).rejects.toMatchObject({ statusCode: 404 });
+    const v = (await violations().list({ subscriptionId: ex.subscriptionId })).filter(
+      (x) => x.kind === "security" && x.project === project,
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        resourceId: expect.stringMatching(/\/models\/churn-baseline\/versions\/1$/),
+      }),
+    ]);
+  });
+
   it("a selector passes over a version of its use case already promoted to another project", async () => {
     const req = w.request({
       project: "fraud-detection-two",
