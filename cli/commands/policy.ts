@@ -12,6 +12,7 @@ import {
 } from "../../shared/policy/index.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
 import { renderTable } from "../table.js";
+import { environmentHardening } from "../../shared/promotion/workspaceBlueprint.js";
 
 export async function policyValidate(ctx: CommandContext, args: string[]): Promise<void> {
   const file = args[0];
@@ -54,12 +55,17 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
   out.push(`regions: ${policy.regions.allowed.join(", ")} (default ${policy.regions.default})`, "");
   out.push(
     renderTable(
-      ["environment", "production data", "budget"],
-      policy.environments.map((e) => [
-        e.name,
-        e.productionData ? "yes" : "no",
-        e.budget ? `${e.budget.monthlyAmount} ${e.budget.currency}/month` : "",
-      ]),
+      ["environment", "production data", "budget", "public network", "key vault purge protection"],
+      policy.environments.map((e) => {
+        const h = environmentHardening(policy, e.name);
+        return [
+          e.name,
+          e.productionData ? "yes" : "no",
+          e.budget ? `${e.budget.monthlyAmount} ${e.budget.currency}/month` : "",
+          h.publicNetworkAccess,
+          h.purgeProtection ? "on" : "off",
+        ];
+      }),
     ),
     "",
   );
@@ -126,6 +132,8 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
     `exploration: ${policy.exploration.workspace} in ${policy.exploration.resourceGroup} (cost centre ${policy.exploration.costCenter})`,
     `violations: ${policy.violations.mode}` +
       (policy.violations.mode === "tag" ? ` (tag ${policy.violations.tagName})` : ""),
+    "storage accounts: no shared-key access, TLS 1.2 at least, no public blob access",
+    `quotas: ${policy.quotas.maxProjectsPerCostCenter === undefined ? "no project cap per cost centre" : `at most ${policy.quotas.maxProjectsPerCostCenter} project(s) per cost centre`}, ${policy.quotas.roleAssignmentsPerSubscription} role assignments per subscription`,
     `reconcile guard: at most ${Math.round(policy.reconcile.maxChangeShare * 100)}% or ${policy.reconcile.maxChangeCount} resources per run, ${policy.reconcile.concurrency} writes at once`,
     `blocked runs approved by: ${policy.reconcile.approvers ? `${policy.reconcile.approvers.name} (${policy.reconcile.approvers.id})` : "nobody (reconcile.approvers unset)"}`,
   );

@@ -231,7 +231,7 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
   const resourceId = (data.data.resourceUri?.trim() || envelope.subject?.trim()) ?? "";
   // Any id under a subscription is well formed; whether it is a taggable resource is the
   // decision core's business (a subscription-scope role assignment is simply skipped).
-  const subscription = /^\/*subscriptions\/([^/]+)/i.exec(resourceId)?.[1];
+  const subscription = /^\/subscriptions\/([^/]+)/i.exec(resourceId)?.[1];
   if (!subscription) {
     return {
       kind: "malformed",
@@ -239,12 +239,13 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
       reason: resourceId ? `not a resource id: ${resourceId}` : "no resourceUri or subject",
     };
   }
-  // The id becomes the path of ARM requests, which the SDKs send unencoded (scope parameters):
-  // a '?' or '#' would cut it and start a query or fragment of the sender's choosing. ARM
-  // names never hold them.
-  // eslint-disable-next-line no-control-regex -- control characters are refused too
-  if (/[?#\u0000-\u001f\u007f]/.test(resourceId)) {
-    return { kind: "malformed", id: envelope.id, reason: `not a resource id: ${JSON.stringify(resourceId)}` };
+  const problem = resourceIdProblem(resourceId);
+  if (problem) {
+    return {
+      kind: "malformed",
+      id: envelope.id,
+      reason: `not a resource id (${problem}): ${JSON.stringify(resourceId)}`,
+    };
   }
 
   return {
@@ -261,6 +262,28 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
       caller: callerFromClaims(data.data.claims, evidencePrincipalId(data.data.authorization)),
     },
   };
+}
+
+/**
+ * Why an id from an event may not become the path of an ARM request, or undefined. The SDKs
+ * send scope parameters unencoded and URL handling normalises the path, so each of these would
+ * let the sender choose another target than the id seems to name:
+ * - '?' or '#' start a query or fragment; control characters are never in ARM names;
+ * - '.' and '..' segments are resolved away (`.../resourceGroups/x/..` is the subscription);
+ * - a backslash is read as '/' by URL parsers;
+ * - %2F, %5C, %2E are separators and dots once decoded, somewhere along the way;
+ * - empty segments (`//`, a trailing '/') are not ARM ids and are collapsed by some hops.
+ */
+export function resourceIdProblem(id: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are refused too
+  if (/[?#\u0000-\u001f\u007f]/.test(id)) return "query, fragment or control character";
+  if (id.includes("\\")) return "backslash";
+  if (/%(2f|5c|2e)/i.test(id)) return "percent-encoded separator or dot";
+  if (!id.startsWith("/")) return "does not start with '/'";
+  const segments = id.slice(1).split("/");
+  if (segments.some((s) => s === "")) return "empty segment";
+  if (segments.some((s) => s === "." || s === "..")) return "'.' or '..' segment";
+  return undefined;
 }
 
 /** `YYYY-MM-DD` (UTC) of an event time. */

@@ -13,7 +13,12 @@
 import type { TableClient } from "@azure/data-tables";
 import { ensureTable, tableKey } from "./tables.js";
 
-export type ViolationKind = "region" | "naming" | "missingTags" | "tagLimit";
+/**
+ * `security`: aml-steward refused to act on something it did not create (a squatted group, a
+ * foreign resource group, another project's asset). No scan can tell that it stopped
+ * applying, so only an operator resolves it: syncFor and resolveUnseen leave it open.
+ */
+export type ViolationKind = "region" | "naming" | "missingTags" | "tagLimit" | "security";
 
 export interface Violation {
   resourceId: string;
@@ -244,7 +249,7 @@ export class ViolationLog {
       (open ? result.refreshed : result.opened).push(v.kind);
     }
     for (const r of rows) {
-      if (kinds.has(r.kind) || !isOpen(r)) continue;
+      if (kinds.has(r.kind) || !isOpen(r) || r.kind === "security") continue;
       result.tableCalls++;
       if (await this.markResolved(r, seen, opts.correlationId)) result.resolved.push(r.kind);
     }
@@ -295,7 +300,7 @@ export class ViolationLog {
       ` and lastSeen lt '${odata(iso(seenBefore))}'`;
     let resolved = 0;
     for await (const r of this.table.listEntities<Row>({ queryOptions: { filter } })) {
-      if (opts.where && !opts.where(toViolation(r))) continue;
+      if (r.kind === "security" || (opts.where && !opts.where(toViolation(r)))) continue;
       if (await this.markResolved(r, at, opts.correlationId)) resolved++;
     }
     return resolved;

@@ -83,6 +83,9 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
   const envNames = p.environments.map((e) => e.name);
   const roleNames = p.roles.map((r) => r.name);
   dupes(envNames).forEach((n) => add("environments", n, "environment names must be unique"));
+  for (const env of Object.keys(p.hardening.publicNetworkAccess))
+    if (!envNames.includes(env))
+      add(`hardening.publicNetworkAccess.${env}`, env, `is not an environment (${envNames.join(", ")})`);
   dupes(roleNames).forEach((n) => add("roles", n, "role names must be unique"));
   dupes(p.fundedCostCenters.map((c) => c.id)).forEach((n) =>
     add("fundedCostCenters", n, "cost centre ids must be unique"),

@@ -136,6 +136,18 @@ export function azureNameProblem(kind: NameKind, name: string): string | undefin
   return undefined;
 }
 
+/**
+ * Why a project name is not canonical, or undefined when it is. Derivation turns every run of
+ * separators into one '-' and drops them at the ends (and kinds without '-' drop them all), so
+ * `fraud--detection`, `-fraud-detection` and `fraud.detection` would share names with
+ * `fraud-detection`. Accepting only lower-case words joined by single hyphens makes the
+ * derivation of each kind one-to-one (test/unit/policy-naming-injective.test.ts).
+ */
+export function canonicalProjectProblem(project: string): string | undefined {
+  if (/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(project)) return undefined;
+  return `"${project}" is not a canonical project name: lower-case letters and digits in words joined by single '-', with no separator at the start or end and no other separator (names derived from it would collide with another project's)`;
+}
+
 export function stableHash(parts: readonly string[], length: number): string {
   const digest = createHash("sha256").update(parts.join("\u0000")).digest();
   // Base 36 of the first 8 bytes: lower-case letters and digits, valid in every kind's name.

@@ -238,6 +238,38 @@ export const estatePolicySchema = z
           ),
       })
       .describe("Nightly reconciliation limits (the blast-radius guard)."),
+    hardening: z
+      .strictObject({
+        publicNetworkAccess: z
+          .record(slug, z.enum(["Enabled", "Disabled"]))
+          .default({})
+          .describe(
+            "Public network access of each environment's workspace, storage account and key vault, by environment name. An environment not listed: Disabled when it may hold production data, else Enabled.",
+          ),
+      })
+      .default({ publicNetworkAccess: {} })
+      .describe(
+        "How promotions harden what they create. Always, whatever this says: storage accounts without shared-key access and with TLS 1.2 at least; key vaults with purge protection in environments with productionData.",
+      ),
+    quotas: z
+      .strictObject({
+        maxProjectsPerCostCenter: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe("Projects one cost centre may have; a promotion of one more is refused. Unset: no cap."),
+        roleAssignmentsPerSubscription: z
+          .number()
+          .int()
+          .min(1)
+          .default(4000)
+          .describe(
+            "Azure's limit of role assignments per subscription; a promotion whose access matrix would go beyond it is refused before anything is created.",
+          ),
+      })
+      .default({ roleAssignmentsPerSubscription: 4000 })
+      .describe("Limits checked when a promotion request is admitted."),
   })
   .describe("aml-steward estate policy");
 

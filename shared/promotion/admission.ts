@@ -4,10 +4,26 @@
  * the `AdmissionLookups` port so the rules stay testable. Every reason is collected: a team
  * fixing its request should see all problems at once, not one per attempt.
  */
-import { deriveName, environmentNames, NamingError, type NameKind } from "../policy/naming.js";
+import {
+  canonicalProjectProblem,
+  deriveName,
+  environmentNames,
+  NamingError,
+  type NameKind,
+} from "../policy/naming.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { resourceGroupId } from "../azure/resourceId.js";
-import type { PromotionRequest, Refusal } from "./request.js";
+import { DEFAULT_USE_CASE_TAG, type AssetRef, type PromotionRequest, type Refusal } from "./request.js";
+import {
+  assetOwnershipProblem,
+  groupOwnershipProblem,
+  MEMBER_KINDS,
+  resourceGroupOwnershipProblem,
+  type ExistingGroup,
+  type ProjectOwnership,
+  type SecurityFinding,
+} from "./ownership.js";
+import { ARM_SEGMENT, LINEAGE_TAGS } from "./steps/assets.js";
 
 export interface ResolvedPrincipal {
   objectId: string;
@@ -21,7 +37,41 @@ export interface AdmissionLookups {
   resolvePrincipals(refs: readonly string[]): Promise<Map<string, ResolvedPrincipal | undefined>>;
   /** Resource group id -> its tags, or undefined when the group does not exist. */
   resourceGroupTags(ids: readonly string[]): Promise<Map<string, Record<string, string> | undefined>>;
+  /**
+   * Ownership checks (ownership.ts). Optional so the pure rules stay testable without them;
+   * the production lookups (lookups.ts) always provide them.
+   */
+  ownership?: OwnershipLookups;
+  /** Quota checks; optional for the same reason. */
+  quotas?: QuotaLookups;
 }
+
+export interface QuotaLookups {
+  /** cost centre -> the projects promotions created for it (from the promotion records). */
+  projectsByCostCenter(): Promise<Map<string, Set<string>>>;
+  /** Role assignments that exist in a subscription (every scope in it). */
+  roleAssignmentCount(subscriptionId: string): Promise<number>;
+}
+
+export interface OwnershipLookups {
+  stewardObjectId: string;
+  /** What the project's promotion records say aml-steward created. */
+  owned(project: string): Promise<ProjectOwnership>;
+  /** uniqueName -> the existing group with its owners, or undefined when there is none. */
+  groups(uniqueNames: readonly string[]): Promise<Map<string, ExistingGroup | undefined>>;
+  /** `kind/name/version` -> tags of an exploration version, or undefined when it does not exist. */
+  assetTags(
+    exploration: EstatePolicy["exploration"],
+    refs: readonly AssetRef[],
+  ): Promise<Map<string, Record<string, string | null> | undefined>>;
+  /** Puts refusals for ownership on record (the violations ledger). */
+  report(
+    findings: readonly SecurityFinding[],
+    ctx: { project: string; correlationId: string },
+  ): Promise<void>;
+}
+
+export const assetKey = (r: AssetRef) => `${r.kind}/${r.name}/${r.version}`;
 
 export type Admission =
   | {
@@ -62,11 +112,14 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
   } catch {
     add("project", "the estate policy's naming.projectPattern is not a valid regular expression");
   }
+  const nonCanonical = canonicalProjectProblem(request.project);
   if (pattern && !pattern.test(request.project)) {
     add(
       "project",
       `"${request.project}" does not match the policy's project pattern ${policy.naming.projectPattern}`,
     );
+  } else if (nonCanonical) {
+    add("project", nonCanonical);
   } else if (pattern) {
     // The pattern is necessary, not sufficient: every name of every environment must derive.
     for (const env of policy.environments) {
@@ -120,6 +173,8 @@ export async function admit(
   lookups: AdmissionLookups,
 ): Promise<Admission> {
   const reasons = policyRefusals(policy, request);
+  // Names that cannot be derived (or are not canonical) leave nothing to look up under them.
+  const namesOk = !reasons.some((r) => r.path === "project");
   const environments = requestedEnvironments(policy, request);
   const region = request.region ?? policy.regions.default;
 
@@ -135,15 +190,17 @@ export async function admit(
         reason: `"${ref}" is not a known user, group or service principal in the directory`,
       });
   }
+  reasons.push(...principalKindRefusals(request, principals));
 
-  if (!reasons.some((r) => r.path === "project")) {
+  let tags = new Map<string, Record<string, string> | undefined>();
+  if (namesOk) {
     const ids = environments.map((env) =>
       resourceGroupId(
         policy.projectSubscriptionId,
         environmentNames(policy, request.project, env).resourceGroup,
       ),
     );
-    const tags = await lookups.resourceGroupTags(ids);
+    tags = await lookups.resourceGroupTags(ids);
     for (const id of ids) {
       const t = tags.get(id);
       if (!t) continue;
@@ -164,8 +221,148 @@ export async function admit(
     }
   }
 
+  if (lookups.ownership && namesOk) {
+    const findings = await ownershipRefusals(policy, request, environments, tags, lookups.ownership);
+    reasons.push(...findings.map((f) => ({ path: f.path, reason: f.detail })));
+    if (findings.length > 0)
+      await lookups.ownership.report(findings, {
+        project: request.project,
+        correlationId: request.requestId.toLowerCase(),
+      });
+  }
+
+  if (lookups.quotas && namesOk && reasons.length === 0)
+    reasons.push(...(await quotaRefusals(policy, request, environments, tags, lookups.quotas)));
+
   if (reasons.length > 0) return { ok: false, reasons: dedupe(reasons) };
   return { ok: true, request, environments, region, principals };
+}
+
+/**
+ * Limits that would otherwise be found half-way: a cost centre's project cap, and Azure's
+ * role assignment limit per subscription (after which every promotion fails part-built). The
+ * access matrix rows of environments whose resource group does not exist yet are what this
+ * request would add.
+ */
+export async function quotaRefusals(
+  policy: EstatePolicy,
+  request: PromotionRequest,
+  environments: readonly string[],
+  rgTags: ReadonlyMap<string, Record<string, string> | undefined>,
+  lookups: QuotaLookups,
+): Promise<Refusal[]> {
+  const out: Refusal[] = [];
+  const cap = policy.quotas.maxProjectsPerCostCenter;
+  if (cap !== undefined) {
+    const projects = (await lookups.projectsByCostCenter()).get(request.costCenter) ?? new Set<string>();
+    if (!projects.has(request.project) && projects.size >= cap)
+      out.push({
+        path: "costCenter",
+        reason: `cost centre "${request.costCenter}" already has ${projects.size} project(s), the policy's cap (quotas.maxProjectsPerCostCenter = ${cap})`,
+      });
+  }
+  const sub = policy.projectSubscriptionId;
+  const added = environments
+    .filter(
+      (env) =>
+        !rgTags.get(resourceGroupId(sub, environmentNames(policy, request.project, env).resourceGroup)),
+    )
+    .reduce(
+      (n, env) =>
+        n + policy.roles.reduce((m, role) => m + (policy.accessMatrix[role.name]?.[env]?.length ?? 0), 0),
+      0,
+    );
+  if (added > 0) {
+    const limit = policy.quotas.roleAssignmentsPerSubscription;
+    const existing = await lookups.roleAssignmentCount(sub);
+    if (existing + added > limit)
+      out.push({
+        path: "environments",
+        reason: `the project's ${added} role assignment(s) would take subscription ${sub} from ${existing} to ${existing + added}, over its limit of ${limit} (quotas.roleAssignmentsPerSubscription); nothing was created`,
+      });
+  }
+  return out;
+}
+
+/**
+ * Owners and members become owners and members of the project's groups, so each must be one
+ * person or one workload: a group named there would nest in a prod group everyone it holds
+ * (or will ever hold, at its owners' discretion). Nesting is always refused.
+ */
+export function principalKindRefusals(
+  request: PromotionRequest,
+  principals: ReadonlyMap<string, ResolvedPrincipal>,
+): Refusal[] {
+  const out: Refusal[] = [];
+  const check = (path: string, ref: string) => {
+    const p = principals.get(normaliseRef(ref));
+    if (p && !MEMBER_KINDS.has(p.kind))
+      out.push({
+        path,
+        reason: `"${ref}" is a ${p.kind === "group" ? "group" : `directory object of kind "${p.kind}"`} (${p.displayName ?? p.objectId}); only users, service principals and managed identities may be owners or members, groups are never nested`,
+      });
+  };
+  request.owners.forEach((ref, i) => check(`owners.${i}`, ref));
+  for (const [role, list] of Object.entries(request.members))
+    list.forEach((ref, i) => check(`members.${role}.${i}`, ref));
+  check("requestedBy", request.requestedBy);
+  return out;
+}
+
+/**
+ * Existing objects under the project's derived names that aml-steward did not create for this
+ * project (resource groups, Entra groups), and explicitly named assets that are not this use
+ * case's: each stops the request before anything is written.
+ */
+export async function ownershipRefusals(
+  policy: EstatePolicy,
+  request: PromotionRequest,
+  environments: readonly string[],
+  rgTags: ReadonlyMap<string, Record<string, string> | undefined>,
+  lookups: OwnershipLookups,
+): Promise<(SecurityFinding & { path: string })[]> {
+  const out: (SecurityFinding & { path: string })[] = [];
+  const owned = await lookups.owned(request.project);
+  const sub = policy.projectSubscriptionId;
+  const names = environments.map((env) => environmentNames(policy, request.project, env));
+  const rgIds = names.map((n) => resourceGroupId(sub, n.resourceGroup));
+  const uniqueNames = names.flatMap((n) => Object.values(n.groups));
+  const groups = await lookups.groups(uniqueNames);
+  for (const id of rgIds) {
+    const tags = rgTags.get(id);
+    if (!tags) continue;
+    const problem = resourceGroupOwnershipProblem(policy.tags, owned, id, tags);
+    if (problem) out.push({ path: "project", target: id, subscriptionId: sub, detail: problem });
+  }
+  for (const name of uniqueNames) {
+    const g = groups.get(name);
+    if (!g) continue;
+    const problem = groupOwnershipProblem(owned, name, g, lookups.stewardObjectId);
+    if (problem) out.push({ path: "project", target: `group:${name}`, subscriptionId: sub, detail: problem });
+  }
+  if ("versions" in request.assets) {
+    const ex = policy.exploration;
+    const refs = request.assets.versions;
+    const tags = await lookups.assetTags(ex, refs);
+    refs.forEach((ref, i) => {
+      const t = tags.get(assetKey(ref));
+      if (t === undefined) return; // a missing version is the asset step's permanent conflict, as before
+      const problem = assetOwnershipProblem(ref, t, {
+        tagName: DEFAULT_USE_CASE_TAG,
+        useCaseId: request.useCaseId,
+        project: request.project,
+        promotedToTag: LINEAGE_TAGS.promotedTo,
+      });
+      if (problem)
+        out.push({
+          path: `assets.versions.${i}`,
+          target: explorationAssetId(ex, ref),
+          subscriptionId: ex.subscriptionId,
+          detail: problem,
+        });
+    });
+  }
+  return out;
 }
 
 /** Tag names are case-insensitive in Azure. */
@@ -186,4 +383,8 @@ function dedupe(list: Refusal[]): Refusal[] {
   return list.filter((r) =>
     seen.has(`${r.path}|${r.reason}`) ? false : (seen.add(`${r.path}|${r.reason}`), true),
   );
+}
+
+function explorationAssetId(ex: EstatePolicy["exploration"], ref: AssetRef): string {
+  return `${resourceGroupId(ex.subscriptionId, ex.resourceGroup)}/providers/Microsoft.MachineLearningServices/workspaces/${ex.workspace}/${ARM_SEGMENT[ref.kind]}/${ref.name}/versions/${ref.version}`;
 }

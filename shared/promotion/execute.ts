@@ -17,13 +17,14 @@ import type { Logger } from "../log.js";
 import type { EnvironmentPlan, PromotionPlan } from "./plan.js";
 import type { RecordWriter } from "./record.js";
 import { GRAPH_VISIBILITY_BACKOFF, REPLICATION_BACKOFF } from "./retry.js";
-import { archiveAssets, copyAssets, selectAssets } from "./steps/assets.js";
+import { archiveAssets, copyAssets, selectAssets, type SelectedAsset } from "./steps/assets.js";
 import { ensureBudget } from "./steps/budget.js";
 import type { StepContext, StepResult } from "./steps/context.js";
 import { ensureDependencies } from "./steps/dependencies.js";
 import { ensureGroups } from "./steps/groups.js";
 import { ensureResourceGroup } from "./steps/resourceGroup.js";
 import { ensureRoleAssignments } from "./steps/roleAssignments.js";
+import { ProjectOwnership, recordSecurityFindings, OwnershipRefused } from "./ownership.js";
 import { ensureDataAccess, ensureWorkspace } from "./steps/workspace.js";
 
 export const ENV_STEPS = [
@@ -67,7 +68,17 @@ export async function executePlan(
   deps: ExecuteDeps,
   opts: ExecuteOptions = {},
 ): Promise<void> {
+  const ownership = await ProjectOwnership.load(
+    deps.writer.records,
+    plan.project,
+    deps.writer.record.resources,
+  );
   const ctx: StepContext = {
+    ownership,
+    claim: async (entries) => {
+      ownership.claim(entries);
+      await deps.writer.addResources(entries);
+    },
     clients: deps.clients,
     audit: deps.audit,
     plan,
@@ -94,6 +105,12 @@ export async function executePlan(
         writes: 0,
         detail: (e as Error).message?.slice(0, 2000),
       });
+      if (e instanceof OwnershipRefused)
+        await recordSecurityFindings(deps.clients, [e.finding], {
+          project: plan.project,
+          correlationId: plan.requestId,
+          log: deps.log,
+        });
       throw e;
     }
     deps.log.info("promotion step", {
@@ -133,8 +150,16 @@ export async function executePlan(
 
   await settle(plan.environments.map(runEnv));
 
-  const selected = await selectAssets(ctx);
-  await step("assets/copy", () => copyAssets(ctx, selected));
+  // Selected inside the copy step, so that a refused asset is a failed step on record.
+  let selected: SelectedAsset[] = [];
+  await step("assets/copy", async () => {
+    const s = await selectAssets(ctx);
+    selected = s.selected;
+    const r = await copyAssets(ctx, selected);
+    if (s.notOurs.length === 0) return r;
+    const note = `passed over, promoted to another project: ${s.notOurs.join(", ")}`;
+    return { ...r, detail: r.detail ? `${r.detail}; ${note}` : note };
+  });
   await step("assets/archive", () => archiveAssets(ctx, selected));
 }
 

@@ -9,7 +9,12 @@ import { parseResourceId } from "../azure/resourceId.js";
 import type { AdmissionLookups, ResolvedPrincipal } from "./admission.js";
 import { mapLimit } from "./retry.js";
 import { isGuid } from "./request.js";
-import { groupPath } from "./steps/groups.js";
+import { groupPath, readGroupOwners } from "./steps/groups.js";
+import type { Logger } from "../log.js";
+import { assetKey, type OwnershipLookups, type QuotaLookups } from "./admission.js";
+import { ProjectOwnership, recordSecurityFindings, type ExistingGroup } from "./ownership.js";
+import type { PromotionRecords } from "./record.js";
+import { versionTags } from "./steps/assets.js";
 
 interface DirectoryObjectJson {
   "@odata.type"?: string;
@@ -31,8 +36,19 @@ function kindOf(odataType: string | undefined): ResolvedPrincipal["kind"] {
   }
 }
 
-export function azureLookups(clients: AzureClients): AdmissionLookups {
+/**
+ * The production lookups. With `records` (and aml-steward's object id), the ownership checks
+ * too: what this project's promotions created, the groups under its names with their owners,
+ * the tags of explicitly named exploration versions, and a way to report a refusal.
+ */
+export function azureLookups(
+  clients: AzureClients,
+  ownership?: { records: PromotionRecords; stewardObjectId: string; log?: Logger },
+): AdmissionLookups {
   return {
+    ...(ownership
+      ? { ownership: ownershipLookups(clients, ownership), quotas: quotaLookups(clients, ownership.records) }
+      : {}),
     async resolvePrincipals(refs) {
       const graph = clients.graph();
       const out = new Map<string, ResolvedPrincipal | undefined>();
@@ -86,4 +102,54 @@ export async function existingGroupIds(
     }
   });
   return out;
+}
+
+function ownershipLookups(
+  clients: AzureClients,
+  o: { records: PromotionRecords; stewardObjectId: string; log?: Logger },
+): OwnershipLookups {
+  return {
+    stewardObjectId: o.stewardObjectId,
+    owned: (project) => ProjectOwnership.load(o.records, project),
+    async groups(uniqueNames) {
+      const graph = clients.graph();
+      const out = new Map<string, ExistingGroup | undefined>();
+      await mapLimit(uniqueNames, 8, async (name) => {
+        try {
+          const g = (await graph.api(groupPath(name)).select(["id"]).get()) as { id: string };
+          out.set(name, { id: g.id, owners: await readGroupOwners(graph, g.id) });
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+          out.set(name, undefined);
+        }
+      });
+      return out;
+    },
+    assetTags: (exploration, refs) => versionTags(clients, exploration, refs, assetKey),
+    report: (findings, ctx) => recordSecurityFindings(clients, findings, { ...ctx, log: o.log }),
+  };
+}
+
+function quotaLookups(clients: AzureClients, records: PromotionRecords): QuotaLookups {
+  return {
+    async projectsByCostCenter() {
+      const out = new Map<string, Set<string>>();
+      for await (const r of records.listProjectResources({ includeFailed: true })) {
+        if (!r.costCenter) continue;
+        const set = out.get(r.costCenter) ?? new Set<string>();
+        set.add(r.project);
+        out.set(r.costCenter, set);
+      }
+      return out;
+    },
+    async roleAssignmentCount(subscriptionId) {
+      let n = 0;
+      for await (const page of clients
+        .authorization(subscriptionId)
+        .roleAssignments.listForSubscription()
+        .byPage())
+        n += page.length;
+      return n;
+    },
+  };
 }

@@ -13,6 +13,7 @@ import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js
 import {
   API_VERSIONS,
   creationTagNames,
+  environmentHardening,
   MANAGED_BY,
   managedTags,
   workspaceBlueprint,
@@ -32,6 +33,8 @@ export interface PlannedWorkspace {
   keyVault: string;
   applicationInsights: string;
   containerRegistry?: string;
+  /** From the policy's `hardening` (default: Disabled where the environment holds production data). */
+  publicNetworkAccess: "Enabled" | "Disabled";
   friendlyName: string;
   description: string;
   /**
@@ -114,6 +117,8 @@ export interface PromotionPlan {
    * project) keeps its values, so a retry or a second request sees no difference.
    */
   fillOnlyTags: string[];
+  /** Tag names of the marks an existing resource group must carry to be continued (ownership.ts). */
+  ownershipTags: { managedBy: string; project: string };
   environments: EnvironmentPlan[];
   assets: AssetPlan;
 }
@@ -156,6 +161,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     fundingReference: request.fundingReference,
     region,
     fillOnlyTags: creationTagNames(policy),
+    ownershipTags: { managedBy: policy.tags.managedBy, project: policy.tags.project },
     environments: envPlans,
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
@@ -191,12 +197,14 @@ function planEnvironment(
     createdBy: created.by,
     createdOn: created.on,
   });
+  const hardening = environmentHardening(policy, env);
   const { dependencies, workspace: ws } = workspaceBlueprint({
     resourceGroupId: rgId,
     region,
     tags,
     tenantId: ctx.tenantId,
     names,
+    hardening,
   });
 
   const workspace: PlannedWorkspace = {
@@ -210,6 +218,7 @@ function planEnvironment(
     keyVault: ws.keyVault,
     applicationInsights: ws.applicationInsights,
     containerRegistry: ws.containerRegistry,
+    publicNetworkAccess: hardening.publicNetworkAccess,
     friendlyName: `${request.project} (${env})`,
     description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
     dataAccess: {

@@ -211,7 +211,12 @@ class Delivery {
     if (!sent.ok) return this.reject(requestId, sent.reasons);
     const request = sent.request;
     try {
-      const admission = await admit(deps.policy, request, azureLookups(deps.clients));
+      const lookups = azureLookups(deps.clients, {
+        records: deps.records,
+        stewardObjectId: getSettings().STEWARD_IDENTITY_OBJECT_ID ?? "",
+        log: this.log,
+      });
+      const admission = await admit(deps.policy, request, lookups);
       if (!admission.ok) return await this.reject(requestId, admission.reasons);
       const ownerIds = request.owners
         .map((o) => admission.principals.get(normaliseRef(o))?.objectId)

@@ -230,11 +230,12 @@ export class PromotionRecords {
 
   /**
    * The resources of every promotion that created something (running or succeeded, not a dry
-   * run), reading only the small columns, never the plan. Nothing when no promotion has ever
+   * run; with `includeFailed`, failed ones too: what they created is still theirs), reading only
+   * the small columns, never the plan. Nothing when no promotion has ever
    * run (the table does not exist yet); a record whose resources span more than
    * LIST_MAX_PARTS parts is skipped.
    */
-  async *listProjectResources(): AsyncIterable<ProjectResources> {
+  async *listProjectResources(opts: { includeFailed?: boolean } = {}): AsyncIterable<ProjectResources> {
     const select = [
       "requestId",
       "status",
@@ -248,7 +249,9 @@ export class PromotionRecords {
       for await (const e of this.table.listEntities<Record<string, unknown>>({
         queryOptions: { filter: `PartitionKey eq '${PARTITION}'`, select },
       })) {
-        if (e.dryRun === true || (e.status !== "succeeded" && e.status !== "running")) continue;
+        const counted =
+          e.status === "succeeded" || e.status === "running" || (opts.includeFailed && e.status === "failed");
+        if (e.dryRun === true || !counted) continue;
         if (typeof e.project !== "string") continue;
         const text = joinParts(e, "resources", LIST_MAX_PARTS);
         let ids: unknown;
@@ -282,7 +285,7 @@ export class PromotionRecords {
 export class RecordWriter {
   private chain: Promise<void> = Promise.resolve();
   constructor(
-    private readonly records: PromotionRecords,
+    readonly records: PromotionRecords,
     readonly record: PromotionRecord,
     private etag: string,
   ) {}

@@ -92,6 +92,27 @@ export interface WorkspaceBlueprintInput {
     /** No registry when absent. */
     containerRegistry?: string;
   };
+  /**
+   * A project environment's hardening (policy `hardening`, the environment's productionData).
+   * Absent for what setup creates, which keeps Azure's defaults apart from TLS and public blobs.
+   */
+  hardening?: Hardening;
+}
+
+/** The hardening of one environment of the policy (plan, `policy show`). */
+export function environmentHardening(policy: EstatePolicy, env: string): Hardening {
+  const productionData = policy.environments.find((e) => e.name === env)?.productionData ?? true;
+  return {
+    publicNetworkAccess:
+      policy.hardening.publicNetworkAccess[env] ?? (productionData ? "Disabled" : "Enabled"),
+    purgeProtection: productionData,
+  };
+}
+
+export interface Hardening {
+  publicNetworkAccess: "Enabled" | "Disabled";
+  /** Key vault purge protection; once on it cannot be turned off, so it is only ever sent as true. */
+  purgeProtection: boolean;
 }
 
 export interface WorkspaceBlueprint {
@@ -109,7 +130,7 @@ export interface WorkspaceBlueprint {
 }
 
 export function workspaceBlueprint(input: WorkspaceBlueprintInput): WorkspaceBlueprint {
-  const { region, tags, names } = input;
+  const { region, tags, names, hardening: h } = input;
   const rid = (type: string, name: string) => `${input.resourceGroupId}/providers/${type}/${name}`;
 
   const storageId = rid("Microsoft.Storage/storageAccounts", names.storageAccount);
@@ -136,6 +157,8 @@ export function workspaceBlueprint(input: WorkspaceBlueprintInput): WorkspaceBlu
           minimumTlsVersion: "TLS1_2",
           allowBlobPublicAccess: false,
           supportsHttpsTrafficOnly: true,
+          // Keys would bypass Entra and RBAC altogether; the workspace reaches its data by identity.
+          ...(h ? { allowSharedKeyAccess: false, publicNetworkAccess: h.publicNetworkAccess } : {}),
         },
       },
     },
@@ -153,6 +176,8 @@ export function workspaceBlueprint(input: WorkspaceBlueprintInput): WorkspaceBlu
           sku: { family: "A", name: "standard" },
           enableRbacAuthorization: true,
           enableSoftDelete: true,
+          ...(h ? { publicNetworkAccess: h.publicNetworkAccess } : {}),
+          ...(h?.purgeProtection ? { enablePurgeProtection: true } : {}),
         },
       },
     },

@@ -21,7 +21,7 @@ import {
   type TagDecision,
 } from "./decideTags.js";
 import { loopGuard, type GuardReason, type OwnIdentity } from "./loopGuard.js";
-import { readTagTarget, type TagTarget } from "./tagReader.js";
+import { readTagTarget, type ArmCreator, type TagTarget } from "./tagReader.js";
 import type { TagPatchRequest, TagPatchResult } from "./tagWriter.js";
 
 export const ACTOR = "onResourceWrite";
@@ -98,7 +98,7 @@ async function converge(
 
     const createdBy =
       tagValue(target.tags, policy.tags.createdBy) === undefined
-        ? await creatorOf(event.caller, deps)
+        ? await creatorFor(event, target.creator, deps)
         : undefined;
     const decision = decideTags({
       policy,
@@ -188,7 +188,52 @@ async function resourceGroupTags(deps: TaggingDeps, parts: ResourceIdParts) {
 }
 
 /**
- * The createdBy value: a user's UPN (from the claims, else Graph), a service principal's or
+ * The createdBy value from ARM's `systemData` when the resource has it, resolved like the
+ * claims are (a UPN; a service principal's or managed identity's display name); the event's
+ * claims otherwise. A caller in the claims that is not ARM's creator is logged: either the
+ * event is about a later write by someone else, or it was not written by Azure.
+ */
+async function creatorFor(
+  event: ResourceWriteEvent,
+  creator: ArmCreator | undefined,
+  deps: TaggingDeps,
+): Promise<string | undefined> {
+  const fromArm = creator ? await creatorFromArm(creator, deps) : undefined;
+  if (fromArm === undefined) return creatorOf(event.caller, deps);
+  const c = event.caller;
+  const claimed = [c.upn, c.objectId, c.appId].filter((x): x is string => !!x).map((x) => x.toLowerCase());
+  if (claimed.length > 0 && !claimed.includes(creator!.createdBy.toLowerCase()))
+    deps.log.warn("the event's caller is not the creator ARM recorded; createdBy follows ARM", {
+      resourceId: event.resourceId,
+      eventId: event.id,
+      armCreatedBy: creator!.createdBy,
+      armCreatedByType: creator!.createdByType,
+      eventCaller: { upn: c.upn, objectId: c.objectId, appId: c.appId, kind: c.kind },
+    });
+  return fromArm;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** systemData.createdBy as a name: undefined for a key (no identity) or an unknown type. */
+async function creatorFromArm(creator: ArmCreator, deps: TaggingDeps): Promise<string | undefined> {
+  const by = creator.createdBy;
+  switch (creator.createdByType.toLowerCase()) {
+    case "user":
+      if (!GUID.test(by)) return by;
+      return (await deps.principalName({ kind: "user", objectId: by })) ?? by;
+    case "application":
+    case "managedidentity":
+      // ARM records the client id; some writers' entries carry the object id instead.
+      if (!GUID.test(by)) return by;
+      return (await deps.principalName({ kind: "servicePrincipal", appId: by, objectId: by })) ?? by;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The createdBy value from the claims: a user's UPN (from the claims, else Graph), a service principal's or
  * managed identity's display name from Graph, else its appid. Transient Graph failures throw:
  * a GUID written now would never be replaced, since createdBy is never overwritten.
  */

@@ -15,6 +15,11 @@ import type { ResourceManagementClient } from "@azure/arm-resources";
 import { isNotFound } from "../azure/errors.js";
 import { parseResourceId } from "../azure/resourceId.js";
 
+/** The raw response the SDKs hand to an `onResponse` callback (their core-client's type). */
+type RawResponse = Parameters<
+  NonNullable<NonNullable<Parameters<ResourceManagementClient["resourceGroups"]["get"]>[1]>["onResponse"]>
+>[0];
+
 /** Lower-cased type -> a GA api-version of its resource provider. */
 export const PINNED_API_VERSIONS: Record<string, string> = {
   "microsoft.storage/storageaccounts": "2023-05-01",
@@ -29,6 +34,30 @@ export interface TagTarget {
   tags: Record<string, string>;
   /** Undefined when only the Tags API was read. */
   location?: string;
+  /**
+   * ARM's own record of the creator (`systemData`), when the resource's provider keeps one.
+   * Unlike an event's claims, which whoever holds the webhook key could write, ARM sets it.
+   */
+  creator?: ArmCreator;
+}
+
+export interface ArmCreator {
+  /** A UPN (or object id) for users; an application (client) id for apps and managed identities. */
+  createdBy: string;
+  /** User, Application, ManagedIdentity or Key. */
+  createdByType: string;
+}
+
+/**
+ * The SDKs' models leave `systemData` out of generic resources and resource groups, so it is
+ * read from the response body the same call already returned.
+ */
+function creatorOf(body: unknown): ArmCreator | undefined {
+  const sd = (body as { systemData?: { createdBy?: unknown; createdByType?: unknown } } | undefined)
+    ?.systemData;
+  if (typeof sd?.createdBy !== "string" || !sd.createdBy.trim()) return undefined;
+  if (typeof sd.createdByType !== "string" || !sd.createdByType.trim()) return undefined;
+  return { createdBy: sd.createdBy.trim(), createdByType: sd.createdByType.trim() };
 }
 
 /** The resource's tags (and location when cheap), or undefined when it does not exist (404). */
@@ -39,15 +68,23 @@ export async function readTagTarget(
   const parts = parseResourceId(resourceId);
   if (!parts) throw new Error(`not a resource id: ${resourceId}`);
   const client = resources(parts.subscriptionId);
+  let body: unknown;
+  const onResponse = (raw: RawResponse) => {
+    body = raw.parsedBody;
+  };
+  const withCreator = (t: TagTarget): TagTarget => {
+    const creator = creatorOf(body);
+    return creator ? { ...t, creator } : t;
+  };
   try {
     if (parts.type === "Microsoft.Resources/resourceGroups") {
-      const rg = await client.resourceGroups.get(parts.name);
-      return { tags: rg.tags ?? {}, location: rg.location };
+      const rg = await client.resourceGroups.get(parts.name, { onResponse });
+      return withCreator({ tags: rg.tags ?? {}, location: rg.location });
     }
     const apiVersion = PINNED_API_VERSIONS[parts.type.toLowerCase()];
     if (apiVersion) {
-      const r = await client.resources.getById(resourceId, apiVersion);
-      return { tags: r.tags ?? {}, location: r.location };
+      const r = await client.resources.getById(resourceId, apiVersion, { onResponse });
+      return withCreator({ tags: r.tags ?? {}, location: r.location });
     }
     const t = await client.tagsOperations.getAtScope(resourceId);
     return { tags: t.properties?.tags ?? {} };

@@ -248,7 +248,7 @@ describe("promotion end to end", () => {
       "resourceGroup.create",
       "workspace.create",
       "storageAccount.create",
-      "group.upsert",
+      "group.create",
       "roleAssignment.create",
       "asset.model.copy",
       "asset.model.archive",

@@ -189,7 +189,7 @@ describe("Entra and Graph eventual consistency, and throttling", () => {
       graphReadAfterWriteDelayMs: 1_500,
       rules: [
         { method: "PUT", path: "roleAssignments", status: 429, retryAfterSeconds: 1, count: 6 },
-        { method: "PATCH", path: "^/v1\\.0/groups", status: 429, retryAfterSeconds: 1, count: 4 },
+        { method: "POST", path: "^/v1\\.0/groups$", status: 429, retryAfterSeconds: 1, count: 4 },
         { method: "GET", path: "resourcegroups/rg-aml-", status: 429, retryAfterSeconds: 1, count: 3 },
         { method: "PUT", path: "/models/", status: 503, retryAfterSeconds: 1, count: 2 },
       ],

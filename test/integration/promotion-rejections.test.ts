@@ -98,6 +98,13 @@ describe("refused promotion requests", () => {
         path: "costCenter",
         reason: expect.stringMatching(/already exists under cost centre "CC-2200-CHURN"/),
       }),
+      // No promotion record says aml-steward made it: never adopted (promotion-ownership.test.ts).
+      expect.objectContaining({
+        path: "project",
+        reason: expect.stringMatching(
+          /rg-aml-churn-risk-qa already exists and aml-steward did not create it/,
+        ),
+      }),
     ]);
   });
 

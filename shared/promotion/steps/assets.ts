@@ -13,7 +13,8 @@ import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning"
 import { isNotFound } from "../../azure/errors.js";
 import type { AssetPlan, PromotionPlan } from "../plan.js";
 import { mapLimit } from "../retry.js";
-import type { AssetKind, AssetRef } from "../request.js";
+import { DEFAULT_USE_CASE_TAG, type AssetKind, type AssetRef } from "../request.js";
+import { assetOwnershipProblem, OwnershipRefused } from "../ownership.js";
 import { WriteTally, type StepContext, type StepResult } from "./context.js";
 
 export const PRODUCTION_DATA_TAG = "dataClassification";
@@ -26,10 +27,9 @@ export const LINEAGE_TAGS = {
   promotedTo: "promotedTo",
 } as const;
 
-/** A permanent problem: retrying the message cannot fix it. */
-export class PromotionConflict extends Error {
-  override name = "PromotionConflict";
-}
+// Defined on its own so that ownership checks can extend it without an import cycle.
+export { PromotionConflict } from "../conflict.js";
+import { PromotionConflict } from "../conflict.js";
 
 interface AssetBody {
   name?: string;
@@ -79,11 +79,19 @@ export interface SelectedAsset extends AssetRef {
   productionData: boolean;
 }
 
-/** The exploration versions the request selects (archived ones included: a retry must still see them). */
-export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
+/**
+ * The exploration versions the request selects (archived ones included: a retry must still see
+ * them), each carrying this use case's tag and not promoted to another project. A selector
+ * passes over another project's versions (listed in `notOurs`); an explicitly named one is
+ * refused outright (admission already refused it; this is the check at the time of the copy).
+ */
+export async function selectAssets(
+  ctx: StepContext,
+): Promise<{ selected: SelectedAsset[]; notOurs: string[] }> {
   const a = ctx.plan.assets;
   const ml = ctx.clients.machineLearning(a.sourceSubscriptionId);
   const out: SelectedAsset[] = [];
+  const notOurs: string[] = [];
   const sel = a.selection;
   const refs: AssetRef[] = [];
   if ("versions" in sel) {
@@ -116,6 +124,22 @@ export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
         );
       throw e;
     }
+    const problem = assetOwnershipProblem(ref, source.properties.tags, {
+      tagName: "versions" in sel ? DEFAULT_USE_CASE_TAG : sel.selector.tagName,
+      useCaseId: a.useCaseId,
+      project: ctx.plan.project,
+      promotedToTag: LINEAGE_TAGS.promotedTo,
+    });
+    if (problem && "versions" in sel)
+      throw new OwnershipRefused({
+        target: assetId(a.sourceWorkspaceId, ref),
+        subscriptionId: a.sourceSubscriptionId,
+        detail: problem,
+      });
+    if (problem) {
+      notOurs.push(`${ref.kind} ${ref.name}:${ref.version}`);
+      continue;
+    }
     let productionData = false;
     if (ref.kind === "data") {
       const container = await o.containers
@@ -126,7 +150,28 @@ export async function selectAssets(ctx: StepContext): Promise<SelectedAsset[]> {
     }
     out.push({ ...ref, id: assetId(a.sourceWorkspaceId, ref), source, productionData });
   }
-  return out.sort((x, y) => x.id.localeCompare(y.id));
+  return { selected: out.sort((x, y) => x.id.localeCompare(y.id)), notOurs };
+}
+
+/** Tags of exploration versions by `key(ref)`; undefined for a version that does not exist. */
+export async function versionTags(
+  clients: StepContext["clients"],
+  ex: { subscriptionId: string; resourceGroup: string; workspace: string },
+  refs: readonly AssetRef[],
+  key: (r: AssetRef) => string,
+): Promise<Map<string, Record<string, string | null> | undefined>> {
+  const ml = clients.machineLearning(ex.subscriptionId);
+  const out = new Map<string, Record<string, string | null> | undefined>();
+  await mapLimit(refs, 4, async (ref) => {
+    try {
+      const v = await ops(ml, ref.kind).versions.get(ex.resourceGroup, ex.workspace, ref.name, ref.version);
+      out.set(key(ref), v.properties.tags ?? {});
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      out.set(key(ref), undefined);
+    }
+  });
+  return out;
 }
 
 export function isProductionData(tags: Record<string, string | null> | undefined): boolean {

@@ -9,6 +9,7 @@ import type { Logger } from "../../log.js";
 import type { Backoff } from "../retry.js";
 import type { PromotionPlan } from "../plan.js";
 import type { StepOutcome } from "../record.js";
+import type { ProjectOwnership } from "../ownership.js";
 
 export interface StepContext {
   clients: AzureClients;
@@ -20,6 +21,13 @@ export interface StepContext {
   backoff: { replication: Backoff; graphVisibility: Backoff };
   /** LRO polling interval when the service sends no Retry-After. */
   pollIntervalMs: number;
+  /** What this project's promotions created: the only existing objects a step may continue. */
+  ownership: ProjectOwnership;
+  /**
+   * Records ids as created by this promotion before (resource groups) or right after (groups)
+   * they are created, so a crash in between does not make our own object look foreign.
+   */
+  claim(entries: readonly string[]): Promise<void>;
 }
 
 export interface StepResult {

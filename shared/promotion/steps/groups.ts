@@ -1,11 +1,13 @@
 /**
- * One Entra security group per role: upserted by `uniqueName` (PATCH + `Prefer:
- * create-if-missing`, Graph's idempotent create), owned by aml-steward, requested members
- * added. Members are only ever added, never removed: people joining later is normal.
+ * One Entra security group per role, create-only: created with its `uniqueName` (POST, which
+ * fails when the name is taken), owned by aml-steward alone, requested members added. An
+ * existing group is used only when a promotion record of the project lists it and aml-steward
+ * is still its sole owner (ownership.ts); anything else stops the promotion, and such a group
+ * is never written to. Members are only ever added, never removed: people joining later is normal.
  *
  * Graph is eventually consistent: a group created a moment ago may be missing from reads and
- * from `$ref` for a while, so those are retried with back-off; the PATCH by uniqueName always
- * sees the group, which is what makes the create safe to repeat.
+ * from `$ref` for a while, so those are retried with back-off; the uniqueName check of the
+ * create always sees the group, which is what makes the create safe to repeat.
  */
 import type { Client } from "@microsoft/microsoft-graph-client";
 import { errorFacts, isNotFound } from "../../azure/errors.js";
@@ -13,6 +15,7 @@ import { odataString } from "../../odata.js";
 import type { EnvironmentPlan, PlannedGroup } from "../plan.js";
 import { withBackoff } from "../retry.js";
 import { WriteTally, type StepContext, type StepResult } from "./context.js";
+import { groupEntry, groupOwnershipProblem, OwnershipRefused } from "../ownership.js";
 
 /** Graph accepts at most 20 owners and members together in the creating request. */
 const MAX_BINDS_ON_CREATE = 20;
@@ -37,7 +40,7 @@ export async function ensureGroups(ctx: StepContext, env: EnvironmentPlan): Prom
   let created = false;
   await Promise.all(
     env.groups.map(async (g) => {
-      const r = await ensureGroup(ctx, tally, g);
+      const r = await ensureGroup(ctx, tally, g, env.subscriptionId);
       if (r.created) created = true;
       groupIds.set(g.uniqueName, r.id);
     }),
@@ -60,6 +63,7 @@ async function ensureGroup(
   ctx: StepContext,
   tally: WriteTally,
   g: PlannedGroup,
+  subscriptionId: string,
 ): Promise<{ id: string; created: boolean }> {
   const graph = ctx.clients.graph();
   let existing = await readGroup(graph, g.uniqueName);
@@ -75,27 +79,25 @@ async function ensureGroup(
       mailEnabled: false,
       mailNickname: g.mailNickname,
       securityEnabled: true,
+      uniqueName: g.uniqueName,
       "owners@odata.bind": first.filter((b) => b.rel === "owners").map((b) => directoryObjectUrl(b.id)),
       "members@odata.bind": first.filter((b) => b.rel === "members").map((b) => directoryObjectUrl(b.id)),
     };
-    let createdGroup: GroupJson | undefined;
     try {
-      createdGroup = (await graph
-        .api(groupPath(g.uniqueName))
-        .header("Prefer", "create-if-missing")
-        .patch(body)) as GroupJson | undefined;
-      await tally.record("group.upsert", `group:${g.uniqueName}`, { ...body, id: createdGroup?.id });
-    } catch (e) {
-      // The group exists but was not yet readable, and some binds were already there.
-      if (!isDuplicateReference(e)) throw e;
-    }
-    if (createdGroup?.id) {
+      // POST, never the PATCH upsert: a create that finds the uniqueName taken fails instead of
+      // writing our name, owner and members into whoever's group holds it.
+      const created = (await graph.api("/groups").post(body)) as GroupJson;
+      await ctx.claim([groupEntry(g.uniqueName, created.id)]);
+      await tally.record("group.create", `group:${g.uniqueName}`, { ...body, id: created.id });
       const rest = binds.slice(MAX_BINDS_ON_CREATE);
       for (const b of rest)
-        await addReference(ctx, tally, graph, createdGroup.id, b.rel as "owners" | "members", b.id);
-      return { id: createdGroup.id, created: true };
+        await addReference(ctx, tally, graph, created.id, b.rel as "owners" | "members", b.id);
+      return { id: created.id, created: true };
+    } catch (e) {
+      if (!isUniqueNameTaken(e)) throw e;
     }
-    // 204: it already existed (created by an earlier attempt and not yet visible). Wait for it.
+    // Taken: an earlier attempt's group not yet readable, or someone else's. Wait for it; the
+    // ownership check below tells which.
     existing = await withBackoff(
       async () => {
         const found = await readGroup(graph, g.uniqueName);
@@ -108,6 +110,16 @@ async function ensureGroup(
     );
   }
   const id = existing.id;
+  await ctx.ownership.hasFresh(groupEntry(g.uniqueName, id));
+  const owners = await listRelation(ctx, graph, id, "owners");
+  const problem = groupOwnershipProblem(
+    ctx.ownership,
+    g.uniqueName,
+    { id, owners: [...owners] },
+    ctx.stewardObjectId,
+  );
+  if (problem)
+    throw new OwnershipRefused({ target: `group:${g.uniqueName}`, subscriptionId, detail: problem });
   if (existing.displayName !== g.displayName || (existing.description ?? "") !== g.description) {
     const patch = { displayName: g.displayName, description: g.description };
     await graph.api(`/groups/${id}`).patch(patch);
@@ -115,12 +127,10 @@ async function ensureGroup(
       before: { displayName: existing.displayName, description: existing.description },
     });
   }
-  for (const rel of ["owners", "members"] as const) {
-    const want = rel === "owners" ? g.owners : g.members;
-    if (want.length === 0) continue;
-    const have = await listRelation(ctx, graph, id, rel);
-    for (const member of want)
-      if (!have.has(member.toLowerCase())) await addReference(ctx, tally, graph, id, rel, member);
+  if (g.members.length > 0) {
+    const have = await listRelation(ctx, graph, id, "members");
+    for (const member of g.members)
+      if (!have.has(member.toLowerCase())) await addReference(ctx, tally, graph, id, "members", member);
   }
   return { id, created: false };
 }
@@ -134,6 +144,21 @@ async function readGroup(graph: Client, uniqueName: string): Promise<GroupJson |
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
+  }
+}
+
+/** Object ids (lower case) of a group's owners; all pages. */
+export async function readGroupOwners(graph: Client, groupId: string): Promise<string[]> {
+  const out: string[] = [];
+  let page = (await graph.api(`/groups/${groupId}/owners`).select(["id"]).top(999).get()) as {
+    value: { id: string }[];
+    "@odata.nextLink"?: string;
+  };
+  for (;;) {
+    for (const o of page.value ?? []) out.push(o.id.toLowerCase());
+    const next = page["@odata.nextLink"];
+    if (!next) return out;
+    page = (await graph.api(next).get()) as typeof page;
   }
 }
 
@@ -179,6 +204,11 @@ async function addReference(
   } catch (e) {
     if (!isDuplicateReference(e)) throw e;
   }
+}
+
+function isUniqueNameTaken(e: unknown): boolean {
+  const f = errorFacts(e);
+  return f.status === 400 && /uniqueName already exists/i.test(f.message);
 }
 
 function isDuplicateReference(e: unknown): boolean {

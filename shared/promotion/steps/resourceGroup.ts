@@ -1,5 +1,9 @@
-/** The environment's resource group: created with the policy's tags, or its missing tags merged in. */
+/**
+ * The environment's resource group: created with the policy's tags, or, when this project's
+ * promotions created it, its missing tags merged in. Any other existing group is refused.
+ */
 import { isNotFound } from "../../azure/errors.js";
+import { OwnershipRefused, resourceGroupOwnershipProblem } from "../ownership.js";
 import type { EnvironmentPlan } from "../plan.js";
 import { tagDifference, WriteTally, type StepContext, type StepResult } from "./context.js";
 
@@ -14,6 +18,8 @@ export async function ensureResourceGroup(ctx: StepContext, env: EnvironmentPlan
     if (!isNotFound(e)) throw e;
   }
   if (!existing) {
+    // Claimed before the PUT: after a crash in between, the group is still recognisably ours.
+    await ctx.claim([rg.id]);
     await arm.resourceGroups.createOrUpdate(rg.name, { location: rg.location, tags: rg.tags });
     await tally.record(
       "resourceGroup.create",
@@ -23,6 +29,11 @@ export async function ensureResourceGroup(ctx: StepContext, env: EnvironmentPlan
     );
     return { outcome: "created", writes: tally.count, resources: [rg.id] };
   }
+  // Checked again here, not only at admission: it may have appeared since.
+  await ctx.ownership.hasFresh(rg.id);
+  const problem = resourceGroupOwnershipProblem(ctx.plan.ownershipTags, ctx.ownership, rg.id, existing.tags);
+  if (problem)
+    throw new OwnershipRefused({ target: rg.id, subscriptionId: env.subscriptionId, detail: problem });
   await mergeTags(ctx, tally, rg.id, env.subscriptionId, rg.tags, existing.tags);
   return { outcome: tally.outcome(false), writes: tally.count, resources: [rg.id] };
 }

@@ -42,6 +42,7 @@ export async function ensureWorkspace(ctx: StepContext, env: EnvironmentPlan): P
       keyVault: w.keyVault,
       applicationInsights: w.applicationInsights,
       containerRegistry: w.containerRegistry,
+      publicNetworkAccess: w.publicNetworkAccess,
       friendlyName: w.friendlyName,
       description: w.description,
     };
