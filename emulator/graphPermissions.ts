@@ -69,6 +69,9 @@ export function graphCallAllowed(dir: Directory, caller: Principal, method: stri
     }
     case "directoryObjects": {
       if (s1 === "getByIds") return any(DIRECTORY_READ);
+      // Membership questions about any object: Graph asks for a group-membership read permission.
+      if (s2 === "checkMemberGroups" || s2 === "getMemberGroups" || s2 === "checkMemberObjects")
+        return any(GROUP_READ);
       const o = s1 ? dir.getDirectoryObject(s1) : undefined;
       if (!o) return any([...USER_READ, ...APPLICATION_READ, ...GROUP_READ, "Group.Create"]);
       if (o.type === "user") return any(USER_READ);

@@ -374,6 +374,11 @@ export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
     id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     why: "read service principals: readable createdBy tags for service-principal callers, and service principals as group members",
   },
+  {
+    value: "GroupMember.Read.All",
+    id: "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+    why: "read groups and memberships, never change them: whether a requester or approver is in a group the policy names (checkMemberGroups), and whether an object named in a request is a group (groups are never nested into the project's groups) or a group it did not create",
+  },
 ];
 
 /** Graph permissions that would make the identity broader than it needs to be. */

@@ -24,7 +24,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => w?.stop());
 
-const finished = (r: PromotionRecord) => r.status !== "accepted" && r.status !== "running";
+const finished = (r: PromotionRecord) =>
+  !["accepted", "awaitingApproval", "approved", "running"].includes(r.status);
 const sub = () => w.stack.policy.projectSubscriptionId;
 const violations = () => new ViolationLog(azure().table(TABLES.violations));
 
@@ -46,7 +47,7 @@ const ref = (id: string) => `https://graph.microsoft.com/v1.0/directoryObjects/$
 async function refused(over: Record<string, unknown>): Promise<PromotionRecord> {
   const req = w.request({ costCenter: "CC-2100-FRAUD", useCaseId: "no-such-use-case", ...over });
   const since = Date.now();
-  await w.send(req);
+  await w.submit(req);
   const rec = await w.waitForRecord(req.requestId, finished);
   expect(rec.status, JSON.stringify(rec.reasons ?? rec.lastError)).toBe("rejected");
   // aml-steward's writes: the attacker's own set-up may share the millisecond `since` starts at.
@@ -122,7 +123,7 @@ describe("Entra groups are create-only", () => {
       useCaseId: "no-such-use-case",
       environments: ["prod"],
     });
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(req.requestId, finished);
     await w.stack.control("POST", "/_emulator/faults", { rules: [] });
     expect(rec.status).toBe("failed");
@@ -190,7 +191,9 @@ describe("resource groups are never adopted", () => {
     for (const rg of [qa, dev]) {
       const scope = `/subscriptions/${sub()}/resourceGroups/${rg}`;
       const list = [];
-      for await (const ra of auth.roleAssignments.listForScope(scope, { filter: "atScope()" })) list.push(ra);
+      // Assignments made on the group itself (the seed's people hold theirs at the subscription).
+      for await (const ra of auth.roleAssignments.listForScope(scope, { filter: "atScope()" }))
+        if (ra.scope?.toLowerCase() === scope.toLowerCase()) list.push(ra);
       expect(list).toEqual([]);
     }
     const v = (await violations().list({ subscriptionId: sub() })).filter(
@@ -228,7 +231,7 @@ describe("resource groups that appear after admission", () => {
       useCaseId: "no-such-use-case",
       environments: ["prod"],
     });
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(req.requestId, finished);
     await w.stack.control("POST", "/_emulator/faults", { rules: [] });
     expect(rec.status).toBe("failed");
@@ -238,7 +241,8 @@ describe("resource groups that appear after admission", () => {
     expect((await w.stack.armAs(PEOPLE.erin.objectId, sub()).resourceGroups.get(rg)).tags).toEqual(tags);
     const auth = w.stack.authorizationAs(PEOPLE.erin.objectId, sub());
     const scope = `/subscriptions/${sub()}/resourceGroups/${rg}`;
-    for await (const ra of auth.roleAssignments.listForScope(scope)) expect(ra).toBeUndefined();
+    for await (const ra of auth.roleAssignments.listForScope(scope))
+      if (ra.scope?.toLowerCase() === scope.toLowerCase()) expect(ra).toBeUndefined();
     const v = (await violations().list({ subscriptionId: sub() })).filter(
       (x) => x.kind === "security" && x.project === project,
     );
@@ -314,7 +318,7 @@ describe("assets of other use cases and projects", () => {
       environments: ["dev"],
       assets: { versions: [{ kind: "model", name: "churn-baseline", version: "1" }] },
     });
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(req.requestId, finished);
     await w.stack.control("POST", "/_emulator/faults", { rules: [] });
     expect(rec.status).toBe("failed");
@@ -351,7 +355,7 @@ describe("assets of other use cases and projects", () => {
       costCenter: "CC-2100-FRAUD",
       environments: ["dev"],
     });
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(req.requestId, finished);
     expect(rec.status, rec.lastError).toBe("succeeded");
     const copy = rec.steps.find((s) => s.name === "assets/copy")!;
@@ -400,7 +404,7 @@ describe("hardened environments", () => {
       costCenter: "CC-2300-FORECAST",
       environments: ["dev", "prod"],
     });
-    await w.send(req);
+    await w.promote(req);
     const rec = await w.waitForRecord(req.requestId, finished);
     expect(rec.status, rec.lastError).toBe("succeeded");
     const arm = w.stack.armAs(PEOPLE.erin.objectId, sub());
