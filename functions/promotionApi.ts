@@ -49,6 +49,18 @@ export async function authenticate(request: HttpRequest): Promise<Authenticated>
   };
 }
 
+/** The caller, and the promotion id of the route (a GUID, lower case). */
+async function authenticatedForId(
+  request: HttpRequest,
+): Promise<(Authenticated & { ok: true; id: string }) | { ok: false; response: HttpResponseInit }> {
+  const auth = await authenticate(request);
+  if (!auth.ok) return auth;
+  const id = request.params.id ?? "";
+  if (!isGuid(id))
+    return { ok: false, response: { status: 400, jsonBody: { error: "the promotion id must be a GUID" } } };
+  return { ...auth, id: id.toLowerCase() };
+}
+
 function unauthorised(challenge: string, message: string): HttpResponseInit {
   return { status: 401, headers: { "WWW-Authenticate": challenge }, jsonBody: { error: message } };
 }
@@ -98,10 +110,9 @@ export async function promotionStatus(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const auth = await authenticate(request);
+  const auth = await authenticatedForId(request);
   if (!auth.ok) return auth.response;
-  const id = request.params.id ?? "";
-  if (!isGuid(id)) return { status: 400, jsonBody: { error: "the promotion id must be a GUID" } };
+  const id = auth.id;
   const record = await new PromotionRecords(azure().table(TABLES.promotions)).get(id.toLowerCase());
   // Unknown and not-yours look the same, so ids cannot be probed.
   if (!record || !(await mayRead(record, auth.caller)))
@@ -129,10 +140,9 @@ export async function decidePromotion(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const auth = await authenticate(request);
+  const auth = await authenticatedForId(request);
   if (!auth.ok) return auth.response;
-  const id = request.params.id ?? "";
-  if (!isGuid(id)) return { status: 400, jsonBody: { error: "the promotion id must be a GUID" } };
+  const id = auth.id;
   const body = await jsonBody(request);
   if (!body.ok) return body.response;
   const input = body.body && typeof body.body === "object" ? body.body : {};

@@ -521,22 +521,9 @@ class Delivery {
   ): Promise<ProcessOutcome> {
     if (!requestId) return this.refuseUnowned(reasons, undefined, caller);
     const id = requestId.toLowerCase();
-    const at = this.now().toISOString();
-    const created = await this.deps.records.create({
-      requestId: id,
-      status: "rejected",
-      dryRun: false,
-      acceptedAt: at,
-      updatedAt: at,
-      finishedAt: at,
-      attempts: 0,
-      steps: [],
-      resources: [],
-      reasons,
-      requester: identityOf(caller),
-      requestedBy: caller.userPrincipalName ?? caller.objectId,
-      attemptLog: [this.attempt("refused request")],
-    });
+    const created = await this.deps.records.create(
+      this.refusalRecord(id, reasons, caller, "refused request"),
+    );
     if (!created) return this.refuseUnowned(reasons, id, caller);
     this.log.warn("promotion request refused", { requestId: id, reasons });
     return { kind: "rejected", requestId: id, reasons };
@@ -553,8 +540,24 @@ class Delivery {
     what: "request" | "approval" = "request",
   ): Promise<ProcessOutcome> {
     const id = anonymousId(this.message);
-    const at = this.now().toISOString();
     const created = await this.deps.records.create({
+      ...this.refusalRecord(id, reasons, caller, `refused ${what}`),
+      claimedRequestId: claimedRequestId?.toLowerCase(),
+    });
+    if (!created) await this.note(id, `refused ${what} again`);
+    this.log.warn(`promotion ${what} refused`, { recordId: id, claimedRequestId, reasons });
+    return { kind: "rejected", requestId: id, reasons };
+  }
+
+  /** A record that is born refused: nothing was admitted, so nothing will ever run under it. */
+  private refusalRecord(
+    id: string,
+    reasons: Refusal[],
+    caller: Caller | undefined,
+    outcome: string,
+  ): PromotionRecord {
+    const at = this.now().toISOString();
+    return {
       requestId: id,
       status: "rejected",
       dryRun: false,
@@ -567,12 +570,8 @@ class Delivery {
       reasons,
       requester: caller ? identityOf(caller) : undefined,
       requestedBy: caller ? (caller.userPrincipalName ?? caller.objectId) : undefined,
-      claimedRequestId: claimedRequestId?.toLowerCase(),
-      attemptLog: [this.attempt(`refused ${what}`)],
-    });
-    if (!created) await this.note(id, `refused ${what} again`);
-    this.log.warn(`promotion ${what} refused`, { recordId: id, claimedRequestId, reasons });
-    return { kind: "rejected", requestId: id, reasons };
+      attemptLog: [this.attempt(outcome)],
+    };
   }
 
   private attempt(outcome: string) {
