@@ -45,7 +45,7 @@ async function waitForFunction(
   const limit = seconds(env, "STEWARD_HOOK_WAIT_SECONDS", 600);
   const every = seconds(env, "STEWARD_HOOK_POLL_SECONDS", 15);
   const started = Date.now();
-  let lastError = "";
+  let lastError: string;
   say(
     `waiting up to ${limit} s for ${app.name} to list ${fn} (Event Grid needs the function before it can subscribe it)`,
   );
