@@ -52,7 +52,7 @@ export function subscriptionTopics(listed: unknown, subscriptionId: string): Fou
   return listed
     .filter((t) => str(t, "topicType").toLowerCase() === "microsoft.resources.subscriptions")
     .map((t) => {
-      // Older CLI versions omit resourceGroup; the id always has it.
+      // resourceGroup is added by the CLI, not an ARM property; the id always carries it.
       const resourceGroup =
         str(t, "resourceGroup") || (/\/resourceGroups\/([^/]+)\//i.exec(str(t, "id"))?.[1] ?? "");
       const identity = (t as Record<string, unknown>).identity;

@@ -394,6 +394,9 @@ describe("hook helpers", () => {
       /split\(adoptedSystemTopics, ','\), entry => split\(trim\(entry\), '\/'\)\), parts => length\(parts\) == 3/,
     );
     expect(main).toMatch(/parts => toLower\(parts\[0\]\)/);
+    // A hand-written existingSystemTopics entry wins, and each governed subscription looks itself up.
+    expect(main).toMatch(/var systemTopicsToAdopt = union\(adoptedTopics, existingSystemTopics\)/);
+    expect(main).toMatch(/existingSystemTopic: systemTopicsToAdopt\[\?subscriptionId\] \?\? \{\}/);
     expect(read("infra/main.parameters.json")).toContain(
       '"adoptedSystemTopics": { "value": "${STEWARD_ADOPTED_SYSTEM_TOPICS=}" }',
     );
