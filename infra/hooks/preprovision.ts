@@ -126,7 +126,7 @@ async function main(env = process.env): Promise<number> {
     await azJson(["account", "show"]);
   } catch (e) {
     throw new HookError(
-      `the Azure CLI is not signed in (${(e as Error).message.split("\n")[0]}). It finds existing Event Grid system topics before provisioning: run az login (same tenant as azd auth login) and try again`,
+      `the Azure CLI is not installed or not signed in (${(e as Error).message.split("\n")[0]}). It finds existing Event Grid system topics before provisioning: install it, run az login (same tenant as azd auth login) and try again`,
     );
   }
   const found = new Map<string, FoundTopic[]>();

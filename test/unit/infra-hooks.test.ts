@@ -332,7 +332,7 @@ describe("preprovision: existing subscription system topics are adopted", () => 
       az: { "account show": [{ code: 1, stderr: "Please run 'az login' to setup account." }] },
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not signed in .* run az login/);
+    expect(r.stderr).toMatch(/not installed or not signed in .* run az login/);
     expect(r.calls.map(line)).toEqual(["az account show --output json"]);
   });
 
