@@ -7,7 +7,8 @@
 //
 // Two-phase on first install: an Event Grid subscription with an Azure Function destination can
 // only be created once the function exists, i.e. after `azd deploy`. The postdeploy hook
-// (infra/hooks/postdeploy.*) sets DEPLOY_EVENT_SUBSCRIPTIONS=true and provisions again.
+// (infra/hooks/postdeploy.*) waits until the app lists the function, sets
+// DEPLOY_EVENT_SUBSCRIPTIONS=true and provisions again.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -34,12 +35,17 @@ param resourceGroupName string = ''
 @description('Optional. Create the Event Grid subscriptions to the onResourceWrite function. Must stay false until the function code is deployed once (the postdeploy hook switches it on).')
 param deployEventSubscriptions string = 'false'
 
-@description('Optional. Governed subscriptions that already have a Microsoft.Resources.Subscriptions system topic (Azure allows one per subscription): { "<subscriptionId>": { "resourceGroup": "...", "name": "..." } }. The template adopts that topic instead of creating one.')
+@description('Optional. Governed subscriptions that already have a Microsoft.Resources.Subscriptions system topic (Azure allows one per subscription): { "<subscriptionId>": { "resourceGroup": "...", "name": "..." } }. The template adopts that topic instead of creating one. Normally left empty: the preprovision hook finds such topics (adoptedSystemTopics); an entry here wins over what it found.')
 param existingSystemTopics object = {}
+
+@description('Optional. Set by the preprovision hook (infra/hooks/preprovision.ts) from STEWARD_ADOPTED_SYSTEM_TOPICS: the existing subscription system topics it found, as <subscriptionId>/<resourceGroup>/<name> joined with commas; "none" or empty for none.')
+param adoptedSystemTopics string = ''
 
 @description('Optional. Path of the estate policy file inside the deployed package; empty = the bundled default policy. infra/generated must have been generated from the same file.')
 param policyPath string = ''
 
+@minLength(36)
+@maxLength(36)
 @description('Required. Client id of aml-steward\'s API app registration (docs/deploy.md: "The API app registration"): the audience of the tokens requesters and approvers send.')
 param apiClientId string
 
@@ -82,6 +88,15 @@ param eventTimeToLiveInMinutes int = 1440
 var contract = loadJsonContent('generated/app-contract.json')
 var matrix = loadJsonContent('generated/access-matrix-roles.json')
 var appRoles = loadJsonContent('generated/app-roles.json')
+
+// A plain string from the hook rather than a JSON object: azd substitutes environment values into
+// main.parameters.json as text, and ids and names need no escaping there.
+var adoptedTopicParts = filter(map(split(adoptedSystemTopics, ','), entry => split(trim(entry), '/')), parts => length(parts) == 3)
+var adoptedTopics = toObject(adoptedTopicParts, parts => toLower(parts[0]), parts => {
+  resourceGroup: parts[1]
+  name: parts[2]
+})
+var systemTopicsToAdopt = union(adoptedTopics, existingSystemTopics)
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -136,7 +151,7 @@ module governed 'modules/governed-subscription.bicep' = [
       tags: tags
       principalId: app.outputs.identityPrincipalId
       names: contract.names
-      existingSystemTopic: existingSystemTopics[?subscriptionId] ?? {}
+      existingSystemTopic: systemTopicsToAdopt[?subscriptionId] ?? {}
       deployEventSubscription: deployEventSubscriptions == 'true'
       functionAppResourceId: app.outputs.functionAppResourceId
       deadLetterStorageAccountResourceId: app.outputs.storageAccountResourceId

@@ -71,7 +71,10 @@ describe("the event subscription of each governed subscription", () => {
     expect(subscriptionBlock.length).toBeGreaterThan(0);
     expect(wiring).toMatch(/resource eventSubscription '[^']+' = if \(deployEventSubscription\)/);
     expect(read("infra/main.parameters.json")).toContain("${DEPLOY_EVENT_SUBSCRIPTIONS=false}");
-    expect(read("infra/hooks/postdeploy.sh")).toContain("azd env set DEPLOY_EVENT_SUBSCRIPTIONS true");
+    expect(read("infra/hooks/postdeploy.sh")).toContain("infra/hooks/postdeploy.ts");
+    expect(read("infra/hooks/postdeploy.ts")).toContain(
+      'azdEnvSet("DEPLOY_EVENT_SUBSCRIPTIONS", "true", env)',
+    );
   });
 
   it("setup's check accepts exactly this definition and flags a subscription that lets tag writes through", () => {
