@@ -8,6 +8,7 @@ import path from "node:path";
 import { LroManager } from "./arm/lro.js";
 import { armRouter } from "./arm/router.js";
 import { ArmState } from "./arm/state.js";
+import { ArmThrottle } from "./arm/throttling.js";
 import type { ArmContext } from "./arm/context.js";
 import { createCertificate } from "./cert.js";
 import { controlRouter } from "./control.js";
@@ -52,6 +53,8 @@ export interface EmulatorHandle {
   state: ArmState;
   faults: FaultInjector;
   requests: RequestLog;
+  /** ARM throttling state and counters (settings: faults.update({throttling})). */
+  throttle: ArmThrottle;
   /** Restores the initial seed (ARM, directory, event subscriptions and faults). */
   reset(): void;
   /** Adds to the current state. */
@@ -105,6 +108,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     () => faults.get(),
     () => state.generation,
   );
+  const throttle = new ArmThrottle(now, () => faults.get().throttling);
   const ctx: ArmContext = {
     state,
     tenantId,
@@ -115,6 +119,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     events,
     lro,
     enforceRbac: opts.enforceRbac ?? true,
+    throttle,
   };
 
   const applySeed = (seed: EmulatorSeed): void => {
@@ -144,6 +149,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     directory.reset();
     events.reset();
     faults.reset();
+    throttle.reset();
     applyInitial();
   };
   applyInitial();
@@ -163,6 +169,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
         log,
         reset,
         seed: applySeed,
+        throttling: throttle,
         dump: () => ({
           arm: state.dump(),
           directory: directory.dump(),
@@ -197,6 +204,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     state,
     faults,
     requests: log,
+    throttle,
     reset,
     seed: applySeed,
   };

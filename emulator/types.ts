@@ -4,6 +4,7 @@
  * Graph, the control API and ARM. A router answers with an EmuResponse, or undefined to pass.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { ThrottleSettings } from "./arm/throttling.js";
 
 export interface EmuRequest {
   method: string;
@@ -236,4 +237,6 @@ export interface FaultSettings {
    * the client's own polling interval (updateIntervalInMs) applies. Default 1.
    */
   lroRetryAfterSeconds?: number;
+  /** ARM throttling (emulator/arm/throttling.ts): Azure's token-bucket limits when absent. A POST merges a partial object. */
+  throttling?: ThrottleSettings;
 }

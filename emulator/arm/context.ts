@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmulatorSeed, FaultSettings, Principal, ResourceWrite } from "../types.js";
 import { fail } from "./errors.js";
 import type { LroManager } from "./lro.js";
+import type { ArmThrottle } from "./throttling.js";
 import type { ArmState, SystemData } from "./state.js";
 
 /** The part of helper B's Directory the ARM side uses (structural, so either can evolve). */
@@ -35,6 +36,8 @@ export interface ArmContext {
   lro: LroManager;
   /** Authorise every request against role assignments (authorization/authorize.ts). */
   enforceRbac?: boolean;
+  /** Azure's request limits (throttling.ts); absent: nothing is throttled. */
+  throttle?: ArmThrottle;
 }
 
 export interface ArmRequest extends EmuRequest {

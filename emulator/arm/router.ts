@@ -1,6 +1,6 @@
 /**
- * The ARM entry point: checks api-version, echoes correlation/request ids, and dispatches to
- * the per-concern routers. Handlers throw ArmFailure for Azure-shaped errors.
+ * The ARM entry point: meters the request against Azure's limits (throttling.ts), checks
+ * api-version, echoes correlation/request ids, and dispatches to the per-concern routers. Handlers throw ArmFailure for Azure-shaped errors.
  */
 import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmuResponse, Router } from "../types.js";
@@ -52,9 +52,15 @@ export function armRouter(ctx: ArmContext): Router {
       ...res,
       headers: { ...headers, ...(res.headers ?? {}) },
     });
+    const admission = ctx.throttle?.admit(raw.method, raw.path, raw.caller?.objectId);
+    if (admission && !admission.ok) return withIds(admission.response);
+    const withLimits = (res: EmuResponse): EmuResponse => {
+      const out = withIds(res);
+      return admission ? { ...out, headers: { ...admission.headers, ...out.headers } } : out;
+    };
     const apiVersion = raw.query.get("api-version");
     if (!apiVersion)
-      return withIds(
+      return withLimits(
         armError(
           400,
           "MissingApiVersionParameter",
@@ -65,10 +71,10 @@ export function armRouter(ctx: ArmContext): Router {
     try {
       authorizeArm(ctx, req);
       const res = dispatch(ctx, req);
-      if (res) return withIds(res);
-      return withIds(armError(404, "NotFound", `The emulator does not serve ${raw.method} ${raw.path}.`));
+      if (res) return withLimits(res);
+      return withLimits(armError(404, "NotFound", `The emulator does not serve ${raw.method} ${raw.path}.`));
     } catch (err) {
-      if (err instanceof ArmFailure) return withIds(err.toResponse());
+      if (err instanceof ArmFailure) return withLimits(err.toResponse());
       throw err;
     }
   };
