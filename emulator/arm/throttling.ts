@@ -107,9 +107,7 @@ export interface ThrottleCounters {
   enabled: boolean;
 }
 
-export type Admission =
-  | { ok: true; headers: Record<string, string> }
-  | { ok: false; response: EmuResponse };
+export type Admission = { ok: true; headers: Record<string, string> } | { ok: false; response: EmuResponse };
 
 export class ArmThrottle {
   private buckets = new Map<string, Bucket>();

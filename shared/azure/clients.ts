@@ -4,6 +4,7 @@
  * the public endpoints; locally, STEWARD_*_ENDPOINT settings point them at the emulator, whose
  * CA the process trusts through NODE_EXTRA_CA_CERTS.
  */
+import { deadlinePolicy } from "./deadline.js";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ResourceManagementClient } from "@azure/arm-resources";
@@ -141,7 +142,10 @@ export function createAzureClients(
     // The default scope is derived from the endpoint; an override must not change the audience.
     credentialScopes: [ARM_SCOPE],
     retryOptions: ARM_RETRY,
-    additionalPolicies: [{ policy: countingPolicy, position: "perRetry" as const }],
+    additionalPolicies: [
+      { policy: countingPolicy, position: "perRetry" as const },
+      { policy: deadlinePolicy, position: "perCall" as const },
+    ],
   };
   const storage = storageClients(settings);
 

@@ -200,7 +200,10 @@ describe("ARM throttling", () => {
     const rg = `/subscriptions/${SUB}/resourceGroups/rg-t`;
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        arm.tagsOperations.beginUpdateAtScopeAndWait(rg, { operation: "Merge", properties: { tags: { [`n${i}`]: "x" } } }),
+        arm.tagsOperations.beginUpdateAtScopeAndWait(rg, {
+          operation: "Merge",
+          properties: { tags: { [`n${i}`]: "x" } },
+        }),
       ),
     );
     const log = await control<Counters>("GET", "/_emulator/requests");
