@@ -61,4 +61,64 @@ describe("reconcile at Azure's write ceiling", () => {
     const floorSeconds = (writes.length - BURST) / PER_SECOND;
     expect(floorSeconds / azureSeconds).toBeGreaterThanOrEqual(0.9);
   }, 60_000);
+
+  it("a run out of budget while writing is continued from its drift list, without scanning again", async () => {
+    for (const id of estate.drifted) stack.emulator.state.getResource(id)!.tags = {};
+    // At 10 writes/s in real time, 204 writes cannot fit in a 3 s budget.
+    await stack.control("POST", "/_emulator/faults", {
+      throttling: { writes: { burst: BURST, perSecond: PER_SECOND }, timeScale: 1 },
+    });
+    await clearRequests(stack);
+    const [first] = await runReconcile({
+      subscriptionIds: [estate.sub],
+      policy,
+      logger: memoryLogger(),
+      timeBudgetMs: 3000,
+    });
+    expect(first!.status).toBe("partial");
+    expect(first!.resume?.phase).toBe("write");
+    expect(first!.counts.pending).toBeGreaterThan(0);
+
+    await stack.control("POST", "/_emulator/faults", {
+      throttling: { writes: { burst: BURST, perSecond: PER_SECOND }, timeScale: 20 },
+    });
+    const before = (await stack.control<{ requests: Logged[] }>("GET", "/_emulator/requests?kind=arm"))
+      .requests.length;
+    const [second] = await runReconcile({
+      subscriptionIds: [estate.sub],
+      policy,
+      logger: memoryLogger(),
+      continuesRunId: first!.runId,
+    });
+    expect(second!.status).toBe("completed");
+    expect(second!.counts.fixed).toBe(first!.counts.pending);
+    const { requests } = await stack.control<{ requests: Logged[] }>("GET", "/_emulator/requests?kind=arm");
+    const continuation = requests.slice(before);
+    // No listing of resources or groups: the scan is not repeated.
+    expect(
+      continuation.filter((q) => q.method === "GET" && /\/(resources|resourcegroups)$/i.test(q.path)),
+    ).toEqual([]);
+    // Every drifted resource written exactly once across the two runs.
+    const written = new Map<string, number>();
+    for (const q of requests)
+      if (q.method === "PATCH" && q.status === 200 && q.path.toLowerCase().endsWith(TAGS_SUFFIX))
+        written.set(q.path.toLowerCase(), (written.get(q.path.toLowerCase()) ?? 0) + 1);
+    expect(written.size).toBe(estate.drifted.length);
+    expect([...written.values()].every((n) => n === 1)).toBe(true);
+  }, 60_000);
+
+  it("the time budget covers the scan: a budget spent before the listing ends writes nothing and ends partial", async () => {
+    for (const id of estate.drifted) stack.emulator.state.getResource(id)!.tags = {};
+    await clearRequests(stack);
+    const [r] = await runReconcile({
+      subscriptionIds: [estate.sub],
+      policy,
+      logger: memoryLogger(),
+      timeBudgetMs: 1,
+    });
+    expect(r!.status).toBe("partial");
+    expect(r!.resume).toBeUndefined();
+    const { requests } = await stack.control<{ requests: Logged[] }>("GET", "/_emulator/requests?kind=arm");
+    expect(requests.filter((q) => q.method === "PATCH")).toEqual([]);
+  });
 });
