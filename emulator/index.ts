@@ -9,6 +9,7 @@ import { LroManager } from "./arm/lro.js";
 import { armRouter } from "./arm/router.js";
 import { ArmState } from "./arm/state.js";
 import { ArmThrottle } from "./arm/throttling.js";
+import { ActivityLog } from "./arm/activityLog.js";
 import type { ArmContext } from "./arm/context.js";
 import { createCertificate } from "./cert.js";
 import { controlRouter } from "./control.js";
@@ -55,6 +56,8 @@ export interface EmulatorHandle {
   requests: RequestLog;
   /** ARM throttling state and counters (settings: faults.update({throttling})). */
   throttle: ArmThrottle;
+  /** The Activity Log built from the writes served. */
+  activityLog: ActivityLog;
   /** Restores the initial seed (ARM, directory, event subscriptions and faults). */
   reset(): void;
   /** Adds to the current state. */
@@ -109,6 +112,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     () => state.generation,
   );
   const throttle = new ArmThrottle(now, () => faults.get().throttling);
+  const activityLog = new ActivityLog(tenantId, now);
   const ctx: ArmContext = {
     state,
     tenantId,
@@ -116,10 +120,17 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     faults: () => faults.get(),
     pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE,
     directory,
-    events,
+    // What Event Grid is told, the Activity Log records: both hear of a write when it succeeds.
+    events: {
+      publish: (write) => {
+        activityLog.record(write);
+        events.publish(write);
+      },
+    },
     lro,
     enforceRbac: opts.enforceRbac ?? true,
     throttle,
+    activityLog,
   };
 
   const applySeed = (seed: EmulatorSeed): void => {
@@ -150,6 +161,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     events.reset();
     faults.reset();
     throttle.reset();
+    activityLog.clear();
     applyInitial();
   };
   applyInitial();
@@ -205,6 +217,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     faults,
     requests: log,
     throttle,
+    activityLog,
     reset,
     seed: applySeed,
   };

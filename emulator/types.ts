@@ -129,6 +129,8 @@ export interface EmulatorSeed {
     kind?: string;
     sku?: Record<string, unknown>;
     identity?: Record<string, unknown>;
+    /** ARM's systemData of the resource (createdBy, createdByType, createdAt...); absent by default. */
+    systemData?: { createdBy?: string; createdByType?: string; createdAt?: string };
   }>;
   /** Custom role definitions (built-in roles always exist). `name` is the role definition's GUID. */
   roleDefinitions?: Array<{

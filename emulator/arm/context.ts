@@ -8,6 +8,7 @@ import type { EmuRequest, EmulatorSeed, FaultSettings, Principal, ResourceWrite 
 import { fail } from "./errors.js";
 import type { LroManager } from "./lro.js";
 import type { ArmThrottle } from "./throttling.js";
+import type { ActivityLog } from "./activityLog.js";
 import type { ArmState, SystemData } from "./state.js";
 
 /** The part of helper B's Directory the ARM side uses (structural, so either can evolve). */
@@ -38,6 +39,8 @@ export interface ArmContext {
   enforceRbac?: boolean;
   /** Azure's request limits (throttling.ts); absent: nothing is throttled. */
   throttle?: ArmThrottle;
+  /** The Activity Log the served writes go into (activityLog.ts). */
+  activityLog?: ActivityLog;
 }
 
 export interface ArmRequest extends EmuRequest {

@@ -19,6 +19,7 @@ import type { ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { applyTagPatch } from "../tagging/tagWriter.js";
+import type { PrincipalRef } from "../azure/principalNames.js";
 import { assess, ScanTally, tagValue, type Assessment } from "./drift.js";
 import { GroupTags } from "./groups.js";
 import { ChangeSetHash } from "./changeSet.js";
@@ -28,6 +29,7 @@ import { resumablePages } from "./pages.js";
 import { loadProjectIndex, type ProjectIndex } from "./projects.js";
 import { fillModeNames, patchStillNeeded } from "./freshFills.js";
 import { driftBlobName, newRunId, type RunStore } from "./runStore.js";
+import { CreatorBackfill } from "./creators.js";
 import { remainingDrift, resumableFrom } from "./resume.js";
 import { DriftSpool, readDrift } from "./spool.js";
 import type { CostCenterMismatch, DriftEntry, ReconcileProgress, ReconcileReport } from "./types.js";
@@ -43,6 +45,8 @@ export interface ReconcileDeps {
   promotions: TableClient;
   audit: AuditLog;
   violations: ViolationLog;
+  /** Display names of service principals for backfilled createdBy (Graph); absent: their client id. */
+  principalName?(ref: PrincipalRef): Promise<string | undefined>;
 }
 
 export interface SubscriptionRunOptions {
@@ -238,9 +242,22 @@ async function execute(
   const progress = (written: number) =>
     o.onProgress?.({ subscriptionId, scanned: tally.counts.scanned, drifted: tally.counts.drifted, written });
 
+  const creators = new CreatorBackfill(
+    deps.resources,
+    client,
+    subscriptionId,
+    deps.principalName ?? (() => Promise.resolve(undefined)),
+    log,
+  );
+  const lacksCreator = (tags: Record<string, string> | undefined) =>
+    tagValue(tags ?? {}, policy.tags.createdBy) === undefined ||
+    tagValue(tags ?? {}, policy.tags.createdOn) === undefined;
   let scanCut = false;
   for await (const page of resumablePages(
-    (t) => client.resources.list().byPage({ continuationToken: t }),
+    (t) =>
+      client.resources
+        .list({ expand: "createdTime", onResponse: creators.onPage })
+        .byPage({ continuationToken: t }),
     paging,
   )) {
     checkAbort();
@@ -255,11 +272,12 @@ async function execute(
       if (!r.id || !r.type) continue;
       const rg = /\/resourcegroups\/([^/]+)/i.exec(r.id)?.[1];
       const group = rg ? await groups.get(rg) : undefined;
-      const a = assess(
-        policy,
-        { id: r.id, type: r.type, name: r.name ?? "", location: r.location, tags: r.tags },
-        group?.tags,
-      );
+      const listed = { id: r.id, type: r.type, name: r.name ?? "", location: r.location, tags: r.tags };
+      let a = assess(policy, listed, group?.tags);
+      if (!a.decision.skip && lacksCreator(r.tags)) {
+        const creator = await creators.creatorOf(r.id, r.createdTime);
+        if (creator) a = assess(policy, listed, group?.tags, creator);
+      }
       tally.add(a);
       if (a.drift) {
         drift.push(a.drift);
@@ -276,6 +294,14 @@ async function execute(
   report.counts = { ...tally.counts };
   report.changeSetHash = changes.digest();
   report.violations = tally.violations;
+  const found = creators.summary;
+  if (found.fromSystemData + found.fromActivityLog + found.unknown > 0) report.creators = found;
+  if (found.unknown > 0)
+    log.info("reconcile: resources whose creator neither systemData nor the Activity Log records", {
+      subscriptionId,
+      count: found.unknown,
+      sample: found.unknownSample.slice(0, 5),
+    });
   if (scanCut) {
     // Nothing was written, so the continuation (which scans again) loses no work but time.
     report.status = "partial";
