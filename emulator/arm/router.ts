@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmuResponse, Router } from "../types.js";
 import type { ArmContext, ArmRequest } from "./context.js";
 import { isActivityLogPath } from "./activityLog.js";
+import { discoveryRouter } from "./discovery.js";
 import { authorizeArm } from "./authorization/authorize.js";
 import { ArmFailure, armError } from "./errors.js";
 import { lower, splitPath } from "./ids.js";
@@ -43,6 +44,8 @@ function dispatch(ctx: ArmContext, req: ArmRequest): EmuResponse | undefined {
   const activitySub = isActivityLogPath(req.path);
   if (activitySub && ctx.activityLog && req.method === "GET") return ctx.activityLog.query(req, activitySub);
   if (seg.length <= 2) return subscriptionsRouter(ctx, req, seg);
+  const discovered = discoveryRouter(ctx, req, seg);
+  if (discovered) return discovered;
   if (lower(seg[2]!) === "resourcegroups" && seg.length <= 4) return resourceGroupsRouter(ctx, req, seg);
   return resourcesRouter(ctx, req, seg);
 }
