@@ -7,7 +7,8 @@
  *
  *   GET /subscriptions/{s}/providers/microsoft.insights/eventtypes/management/values
  *       ?api-version=2015-04-01&$filter=eventTimestamp ge '...' and eventTimestamp le '...'
- *       [and resourceUri eq '...' | resourceGroupName eq '...' | correlationId eq '...']
+ *       [and resourceUri eq '...' | resourceGroupName eq '...' | correlationId eq '...'
+ *        | resourceType eq '...' | resourceProvider eq '...' | eventChannels eq 'Operation']
  *
  * As in Azure: the filter must give a start time (400 otherwise), only the last 90 days are
  * kept, newest first, pages of up to 200 events with a nextLink.
@@ -110,6 +111,16 @@ export class ActivityLog {
         if (f.resourceUri && lower(e.resourceId) !== lower(f.resourceUri)) return false;
         if (f.resourceGroupName && lower(e.resourceGroupName) !== lower(f.resourceGroupName)) return false;
         if (f.correlationId && lower(e.correlationId) !== lower(f.correlationId)) return false;
+        if (
+          f.channels &&
+          !lower(f.channels)
+            .split(/\s*,\s*/)
+            .includes("operation")
+        )
+          return false;
+        const type = (e.resourceType as { value: string }).value;
+        if (f.resourceType && lower(type) !== lower(f.resourceType)) return false;
+        if (f.resourceProvider && lower(type.split("/")[0] ?? "") !== lower(f.resourceProvider)) return false;
         return true;
       })
       .reverse();
@@ -136,17 +147,23 @@ interface Filter {
   resourceUri?: string;
   resourceGroupName?: string;
   correlationId?: string;
+  /** Cloud Custodian's auto-tag-user asks for `eventChannels eq 'Operation'`; every event here is one. */
+  channels?: string;
+  resourceType?: string;
+  resourceProvider?: string;
 }
 
 function parseFilter(filter: string): Filter | { error: string } {
   const out: Partial<Filter> = {};
   for (const clause of filter.split(/\s+and\s+/i)) {
-    const m = /^\s*(\w+)\s+(ge|le|eq)\s+'([^']*)'\s*$/i.exec(clause);
+    // Values may come quoted or bare: the Azure CLI sends timestamps without quotes.
+    const m = /^\s*(\w+)\s+(ge|le|eq)\s+(?:'([^']*)'|(\S+))\s*$/i.exec(clause);
     if (!m) {
       if (clause.trim() === "") continue;
       return { error: `The filter clause '${clause.trim()}' is not supported.` };
     }
-    const [, field, op, value] = m as unknown as [string, string, string, string];
+    const [, field, op] = m as unknown as [string, string, string];
+    const value = m[3] ?? m[4] ?? "";
     const name = field.toLowerCase();
     if (name === "eventtimestamp") {
       const t = Date.parse(value);
@@ -159,6 +176,9 @@ function parseFilter(filter: string): Filter | { error: string } {
     } else if (name === "resourceuri" || name === "resourceid") out.resourceUri = value;
     else if (name === "resourcegroupname") out.resourceGroupName = value;
     else if (name === "correlationid") out.correlationId = value;
+    else if (name === "eventchannels") out.channels = value;
+    else if (name === "resourcetype") out.resourceType = value;
+    else if (name === "resourceprovider") out.resourceProvider = value;
     else return { error: `Filtering on '${field}' is not supported.` };
   }
   if (out.from === undefined)

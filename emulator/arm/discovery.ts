@@ -49,6 +49,33 @@ const API_VERSIONS: Record<string, string[]> = {
   "Microsoft.Authorization/roleAssignments": ["2022-04-01", "2020-04-01-preview"],
   "Microsoft.Authorization/roleDefinitions": ["2022-04-01", "2018-01-01-preview"],
 };
+/**
+ * Common types of providers the emulator has no model for: clients resolve their api-version
+ * before the first resource of the type exists (`az resource create`), and in Azure every
+ * provider lists its types whether or not the subscription holds any.
+ */
+const COMMON_TYPES = [
+  "Microsoft.Compute/virtualMachines",
+  "Microsoft.Compute/disks",
+  "Microsoft.Compute/snapshots",
+  "Microsoft.Compute/images",
+  "Microsoft.Compute/availabilitySets",
+  "Microsoft.Network/virtualNetworks",
+  "Microsoft.Network/networkInterfaces",
+  "Microsoft.Network/publicIPAddresses",
+  "Microsoft.Network/networkSecurityGroups",
+  "Microsoft.Network/privateEndpoints",
+  "Microsoft.Network/loadBalancers",
+  "Microsoft.Web/sites",
+  "Microsoft.Web/serverFarms",
+  "Microsoft.Sql/servers",
+  "Microsoft.DocumentDB/databaseAccounts",
+  "Microsoft.ManagedIdentity/userAssignedIdentities",
+  "Microsoft.EventGrid/systemTopics",
+  "Microsoft.Insights/actionGroups",
+  "Microsoft.Consumption/budgets",
+];
+
 const DEFAULT_API_VERSIONS = ["2023-04-02", "2023-01-01", "2022-09-01", "2021-04-01"];
 const API_VERSIONS_BY_LOWER = new Map(Object.entries(API_VERSIONS).map(([t, v]) => [lower(t), v]));
 
@@ -63,7 +90,7 @@ function providersOf(
   ctx: ArmContext,
   sub: string,
 ): Map<string, { namespace: string; types: Map<string, ProviderType> }> {
-  const types = new Set<string>([...Object.keys(API_VERSIONS), ...TYPED_RESOURCES]);
+  const types = new Set<string>([...Object.keys(API_VERSIONS), ...TYPED_RESOURCES, ...COMMON_TYPES]);
   for (const r of ctx.state.topLevelInSubscription(sub).scan(0, Infinity, () => true).items)
     types.add(r.type);
   const out = new Map<string, { namespace: string; types: Map<string, ProviderType> }>();

@@ -66,6 +66,9 @@ describe("discovery APIs", () => {
     expect(
       compute.resourceTypes?.find((t) => t.resourceType === "disks")?.apiVersions?.length,
     ).toBeGreaterThan(0);
+    // Before the first resource of a type exists, a client still finds its api-version.
+    const network = await arm.providers.get("Microsoft.Network");
+    expect(network.resourceTypes?.find((t) => t.resourceType === "virtualNetworks")).toBeDefined();
     await expect(arm.providers.get("Microsoft.Nothing")).rejects.toMatchObject({ statusCode: 404 });
   });
 

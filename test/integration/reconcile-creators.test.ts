@@ -74,6 +74,16 @@ describe("the emulator's Activity Log", () => {
       subscriptionId: SUB,
     });
 
+    // The Azure CLI sends its timestamps unquoted; Cloud Custodian's auto-tag-user adds the
+    // channel and the resource type.
+    const bare = await activity(
+      bob,
+      `$filter=${encodeURIComponent(
+        `eventTimestamp ge ${since} and resourceUri eq '${id}' and eventChannels eq 'Operation' and resourceType eq 'Microsoft.Compute/disks'`,
+      )}`,
+    );
+    expect(bare.body.value).toHaveLength(1);
+
     const byGroup = await activity(
       bob,
       `$filter=${encodeURIComponent(`eventTimestamp ge '${since}' and resourceGroupName eq '${RG}'`)}`,
