@@ -12,6 +12,7 @@ import { ArmThrottle } from "./arm/throttling.js";
 import { ActivityLog } from "./arm/activityLog.js";
 import type { ArmContext } from "./arm/context.js";
 import { createCertificate } from "./cert.js";
+import { cloudMetadataRouter } from "./cloudMetadata.js";
 import { controlRouter } from "./control.js";
 import { Directory, GRAPH_SERVICE_PRINCIPAL_ID } from "./directory.js";
 import { entraRouter } from "./entra.js";
@@ -166,6 +167,8 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
   };
   applyInitial();
 
+  const cloudMetadata = cloudMetadataRouter();
+  const entra = entraRouter(directory, () => faults.get());
   const server = await startServer({
     cert,
     key,
@@ -190,7 +193,8 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
         }),
       }),
     ],
-    entra: entraRouter(directory, () => faults.get()),
+    // Unrouted paths go to Entra; ARM's cloud metadata is one of them (no /subscriptions prefix).
+    entra: (req) => cloudMetadata(req) ?? entra(req),
     graph: graphRouter(directory, () => faults.get(), { enforcePermissions: opts.enforceRbac ?? true }),
     arm: armRouter(ctx),
   });

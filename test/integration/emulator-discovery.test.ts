@@ -81,6 +81,24 @@ describe("discovery APIs", () => {
     expect(names.find((t) => t.tagName === "owner")?.count?.value).toBe(1);
   });
 
+  it("serves ARM's cloud metadata, every endpoint the emulator itself, for az cloud register", async () => {
+    // The Azure CLI asks with a doubled slash (its ARM endpoint ends in one) and no token.
+    const res = await fetch(`${em.url}//metadata/endpoints?api-version=2022-09-01`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      name: string;
+      resourceManager: string;
+      authentication: { loginEndpoint: string; audiences: string[] };
+      microsoftGraphResourceId: string;
+    };
+    expect(body).toMatchObject({
+      resourceManager: `${em.url}/`,
+      authentication: { loginEndpoint: em.url },
+      microsoftGraphResourceId: `${em.url}/`,
+    });
+    expect(body.authentication.audiences[0]).toBe("https://management.core.windows.net/");
+  });
+
   it("lists locations", async () => {
     const res = await arm.sendRequest(
       createPipelineRequest({
