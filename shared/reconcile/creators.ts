@@ -21,7 +21,8 @@ import type { ResourceManagementClient } from "@azure/arm-resources";
 import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import type { PrincipalRef } from "../azure/principalNames.js";
 import { getSettings } from "../config/settings.js";
-import { readTagTarget } from "../tagging/tagReader.js";
+import { PINNED_API_VERSIONS, readTagTarget } from "../tagging/tagReader.js";
+import { parseResourceId } from "../azure/resourceId.js";
 import type { Logger } from "../log.js";
 
 export interface Creator {
@@ -89,7 +90,11 @@ export class CreatorBackfill {
   /** Who created the resource and when, or undefined (counted and sampled for the report). */
   async creatorOf(resourceId: string, createdTime?: Date): Promise<Creator | undefined> {
     let sd = this.page.get(resourceId.toLowerCase());
-    if (!sd && createdTime && this.summary.reads < this.maxReads) {
+    // Only a type the reader has an api-version for comes back with systemData; for the others
+    // a read would cost a token and tell nothing.
+    const type = parseResourceId(resourceId)?.type.toLowerCase();
+    const readable = type !== undefined && PINNED_API_VERSIONS[type] !== undefined;
+    if (!sd && readable && createdTime && this.summary.reads < this.maxReads) {
       this.summary.reads++;
       const target = await readTagTarget(this.resources, resourceId);
       // The listing's createdTime ($expand) is ARM's creation time; the reader gives the creator.
