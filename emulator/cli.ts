@@ -1,7 +1,9 @@
 /**
- * `npm run emulator -- [--port N] [--seed FILE] [--cert-dir DIR] [--page-size N] [--no-rbac]`: runs the
- * emulator in the foreground and prints the settings to paste into a shell. FILE is JSON, or a
- * module whose default export (or `seed` export) is an EmulatorSeed or a function returning one.
+ * `npm run emulator -- [--port N] [--seed FILE | --empty] [--cert-dir DIR] [--page-size N] [--no-rbac]`:
+ * runs the emulator in the foreground and prints the settings to paste into a shell. FILE is
+ * JSON, or a module whose default export (or `seed` export) is an EmulatorSeed or a function
+ * returning one. Without --seed it starts with the Contoso estate and an outside client's
+ * service principal (seeds/outsideClient.ts), whose credentials it prints; --empty starts bare.
  * --no-rbac turns off ARM and Graph authorisation (on by default, as in Azure).
  */
 import { readFile } from "node:fs/promises";
@@ -10,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startEmulator } from "./index.js";
 import { runCommand, stopOnSignals } from "./lifecycle.js";
+import { defaultCliSeed, OUTSIDE_CLIENT } from "./seeds/outsideClient.js";
 import type { EmulatorSeed } from "./types.js";
 
 async function loadSeed(file: string): Promise<EmulatorSeed> {
@@ -32,9 +35,12 @@ async function main(): Promise<void> {
       "page-size": { type: "string" },
       "tenant-id": { type: "string" },
       "no-rbac": { type: "boolean", default: false },
+      empty: { type: "boolean", default: false },
     },
   });
-  const seed = values.seed ? await loadSeed(values.seed) : undefined;
+  if (values.seed && values.empty) throw new Error("--seed and --empty exclude each other");
+  const contoso = !values.seed && !values.empty;
+  const seed = values.seed ? await loadSeed(values.seed) : contoso ? defaultCliSeed() : undefined;
   const emulator = await startEmulator({
     port: Number(values.port),
     seed,
@@ -47,6 +53,15 @@ async function main(): Promise<void> {
     `Azure emulator listening on ${emulator.url} (tenant ${emulator.tenantId}). Paste into your shell:\n`,
   );
   for (const [k, v] of Object.entries(emulator.settings)) console.log(`export ${k}=${JSON.stringify(v)}`);
+  if (contoso) {
+    console.log(
+      `\nOutside clients (Azure CLI, Python SDK, Cloud Custodian; docs/emulator.md) sign in as a service principal, Owner of the governed subscriptions:\n` +
+        `export AZURE_TENANT_ID=${JSON.stringify(emulator.tenantId)}\n` +
+        `export AZURE_CLIENT_ID=${JSON.stringify(OUTSIDE_CLIENT.appId)}\n` +
+        `export AZURE_CLIENT_SECRET=${JSON.stringify(OUTSIDE_CLIENT.clientSecret)}\n` +
+        `export REQUESTS_CA_BUNDLE=${JSON.stringify(emulator.caCertPath)}   # Python clients`,
+    );
+  }
   console.log(
     `\nControl API: ${emulator.url}/_emulator/state, /_emulator/requests, /_emulator/faults, /_emulator/reset. Ctrl+C stops.`,
   );

@@ -14,6 +14,8 @@ export interface ControlDeps {
   /** Adds a seed to the current state. */
   seed(seed: EmulatorSeed): void;
   dump(): unknown;
+  /** ARM throttling counters, shown with the request log. */
+  throttling?: { counters(): unknown; clearCounters(): void };
 }
 
 const bad = (message: string): EmuResponse => ({
@@ -46,15 +48,19 @@ export function controlRouter(deps: ControlDeps): Router {
         const since = req.query.get("since");
         return {
           status: 200,
-          body: deps.log.snapshot({
-            kind: req.query.get("kind") ?? undefined,
-            method: req.query.get("method") ?? undefined,
-            since: since ? Date.parse(since) : undefined,
-          }),
+          body: {
+            ...deps.log.snapshot({
+              kind: req.query.get("kind") ?? undefined,
+              method: req.query.get("method") ?? undefined,
+              since: since ? Date.parse(since) : undefined,
+            }),
+            ...(deps.throttling ? { throttling: deps.throttling.counters() } : {}),
+          },
         };
       }
       if (m === "DELETE") {
         deps.log.clear();
+        deps.throttling?.clearCounters();
         return { status: 204 };
       }
     }

@@ -3,6 +3,7 @@
  * client exactly like Azure refusing the request (throttling, outages) whatever the route.
  */
 import { randomUUID } from "node:crypto";
+import { defaultThrottleSettings, mergeThrottleSettings } from "./arm/throttling.js";
 import { graphErrorBody } from "./graph.js";
 import type { EmuResponse, FaultRule, FaultSettings } from "./types.js";
 
@@ -15,6 +16,7 @@ export function defaultFaultSettings(): FaultSettings {
     graphReadAfterWriteDelayMs: 0,
     replicationDelayMs: 0,
     lroRetryAfterSeconds: 1,
+    throttling: defaultThrottleSettings(),
   };
 }
 
@@ -88,6 +90,12 @@ export class FaultInjector {
     }
     if (partial.lroDurationMsByType !== undefined) {
       next.lroDurationMsByType = validateDurationsByType(partial.lroDurationMsByType);
+    }
+    if (partial.throttling !== undefined) {
+      next.throttling = mergeThrottleSettings(
+        this.settings.throttling ?? defaultThrottleSettings(),
+        partial.throttling,
+      );
     }
     if (partial.rules !== undefined) {
       if (!Array.isArray(partial.rules)) throw new Error("rules must be an array");

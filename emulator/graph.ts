@@ -110,6 +110,8 @@ interface EntityMeta {
   resourceName: string; // as in Request_UnsupportedQuery messages: 'User', 'Group', 'ServicePrincipal'
   defaults: string[];
   filterable: string[];
+  /** Collection properties that take lambda filters (any). */
+  collections?: string[];
   /** Filterable only with ConsistencyLevel: eventual and $count=true (advanced queries). */
   advancedFilterable: string[];
 }
@@ -235,6 +237,7 @@ const META: Record<EntityType, EntityMeta> = {
       "accountEnabled",
       "appOwnerOrganizationId",
     ],
+    collections: ["servicePrincipalNames", "tags", "alternativeNames"],
     advancedFilterable: [],
   },
   appRoleAssignment: {
@@ -360,10 +363,12 @@ type FilterNode =
   | { kind: "not"; expr: FilterNode }
   | { kind: "cmp"; op: "eq" | "ne" | "gt" | "ge" | "lt" | "le"; prop: string; value: Literal }
   | { kind: "fn"; fn: "startswith" | "endswith" | "contains"; prop: string; value: string }
-  | { kind: "in"; prop: string; values: Literal[] };
+  | { kind: "in"; prop: string; values: Literal[] }
+  /** A lambda over a collection property: `servicePrincipalNames/any(c:c eq 'x')`. */
+  | { kind: "any"; prop: string; test: "eq" | "startswith"; value: string };
 
 type Token =
-  | { t: "(" | ")" | ","; pos: number }
+  | { t: "(" | ")" | "," | ":"; pos: number }
   | { t: "str"; v: string; pos: number }
   | { t: "num"; v: number; pos: number }
   | { t: "id"; v: string; pos: number };
@@ -379,7 +384,7 @@ function tokenize(src: string): Token[] {
       i++;
       continue;
     }
-    if (c === "(" || c === ")" || c === ",") {
+    if (c === "(" || c === ")" || c === "," || c === ":") {
       out.push({ t: c, pos: i });
       i++;
       continue;
@@ -419,7 +424,7 @@ function parseFilter(src: string): FilterNode {
     throw new FilterSyntaxError(`Syntax error at position ${tok ? tok.pos : src.length} in '${src}'.`);
   };
   const isKw = (tok: Token | undefined, kw: string): boolean => tok?.t === "id" && tok.v.toLowerCase() === kw;
-  const expect = (t: "(" | ")" | ","): void => {
+  const expect = (t: "(" | ")" | "," | ":"): void => {
     const tok = toks[k];
     if (tok?.t !== t) syntax(tok);
     k++;
@@ -486,6 +491,36 @@ function parseFilter(src: string): FilterNode {
         prop,
         value: v,
       };
+    }
+    // Lambda on a collection of strings: prop/any(v:v eq 'x') or prop/any(v:startswith(v,'x')).
+    if (tok?.t === "id" && /\/any$/i.test(tok.v) && toks[k + 1]?.t === "(") {
+      const prop = tok.v.slice(0, -"/any".length);
+      k += 2;
+      const variable = toks[k];
+      if (variable?.t !== "id") return syntax(variable);
+      k++;
+      expect(":");
+      let test: "eq" | "startswith";
+      let value: Literal;
+      if (isKw(peek(), "startswith") && toks[k + 1]?.t === "(") {
+        k += 2;
+        if (toks[k]?.t !== "id" || (toks[k] as { v: string }).v !== variable.v) return syntax(toks[k]);
+        k++;
+        expect(",");
+        value = literal();
+        expect(")");
+        test = "startswith";
+      } else {
+        if (toks[k]?.t !== "id" || (toks[k] as { v: string }).v !== variable.v) return syntax(toks[k]);
+        k++;
+        if (!isKw(peek(), "eq")) return syntax(peek());
+        k++;
+        value = literal();
+        test = "eq";
+      }
+      if (typeof value !== "string") return syntax(toks[k - 1]);
+      expect(")");
+      return { kind: "any", prop, test, value };
     }
     const prop = property();
     const opTok = peek();
@@ -577,6 +612,9 @@ function checkFilter(node: FilterNode, entity: EntityType, advanced: boolean): v
       if (node.fn === "contains") throw unsupported(node.prop);
       checkProp(node.prop, node.fn === "endswith");
       return;
+    case "any":
+      if (!known.has(node.prop) || !meta.collections?.includes(node.prop)) throw unsupported(node.prop);
+      return;
   }
 }
 
@@ -594,6 +632,16 @@ function evaluate(node: FilterNode, item: Json): boolean {
       return !evaluate(node.expr, item);
     case "in":
       return node.values.some((v) => norm(item[node.prop] ?? null) === norm(v));
+    case "any": {
+      const values = item[node.prop];
+      if (!Array.isArray(values)) return false;
+      const want = node.value.toLowerCase();
+      return values.some(
+        (v) =>
+          typeof v === "string" &&
+          (node.test === "eq" ? v.toLowerCase() === want : v.toLowerCase().startsWith(want)),
+      );
+    }
     case "fn": {
       const actual = item[node.prop];
       if (typeof actual !== "string") return false;
@@ -1158,6 +1206,24 @@ export function graphRouter(
         const value = (groupIds as string[]).filter((g) => memberOfAll.has(g.toLowerCase()));
         return ok(ctx, 200, { "@odata.context": `${ctx.root}/$metadata#Collection(Edm.String)`, value });
       }
+      // getMemberGroups: every group the object is in, transitively (securityEnabledOnly keeps
+      // security groups only), as the Azure CLI asks for a signed-in user's groups.
+      if (s1 && segs.length === 3 && s2 === "getMemberGroups" && method === "POST") {
+        if (!dir.getDirectoryObject(s1)) throw notFound(s1);
+        const securityOnly = ((req.body ?? {}) as Json).securityEnabledOnly === true;
+        const all = new Map<string, { id: string; securityEnabled?: boolean }>();
+        const queue = [...dir.groupsWithMember(s1)];
+        while (queue.length > 0) {
+          const g = queue.shift()!;
+          if (all.has(g.id)) continue;
+          all.set(g.id, g as { id: string; securityEnabled?: boolean });
+          queue.push(...dir.groupsWithMember(g.id));
+        }
+        const value = [...all.values()]
+          .filter((g) => !securityOnly || g.securityEnabled !== false)
+          .map((g) => g.id);
+        return ok(ctx, 200, { "@odata.context": `${ctx.root}/$metadata#Collection(Edm.String)`, value });
+      }
       if (s1 && segs.length === 2 && method === "GET") {
         const j = objectJson(s1, true);
         if (!j) throw notFound(s1);
@@ -1422,7 +1488,10 @@ export function graphRouter(
       return errorResponse(ctx, 401, "InvalidAuthenticationToken", message);
     }
     const aud = check.claims.aud.replace(/\/+$/, "");
-    if (aud !== "https://graph.microsoft.com" && aud !== GRAPH_APP_ID) {
+    // A client set up for a custom cloud asks for a token whose resource is the Graph endpoint
+    // it was given, i.e. the emulator's own URL; Graph in such a cloud accepts exactly that.
+    const ownUrl = req.baseUrl.replace(/\/+$/, "");
+    if (aud !== "https://graph.microsoft.com" && aud !== GRAPH_APP_ID && aud !== ownUrl) {
       return errorResponse(
         ctx,
         401,

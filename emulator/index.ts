@@ -8,8 +8,11 @@ import path from "node:path";
 import { LroManager } from "./arm/lro.js";
 import { armRouter } from "./arm/router.js";
 import { ArmState } from "./arm/state.js";
+import { ArmThrottle } from "./arm/throttling.js";
+import { ActivityLog } from "./arm/activityLog.js";
 import type { ArmContext } from "./arm/context.js";
 import { createCertificate } from "./cert.js";
+import { cloudMetadataRouter } from "./cloudMetadata.js";
 import { controlRouter } from "./control.js";
 import { Directory, GRAPH_SERVICE_PRINCIPAL_ID } from "./directory.js";
 import { entraRouter } from "./entra.js";
@@ -52,6 +55,10 @@ export interface EmulatorHandle {
   state: ArmState;
   faults: FaultInjector;
   requests: RequestLog;
+  /** ARM throttling state and counters (settings: faults.update({throttling})). */
+  throttle: ArmThrottle;
+  /** The Activity Log built from the writes served. */
+  activityLog: ActivityLog;
   /** Restores the initial seed (ARM, directory, event subscriptions and faults). */
   reset(): void;
   /** Adds to the current state. */
@@ -105,6 +112,8 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     () => faults.get(),
     () => state.generation,
   );
+  const throttle = new ArmThrottle(now, () => faults.get().throttling);
+  const activityLog = new ActivityLog(tenantId, now);
   const ctx: ArmContext = {
     state,
     tenantId,
@@ -112,9 +121,17 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     faults: () => faults.get(),
     pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE,
     directory,
-    events,
+    // What Event Grid is told, the Activity Log records: both hear of a write when it succeeds.
+    events: {
+      publish: (write) => {
+        activityLog.record(write);
+        events.publish(write);
+      },
+    },
     lro,
     enforceRbac: opts.enforceRbac ?? true,
+    throttle,
+    activityLog,
   };
 
   const applySeed = (seed: EmulatorSeed): void => {
@@ -144,10 +161,14 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     directory.reset();
     events.reset();
     faults.reset();
+    throttle.reset();
+    activityLog.clear();
     applyInitial();
   };
   applyInitial();
 
+  const cloudMetadata = cloudMetadataRouter();
+  const entra = entraRouter(directory, () => faults.get());
   const server = await startServer({
     cert,
     key,
@@ -163,6 +184,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
         log,
         reset,
         seed: applySeed,
+        throttling: throttle,
         dump: () => ({
           arm: state.dump(),
           directory: directory.dump(),
@@ -171,7 +193,8 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
         }),
       }),
     ],
-    entra: entraRouter(directory, () => faults.get()),
+    // Unrouted paths go to Entra; ARM's cloud metadata is one of them (no /subscriptions prefix).
+    entra: (req) => cloudMetadata(req) ?? entra(req),
     graph: graphRouter(directory, () => faults.get(), { enforcePermissions: opts.enforceRbac ?? true }),
     arm: armRouter(ctx),
   });
@@ -197,6 +220,8 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     state,
     faults,
     requests: log,
+    throttle,
+    activityLog,
     reset,
     seed: applySeed,
   };

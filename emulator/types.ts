@@ -4,6 +4,7 @@
  * Graph, the control API and ARM. A router answers with an EmuResponse, or undefined to pass.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { ThrottleSettings } from "./arm/throttling.js";
 
 export interface EmuRequest {
   method: string;
@@ -128,6 +129,8 @@ export interface EmulatorSeed {
     kind?: string;
     sku?: Record<string, unknown>;
     identity?: Record<string, unknown>;
+    /** ARM's systemData of the resource (createdBy, createdByType, createdAt...); absent by default. */
+    systemData?: { createdBy?: string; createdByType?: string; createdAt?: string };
   }>;
   /** Custom role definitions (built-in roles always exist). `name` is the role definition's GUID. */
   roleDefinitions?: Array<{
@@ -236,4 +239,6 @@ export interface FaultSettings {
    * the client's own polling interval (updateIntervalInMs) applies. Default 1.
    */
   lroRetryAfterSeconds?: number;
+  /** ARM throttling (emulator/arm/throttling.ts): Azure's token-bucket limits when absent. A POST merges a partial object. */
+  throttling?: ThrottleSettings;
 }

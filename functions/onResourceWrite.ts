@@ -5,6 +5,7 @@
  */
 import type { InvocationContext } from "@azure/functions";
 import { countCalls } from "../shared/azure/callCounter.js";
+import { withDeadline } from "../shared/azure/deadline.js";
 import { errorFacts, hasCode, isTransient } from "../shared/azure/errors.js";
 import { parseResourceWriteEvent } from "../shared/events/resourceWrite.js";
 import { loggerFor, type Logger } from "../shared/log.js";
@@ -21,6 +22,13 @@ export function isRetryable(e: unknown): boolean {
   // dead-letter the event where someone will see it, rather than losing it silently.
   return status === undefined;
 }
+
+/**
+ * Event Grid waits 30 s for an answer, then counts the delivery failed and retries on its own
+ * schedule. Answering well inside that (done, or failed so it redelivers) keeps redeliveries
+ * from queueing behind a delivery that is still retrying.
+ */
+export const EVENT_BUDGET_MS = 20_000;
 
 export async function onResourceWrite(event: unknown, context: InvocationContext): Promise<void> {
   const log = loggerFor(context, { invocationId: context.invocationId });
@@ -41,7 +49,21 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
   const ev = parsed.event;
   const fields = { eventId: ev.id, resourceId: ev.resourceId, operationName: ev.operationName };
   try {
-    const { result, calls } = await countCalls(() => handleResourceWrite(ev, taggingDeps(log)));
+    const { result, calls } = await countCalls(() =>
+      withDeadline(EVENT_BUDGET_MS, () => handleResourceWrite(ev, taggingDeps(log))),
+    );
+    if (result.result === "duplicate") {
+      // Said at info so that a write that seems to have been ignored can be traced to its twin.
+      log.info("resource write skipped", {
+        ...fields,
+        source: ev.source,
+        subject: ev.subject,
+        result: "duplicate",
+        reason: "this delivery (event id, topic and subject) was already handled",
+        calls,
+      });
+      return;
+    }
     const level = result.result === "tagged" || result.result === "gone" ? "info" : "debug";
     log[level]("resource write handled", { ...fields, ...result, calls });
   } catch (e) {

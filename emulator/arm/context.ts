@@ -7,6 +7,8 @@ import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmulatorSeed, FaultSettings, Principal, ResourceWrite } from "../types.js";
 import { fail } from "./errors.js";
 import type { LroManager } from "./lro.js";
+import type { ArmThrottle } from "./throttling.js";
+import type { ActivityLog } from "./activityLog.js";
 import type { ArmState, SystemData } from "./state.js";
 
 /** The part of helper B's Directory the ARM side uses (structural, so either can evolve). */
@@ -35,6 +37,10 @@ export interface ArmContext {
   lro: LroManager;
   /** Authorise every request against role assignments (authorization/authorize.ts). */
   enforceRbac?: boolean;
+  /** Azure's request limits (throttling.ts); absent: nothing is throttled. */
+  throttle?: ArmThrottle;
+  /** The Activity Log the served writes go into (activityLog.ts). */
+  activityLog?: ActivityLog;
 }
 
 export interface ArmRequest extends EmuRequest {

@@ -31,7 +31,7 @@ export function resourceView(rec: ResourceRecord, now: number): Record<string, u
   const v: Record<string, unknown> = { id: rec.id, name: rec.name, type: rec.type };
   if (info.mlAsset) {
     v.properties = { ...rec.properties };
-    v.systemData = rec.systemData;
+    if (rec.systemData) v.systemData = rec.systemData;
     return v;
   }
   if (rec.kind !== undefined) v.kind = rec.kind;
@@ -43,7 +43,7 @@ export function resourceView(rec: ResourceRecord, now: number): Record<string, u
   if (rec.plan !== undefined) v.plan = rec.plan;
   if (rec.zones !== undefined) v.zones = rec.zones;
   v.properties = { ...rec.properties, provisioningState: provisioningStateOf(rec, now) };
-  v.systemData = rec.systemData;
+  if (rec.systemData) v.systemData = rec.systemData;
   return v;
 }
 

@@ -1,10 +1,12 @@
 /**
- * The ARM entry point: checks api-version, echoes correlation/request ids, and dispatches to
- * the per-concern routers. Handlers throw ArmFailure for Azure-shaped errors.
+ * The ARM entry point: meters the request against Azure's limits (throttling.ts), checks
+ * api-version, echoes correlation/request ids, and dispatches to the per-concern routers. Handlers throw ArmFailure for Azure-shaped errors.
  */
 import { randomUUID } from "node:crypto";
 import type { EmuRequest, EmuResponse, Router } from "../types.js";
 import type { ArmContext, ArmRequest } from "./context.js";
+import { isActivityLogPath } from "./activityLog.js";
+import { discoveryRouter } from "./discovery.js";
 import { authorizeArm } from "./authorization/authorize.js";
 import { ArmFailure, armError } from "./errors.js";
 import { lower, splitPath } from "./ids.js";
@@ -39,7 +41,11 @@ function dispatch(ctx: ArmContext, req: ArmRequest): EmuResponse | undefined {
   if (lowerPath.includes("/providers/microsoft.authorization/roledefinitions"))
     return roleDefinitionsRouter(ctx, req);
   if (lower(seg[0] ?? "") !== "subscriptions") return undefined;
+  const activitySub = isActivityLogPath(req.path);
+  if (activitySub && ctx.activityLog && req.method === "GET") return ctx.activityLog.query(req, activitySub);
   if (seg.length <= 2) return subscriptionsRouter(ctx, req, seg);
+  const discovered = discoveryRouter(ctx, req, seg);
+  if (discovered) return discovered;
   if (lower(seg[2]!) === "resourcegroups" && seg.length <= 4) return resourceGroupsRouter(ctx, req, seg);
   return resourcesRouter(ctx, req, seg);
 }
@@ -52,9 +58,15 @@ export function armRouter(ctx: ArmContext): Router {
       ...res,
       headers: { ...headers, ...(res.headers ?? {}) },
     });
+    const admission = ctx.throttle?.admit(raw.method, raw.path, raw.caller?.objectId);
+    if (admission && !admission.ok) return withIds(admission.response);
+    const withLimits = (res: EmuResponse): EmuResponse => {
+      const out = withIds(res);
+      return admission ? { ...out, headers: { ...admission.headers, ...out.headers } } : out;
+    };
     const apiVersion = raw.query.get("api-version");
     if (!apiVersion)
-      return withIds(
+      return withLimits(
         armError(
           400,
           "MissingApiVersionParameter",
@@ -65,10 +77,10 @@ export function armRouter(ctx: ArmContext): Router {
     try {
       authorizeArm(ctx, req);
       const res = dispatch(ctx, req);
-      if (res) return withIds(res);
-      return withIds(armError(404, "NotFound", `The emulator does not serve ${raw.method} ${raw.path}.`));
+      if (res) return withLimits(res);
+      return withLimits(armError(404, "NotFound", `The emulator does not serve ${raw.method} ${raw.path}.`));
     } catch (err) {
-      if (err instanceof ArmFailure) return withIds(err.toResponse());
+      if (err instanceof ArmFailure) return withLimits(err.toResponse());
       throw err;
     }
   };

@@ -63,7 +63,8 @@ export interface ResourceRecord {
   managedBy?: string;
   plan?: Record<string, unknown>;
   zones?: unknown[];
-  systemData: SystemData;
+  /** Absent for seeded resources unless the seed gives it: like Azure resources older than systemData. */
+  systemData?: SystemData;
   createdAt: number;
   changedAt: number;
   busy?: Busy;
@@ -319,7 +320,9 @@ export class ArmState {
         if (!isTarget && this.getResource(partial.id)) continue;
         const info = typeInfo(partial.type);
         const existing = this.getResource(partial.id);
-        const systemData = seedSystemData(now);
+        // Only what the seed says: a resource made before systemData existed has none in Azure
+        // either, and its creator is then the Activity Log's to tell (or nobody's).
+        const systemData = isTarget && r.systemData ? { ...seedSystemData(now), ...r.systemData } : undefined;
         this.putResource({
           key: lower(partial.id),
           id: existing?.id ?? partial.id,

@@ -4,6 +4,8 @@
  * the public endpoints; locally, STEWARD_*_ENDPOINT settings point them at the emulator, whose
  * CA the process trusts through NODE_EXTRA_CA_CERTS.
  */
+import { deadlinePolicy } from "./deadline.js";
+import { pacingPolicy, resetPacers } from "./ratePacer.js";
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ResourceManagementClient } from "@azure/arm-resources";
@@ -136,12 +138,18 @@ export function createAzureClients(
   settings: Settings = getSettings(),
   credential: TokenCredential = makeCredential(settings),
 ): AzureClients {
+  // New clients mean a new identity or a new ARM (tests switch emulators): forget what the old one said.
+  resetPacers();
   const armOptions = {
     ...(settings.STEWARD_ARM_ENDPOINT ? { endpoint: settings.STEWARD_ARM_ENDPOINT } : {}),
     // The default scope is derived from the endpoint; an override must not change the audience.
     credentialScopes: [ARM_SCOPE],
     retryOptions: ARM_RETRY,
-    additionalPolicies: [{ policy: countingPolicy, position: "perRetry" as const }],
+    additionalPolicies: [
+      { policy: countingPolicy, position: "perRetry" as const },
+      { policy: deadlinePolicy, position: "perCall" as const },
+      { policy: pacingPolicy, position: "perRetry" as const },
+    ],
   };
   const storage = storageClients(settings);
 

@@ -38,6 +38,18 @@ export interface ResourceWriteEvent {
   operationName: string;
   correlationId?: string;
   caller: EventCaller;
+  /** Event Grid `topic` or CloudEvents `source`: with `id` and `subject`, what identifies a delivery. */
+  source?: string;
+  subject?: string;
+}
+
+/**
+ * What makes two deliveries the same event. Event Grid promises unique ids only per topic, and
+ * Microsoft's own samples reuse one id for different subjects, so the id alone would drop a
+ * genuine second write.
+ */
+export function deliveryKey(e: Pick<ResourceWriteEvent, "id" | "source" | "subject" | "resourceId">): string {
+  return [e.id, (e.source ?? "").toLowerCase(), (e.subject ?? e.resourceId).toLowerCase()].join("|");
 }
 
 export type ParsedEvent =
@@ -106,6 +118,7 @@ const eventGridSchema = z.preprocess(
   canonicalKeys(["id", "topic", "subject", "eventType", "eventTime", "data", "dataVersion"]),
   z.looseObject({
     id: nonEmpty,
+    topic: z.string().optional(),
     subject: z.string().optional(),
     eventType: nonEmpty,
     eventTime: timestamp,
@@ -196,7 +209,14 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
   const id = idOf(value);
   const isCloudEvent = Object.keys(value).some((k) => k.toLowerCase() === "specversion");
 
-  let envelope: { id: string; type: string; time: string; subject?: string; data: unknown };
+  let envelope: {
+    id: string;
+    type: string;
+    time: string;
+    source?: string;
+    subject?: string;
+    data: unknown;
+  };
   if (isCloudEvent) {
     const r = cloudEventSchema.safeParse(value);
     if (!r.success) return { kind: "malformed", id, reason: `CloudEvent: ${describe(r.error)}` };
@@ -206,6 +226,7 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
       id: r.data.id,
       type: r.data.type,
       time: r.data.time,
+      source: r.data.source,
       subject: r.data.subject,
       data: r.data.data,
     };
@@ -216,6 +237,7 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
       id: r.data.id,
       type: r.data.eventType,
       time: r.data.eventTime,
+      source: r.data.topic,
       subject: r.data.subject,
       data: r.data.data,
     };
@@ -260,6 +282,8 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
       operationName: data.data.operationName,
       correlationId: data.data.correlationId?.trim() || undefined,
       caller: callerFromClaims(data.data.claims, evidencePrincipalId(data.data.authorization)),
+      ...(envelope.source ? { source: envelope.source } : {}),
+      ...(envelope.subject ? { subject: envelope.subject } : {}),
     },
   };
 }

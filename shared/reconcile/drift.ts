@@ -48,6 +48,8 @@ export function assess(
   policy: EstatePolicy,
   resource: ListedResource,
   resourceGroupTags: Record<string, string> | undefined,
+  /** Backfilled creator (creators.ts), for a resource missing createdBy/createdOn. */
+  creator?: { createdBy: string; createdOn: string },
 ): Assessment {
   const tags = resource.tags ?? {};
   const decision = decideTags({
@@ -60,8 +62,9 @@ export function assess(
       tags,
     },
     resourceGroupTags,
-    // Reconciliation never knows who created a resource; decideTags then leaves
-    // createdBy/createdOn alone (the event path sets them, and never overwrites them).
+    // Without a backfilled creator decideTags leaves createdBy/createdOn alone; with one it
+    // only fills them (it never overwrites either).
+    ...(creator ? { createdBy: creator.createdBy, createdOn: creator.createdOn } : {}),
   });
   const resourceGroup = resourceGroupOf(resource.id);
   const patchKeys = Object.keys(decision.patch);

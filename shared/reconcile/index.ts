@@ -7,6 +7,7 @@
  * - approveRun: apply a run the blast-radius guard blocked (semantics in guard.ts);
  * - formatReport: the reports as readable text.
  */
+import { principalName } from "../azure/principalNames.js";
 import { azure } from "../azure/clients.js";
 import { CONTAINERS, TABLES } from "../config/settings.js";
 import { AuditLog } from "../ledger/audit.js";
@@ -62,6 +63,7 @@ export function defaultDeps(): ReconcileDeps {
         promotions: clients.table(TABLES.promotions),
         audit: new AuditLog(clients.table(TABLES.audit)),
         violations: new ViolationLog(clients.table(TABLES.violations)),
+        principalName: (ref) => principalName(ref, () => clients.graph()),
       },
     };
   }

@@ -19,6 +19,7 @@ import type { ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { applyTagPatch } from "../tagging/tagWriter.js";
+import type { PrincipalRef } from "../azure/principalNames.js";
 import { assess, ScanTally, tagValue, type Assessment } from "./drift.js";
 import { GroupTags } from "./groups.js";
 import { ChangeSetHash } from "./changeSet.js";
@@ -28,6 +29,8 @@ import { resumablePages } from "./pages.js";
 import { loadProjectIndex, type ProjectIndex } from "./projects.js";
 import { fillModeNames, patchStillNeeded } from "./freshFills.js";
 import { driftBlobName, newRunId, type RunStore } from "./runStore.js";
+import { CreatorBackfill } from "./creators.js";
+import { remainingDrift, resumableFrom } from "./resume.js";
 import { DriftSpool, readDrift } from "./spool.js";
 import type { CostCenterMismatch, DriftEntry, ReconcileProgress, ReconcileReport } from "./types.js";
 import { emptyCounts } from "./types.js";
@@ -42,6 +45,8 @@ export interface ReconcileDeps {
   promotions: TableClient;
   audit: AuditLog;
   violations: ViolationLog;
+  /** Display names of service principals for backfilled createdBy (Graph); absent: their client id. */
+  principalName?(ref: PrincipalRef): Promise<string | undefined>;
 }
 
 export interface SubscriptionRunOptions {
@@ -179,6 +184,37 @@ async function execute(
     approval = { runId: o.approveRunId, changeSetHash: check.changeSetHash };
   }
 
+  // The budget covers the scan as well as the writes: a Function that overruns its timeout is
+  // killed mid-write, with no report and no continuation.
+  const deadline = o.timeBudgetMs === undefined ? Infinity : Date.parse(report.startedAt) + o.timeBudgetMs;
+
+  const prev = o.continuesRunId
+    ? resumableFrom(await deps.runs.get(o.continuesRunId), subscriptionId)
+    : undefined;
+  if (prev) {
+    // The previous run scanned everything and was allowed to write; finish its list.
+    for (const key of [
+      "violations",
+      "guard",
+      "unattributed",
+      "costCenterMismatches",
+      "driftSample",
+      "changeSetHash",
+      "driftBlob",
+    ] as const)
+      (report as unknown as Record<string, unknown>)[key] = prev[key];
+    // Counts of outcomes are this run's own, as in any continuation; the scan's are the scan's.
+    report.counts = { ...prev.counts, fixed: 0, failed: 0, disappeared: 0, settledMeanwhile: 0, pending: 0 };
+    log.info("reconcile: continuing the writes of the previous run without scanning again", {
+      subscriptionId,
+      continuesRunId: prev.runId,
+      alreadyTaken: prev.resume.taken,
+    });
+    const { taken, retry } = prev.resume;
+    await writePhase(o, report, lease, approval, deadline, prev.counts.pending, prev.driftBlob, taken, retry);
+    return;
+  }
+
   // --- scan -------------------------------------------------------------------------------
   // Every violation the scan finds is recorded with lastSeen at or after this moment, so an
   // open row last seen before it was not seen again (see resolveUnseen below).
@@ -206,11 +242,29 @@ async function execute(
   const progress = (written: number) =>
     o.onProgress?.({ subscriptionId, scanned: tally.counts.scanned, drifted: tally.counts.drifted, written });
 
+  const creators = new CreatorBackfill(
+    deps.resources,
+    client,
+    subscriptionId,
+    deps.principalName ?? (() => Promise.resolve(undefined)),
+    log,
+  );
+  const lacksCreator = (tags: Record<string, string> | undefined) =>
+    tagValue(tags ?? {}, policy.tags.createdBy) === undefined ||
+    tagValue(tags ?? {}, policy.tags.createdOn) === undefined;
+  let scanCut = false;
   for await (const page of resumablePages(
-    (t) => client.resources.list().byPage({ continuationToken: t }),
+    (t) =>
+      client.resources
+        .list({ expand: "createdTime", onResponse: creators.onPage })
+        .byPage({ continuationToken: t }),
     paging,
   )) {
     checkAbort();
+    if (Date.now() >= deadline) {
+      scanCut = true;
+      break;
+    }
     report.pages.resources++;
     const drift: DriftEntry[] = [];
     const seen: Assessment[] = [];
@@ -218,11 +272,12 @@ async function execute(
       if (!r.id || !r.type) continue;
       const rg = /\/resourcegroups\/([^/]+)/i.exec(r.id)?.[1];
       const group = rg ? await groups.get(rg) : undefined;
-      const a = assess(
-        policy,
-        { id: r.id, type: r.type, name: r.name ?? "", location: r.location, tags: r.tags },
-        group?.tags,
-      );
+      const listed = { id: r.id, type: r.type, name: r.name ?? "", location: r.location, tags: r.tags };
+      let a = assess(policy, listed, group?.tags);
+      if (!a.decision.skip && lacksCreator(r.tags)) {
+        const creator = await creators.creatorOf(r.id, r.createdTime);
+        if (creator) a = assess(policy, listed, group?.tags, creator);
+      }
       tally.add(a);
       if (a.drift) {
         drift.push(a.drift);
@@ -239,6 +294,25 @@ async function execute(
   report.counts = { ...tally.counts };
   report.changeSetHash = changes.digest();
   report.violations = tally.violations;
+  const found = creators.summary;
+  if (found.fromSystemData + found.fromActivityLog + found.unknown > 0) report.creators = found;
+  if (found.unknown > 0)
+    log.info("reconcile: resources whose creator neither systemData nor the Activity Log records", {
+      subscriptionId,
+      count: found.unknown,
+      sample: found.unknownSample.slice(0, 5),
+    });
+  if (scanCut) {
+    // Nothing was written, so the continuation (which scans again) loses no work but time.
+    report.status = "partial";
+    report.counts.pending = report.counts.drifted;
+    log.warn("reconcile: the time budget ran out during the scan; a continuation scans again", {
+      subscriptionId,
+      pages: report.pages.resources,
+      timeBudgetMs: o.timeBudgetMs,
+    });
+    return;
+  }
 
   // Resource groups: their own violations (required tags, region, naming), from the listing.
   const groupFindings: Assessment[] = [];
@@ -319,7 +393,25 @@ async function execute(
     if (approval) await deps.runs.useApproval(approval.runId, report.runId);
     return;
   }
-  const deadline = o.timeBudgetMs === undefined ? Infinity : Date.parse(report.startedAt) + o.timeBudgetMs;
+  await writePhase(o, report, lease, approval, deadline, counts.drifted, spool.blobName, 0, []);
+}
+
+/** Writes the `toWrite` entries of `driftBlob` left after its first `skip`, `retry` first. */
+async function writePhase(
+  o: SubscriptionRunOptions,
+  report: ReconcileReport,
+  lease: Lease | undefined,
+  approval: { runId: string; changeSetHash: string } | undefined,
+  deadline: number,
+  toWrite: number,
+  driftBlob: string,
+  skip: number,
+  retry: DriftEntry[],
+): Promise<void> {
+  const { policy, deps, logger: log, subscriptionId } = o;
+  const counts = report.counts;
+  const progress = (written: number) =>
+    o.onProgress?.({ subscriptionId, scanned: counts.scanned, drifted: counts.drifted, written });
   let stopReason: "aborted" | "lease" | "budget" | undefined;
   const shouldContinue = () => {
     if (o.signal?.aborted) stopReason = "aborted";
@@ -330,13 +422,23 @@ async function execute(
   const writerDeps = { resources: deps.resources, audit: deps.audit, log };
   const fillNames = fillModeNames(policy);
   let written = 0;
+  let taken = 0;
+  const unsettled = new Set<DriftEntry>();
+  async function* counted(): AsyncGenerator<DriftEntry> {
+    for await (const entry of remainingDrift(readDrift(deps.reports, driftBlob), skip, retry)) {
+      taken++;
+      yield entry;
+    }
+  }
   await runPool(
-    readDrift(deps.reports, spool.blobName),
+    counted(),
     async (entry: DriftEntry) => {
+      unsettled.add(entry);
       const patch = await patchStillNeeded(entry, fillNames, deps.resources, report.subscriptionId);
       if (patch === "gone" || Object.keys(patch).length === 0) {
         if (patch === "gone") counts.disappeared++;
         else counts.settledMeanwhile++;
+        unsettled.delete(entry);
         progress(++written);
         return;
       }
@@ -356,9 +458,11 @@ async function execute(
       );
       if (res.status === "gone") counts.disappeared++;
       else counts.fixed++;
+      unsettled.delete(entry);
       progress(++written);
     },
     (entry, e) => {
+      unsettled.delete(entry);
       counts.failed++;
       const message = errorFacts(e).message;
       if (report.failures.length < FAILURE_SAMPLE) report.failures.push({ id: entry.id, error: message });
@@ -378,13 +482,19 @@ async function execute(
         }),
     },
   );
-  counts.pending =
-    counts.drifted - counts.fixed - counts.failed - counts.disappeared - counts.settledMeanwhile;
+  counts.pending = toWrite - counts.fixed - counts.failed - counts.disappeared - counts.settledMeanwhile;
   if (stopReason === "aborted") throw new Aborted("aborted by the caller");
   if (stopReason === "lease") {
     throw new Error("lost the subscription's lease (another run took over); stopped writing");
   }
   report.status = stopReason === "budget" && counts.pending > 0 ? "partial" : "completed";
+  if (report.status === "partial") {
+    report.resume = {
+      phase: "write",
+      taken: skip + Math.max(0, taken - retry.length),
+      retry: [...unsettled, ...retry.slice(taken)],
+    };
+  }
   if (approval && report.status === "completed") await deps.runs.useApproval(approval.runId, report.runId);
 }
 

@@ -30,6 +30,8 @@ export interface DriftEntry {
 export type RunStatus =
   "running" | "completed" | "blocked" | "dryRun" | "partial" | "busy" | "aborted" | "failed";
 
+import type { ResumePoint } from "./resume.js";
+
 export interface RunCounts {
   /** Every resource the listing returned. */
   scanned: number;
@@ -149,6 +151,21 @@ export interface ReconcileReport {
   /** For a busy run: who holds the subscription's lease, and until when. */
   busy?: { holder: string; until: string };
   error?: string;
+  /**
+   * The createdBy/createdOn backfill (creators.ts) of governed resources missing them: how many
+   * creators came from ARM's systemData and from the Activity Log, how many nobody records
+   * (left untagged; the first 20 ids in unknownSample), and the reads it cost.
+   */
+  creators?: {
+    fromSystemData: number;
+    fromActivityLog: number;
+    unknown: number;
+    reads: number;
+    activityLogPages: number;
+    unknownSample: string[];
+  };
+  /** For a run that reached its time budget while writing: where its continuation picks up (resume.ts). */
+  resume?: ResumePoint;
 }
 
 /** A progress tick for the CLI: after each listed page and each batch of writes. */

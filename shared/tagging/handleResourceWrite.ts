@@ -7,7 +7,12 @@
 import type { ResourceManagementClient } from "@azure/arm-resources";
 import { idKey, parseResourceId, resourceGroupId, type ResourceIdParts } from "../azure/resourceId.js";
 import type { PrincipalRef } from "../azure/principalNames.js";
-import { eventDate, type EventCaller, type ResourceWriteEvent } from "../events/resourceWrite.js";
+import {
+  deliveryKey,
+  eventDate,
+  type EventCaller,
+  type ResourceWriteEvent,
+} from "../events/resourceWrite.js";
 import { ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
@@ -60,12 +65,13 @@ export async function handleResourceWrite(event: ResourceWriteEvent, deps: Taggi
   if (skip || !parts) return { result: "skipped", reason: skip ?? "notAResource" };
 
   const { caches } = deps;
-  if (caches.handledEvents.get(event.id)) return { result: "duplicate" };
+  const delivery = deliveryKey(event);
+  if (caches.handledEvents.get(delivery)) return { result: "duplicate" };
   return caches.serialise(idKey(event.resourceId), async () => {
     // A copy of this event may have finished while we waited for the lock.
-    if (caches.handledEvents.get(event.id)) return { result: "duplicate" } as const;
+    if (caches.handledEvents.get(delivery)) return { result: "duplicate" } as const;
     const outcome = await converge(event, parts, deps);
-    caches.handledEvents.set(event.id, true);
+    caches.handledEvents.set(delivery, true);
     return outcome;
   });
 }

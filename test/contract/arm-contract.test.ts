@@ -478,6 +478,32 @@ suite(
 
     // ------------------------------------------------------------------ operations without examples
 
+    it("providers, tag names and the Activity Log validate against the spec", async () => {
+      const sub = "11111111-2222-4333-8444-555555555556";
+      fresh({
+        subscriptions: [{ subscriptionId: sub, displayName: "S" }],
+        resourceGroups: [{ subscriptionId: sub, name: "rg1", location: "eastus", tags: { a: "b" } }],
+      });
+      expect((await call("Providers_List", { subscriptionId: sub })).status).toBe(200);
+      const storage = await call("Providers_Get", {
+        subscriptionId: sub,
+        resourceProviderNamespace: "Microsoft.Storage",
+      });
+      expect(storage.status).toBe(200);
+      expect((await call("Tags_List", { subscriptionId: sub })).body.value[0].tagName).toBe("a");
+      await call(
+        "ResourceGroups_CreateOrUpdate",
+        { subscriptionId: sub, resourceGroupName: "rg2" },
+        { location: "eastus" },
+      );
+      const since = new Date(Date.now() - 3600_000).toISOString();
+      const log = await call("ActivityLogs_List", { subscriptionId: sub }, undefined, {
+        $filter: `eventTimestamp ge '${since}' and resourceGroupName eq 'rg2'`,
+      });
+      expect(log.status).toBe(200);
+      expect(log.body.value).toHaveLength(1);
+    });
+
     it("ResourceGroups, Resources lists and errors validate against the spec", async () => {
       const sub = "11111111-2222-4333-8444-555555555555";
       fresh({ subscriptions: [{ subscriptionId: sub, displayName: "S" }] });

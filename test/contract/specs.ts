@@ -29,6 +29,8 @@ export const SPEC_FILES = {
   workspaces:
     "specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2022-10-01/machineLearningServices.json",
   mfe: "specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2022-10-01/mfe.json",
+  activityLogs:
+    "specification/monitor/resource-manager/Microsoft.Insights/stable/2015-04-01/activityLogs_API.json",
 } as const;
 
 export interface SpecOperation {

@@ -102,10 +102,12 @@ describe("reconcile: convergence", () => {
 
     // ARM reads: the list pages (resource groups + resources), plus one fresh tag read just
     // before writing each patch that fills a `fill`-mode gap (owner), so that a value someone set
-    // since the scan is never overwritten. Nothing else per resource.
+    // since the scan is never overwritten; and the createdBy backfill's own, which the report
+    // counts (a bounded number of systemData reads, and the Activity Log's pages).
     const reads = (await armRequests(stack)).filter((q) => q.method === "GET");
     const tagReads = reads.filter((q) => /\/providers\/Microsoft\.Resources\/tags\/default$/i.test(q.path));
-    expect(reads.length - tagReads.length).toBe(r!.pages.resources + r!.pages.resourceGroups);
+    const backfill = (r!.creators?.reads ?? 0) + (r!.creators?.activityLogPages ?? 0);
+    expect(reads.length - tagReads.length).toBe(r!.pages.resources + r!.pages.resourceGroups + backfill);
     const fills = [];
     for await (const d of listDrift(r!.runId))
       if (Object.keys(d.patch).some((k) => k.toLowerCase() === "owner")) fills.push(d.id);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { callerFromClaims, eventDate, parseResourceWriteEvent } from "../../shared/events/resourceWrite.js";
+import {
+  callerFromClaims,
+  deliveryKey,
+  eventDate,
+  parseResourceWriteEvent,
+} from "../../shared/events/resourceWrite.js";
 import { loopGuard } from "../../shared/tagging/loopGuard.js";
 
 const SUB = "0b7e3f5c-2a9d-4e6b-8c1f-5d3a9e7b2c02";
@@ -77,8 +82,26 @@ describe("parseResourceWriteEvent", () => {
           kind: "user",
           evidencePrincipalId: "p-1",
         },
+        source: `/subscriptions/${SUB}`,
+        subject: ID,
       },
     });
+  });
+
+  it("keys a delivery on its id, topic (or source) and subject, not the id alone", () => {
+    const a = parseResourceWriteEvent(eventGrid());
+    const sameIdOtherSubject = parseResourceWriteEvent(
+      eventGrid({ subject: `${ID}2` }, { ...data(), resourceUri: `${ID}2` }),
+    );
+    const sameAsCloudEvent = parseResourceWriteEvent(cloudEvent());
+    if (
+      a.kind !== "resourceWrite" ||
+      sameIdOtherSubject.kind !== "resourceWrite" ||
+      sameAsCloudEvent.kind !== "resourceWrite"
+    )
+      throw new Error("unreachable");
+    expect(deliveryKey(a.event)).not.toBe(deliveryKey(sameIdOtherSubject.event));
+    expect(deliveryKey(a.event)).toBe(deliveryKey(sameAsCloudEvent.event));
   });
 
   it("parses CloudEvents 1.0 into the same shape", () => {
