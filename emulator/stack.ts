@@ -142,6 +142,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     cleanups.push(() => host.stop());
     settings.STEWARD_FUNCTIONS_URL = host.url;
     settings.STEWARD_FUNCTION_KEY = host.keys.function;
+    // Posting one's own event, or running a timer now, needs these two keys as well.
+    settings.STEWARD_EVENTGRID_KEY = host.keys.eventGrid;
+    settings.STEWARD_MASTER_KEY = host.keys.master;
+    const eventGridDef = loaded.definitions.find((d) => d.trigger === "eventGrid");
+    if (eventGridDef) settings.STEWARD_EVENTGRID_URL = host.eventGridWebhookUrl(eventGridDef.name);
 
     // As the deployment subscribes the app: resource writes only, never tag writes (the app's
     // own tag writes would come straight back), delivered to the Event Grid trigger.

@@ -204,7 +204,13 @@ async function execute(
   const recordViolations = o.recordViolations !== false && !report.dryRun;
   let unrecorded = 0;
   const progress = (written: number) =>
-    o.onProgress?.({ subscriptionId, scanned: tally.counts.scanned, drifted: tally.counts.drifted, written });
+    o.onProgress?.({
+      subscriptionId,
+      scanned: tally.counts.scanned,
+      drifted: tally.counts.drifted,
+      written,
+      pages: report.pages.resources,
+    });
 
   for await (const page of resumablePages(
     (t) => client.resources.list().byPage({ continuationToken: t }),
