@@ -13,19 +13,19 @@ export interface TableOptions {
   width?: number;
   /** Column indexes dropped first to last when the table is too wide. */
   drop?: number[];
-  /** The column whose cells wrap onto more lines when the table is still too wide. */
-  wrap?: number;
+  /** The columns whose cells wrap onto more lines when the table is still too wide. */
+  wrap?: number | number[];
 }
 
 const GAP = 2;
-const MIN_WRAP = 12;
+const MIN_WRAP = 20;
 
 function cellText(c: Cell, max: number | undefined): string {
   const s = c === undefined || c === null ? "" : String(c);
   return max !== undefined && s.length > max ? s.slice(0, max - 1) + "…" : s;
 }
 
-/** Breaks text into lines of at most `width`, at spaces or slashes when it can. */
+/** Breaks text into lines of at most `width`, at spaces, slashes, commas or dashes when it can. */
 export function wrapText(text: string, width: number): string[] {
   if (text.length <= width) return [text];
   const lines: string[] = [];
@@ -35,7 +35,8 @@ export function wrapText(text: string, width: number): string[] {
     const at = Math.max(
       window.lastIndexOf(" "),
       window.lastIndexOf("/", width - 1) + 1,
-      window.lastIndexOf(",") + 1,
+      window.lastIndexOf(",", width - 1) + 1,
+      window.lastIndexOf("-", width - 1) + 1,
     );
     const cut = at > width / 3 ? at : width;
     lines.push(rest.slice(0, cut).trimEnd());
@@ -52,11 +53,12 @@ export function renderTable(headers: string[], rows: Cell[][], opts: TableOption
   const total = (cs: number[], w: (i: number) => number) =>
     cs.reduce((n, i) => n + w(i), 0) + GAP * Math.max(0, cs.length - 1);
 
+  const wrapCols = opts.wrap === undefined ? [] : Array.isArray(opts.wrap) ? opts.wrap : [opts.wrap];
   const hidden: string[] = [];
-  let wrapWidth: number | undefined;
+  const widths = new Map(cols.map((i) => [i, natural(i)]));
   if (opts.width !== undefined && rows.length > 0) {
     const minOf = (i: number) =>
-      i === opts.wrap ? Math.min(natural(i), Math.max(MIN_WRAP, headers[i]!.length)) : natural(i);
+      wrapCols.includes(i) ? Math.min(natural(i), Math.max(MIN_WRAP, headers[i]!.length)) : natural(i);
     for (const d of opts.drop ?? []) {
       if (total(cols, minOf) <= opts.width) break;
       if (cols.includes(d) && cols.length > 1) {
@@ -64,15 +66,23 @@ export function renderTable(headers: string[], rows: Cell[][], opts: TableOption
         hidden.push(headers[d]!);
       }
     }
-    if (opts.wrap !== undefined && cols.includes(opts.wrap) && total(cols, natural) > opts.width) {
-      const others = total(
-        cols.filter((c) => c !== opts.wrap),
-        natural,
-      );
-      wrapWidth = Math.max(minOf(opts.wrap), opts.width - others - GAP);
+    const wrapping = wrapCols.filter((c) => cols.includes(c));
+    if (wrapping.length && total(cols, natural) > opts.width) {
+      // What the fixed columns leave is shared among the wrapping ones, in proportion to their text.
+      const fixed = cols.filter((c) => !wrapping.includes(c));
+      const room =
+        opts.width - total(fixed, natural) - GAP * (fixed.length ? wrapping.length : wrapping.length - 1);
+      // Each gets its minimum, then the rest of the room in proportion to what it lacks.
+      const base = wrapping.reduce((n, c) => n + minOf(c), 0);
+      const lack = wrapping.reduce((n, c) => n + natural(c) - minOf(c), 0);
+      const spare = Math.max(0, room - base);
+      for (const c of wrapping)
+        widths.set(
+          c,
+          Math.min(natural(c), minOf(c) + (lack ? Math.floor((spare * (natural(c) - minOf(c))) / lack) : 0)),
+        );
     }
   }
-  const widths = new Map(cols.map((i) => [i, i === opts.wrap && wrapWidth ? wrapWidth : natural(i)]));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number"));
   const line = (cells: Map<number, string>) =>
     cols
@@ -85,9 +95,7 @@ export function renderTable(headers: string[], rows: Cell[][], opts: TableOption
   const head = line(new Map(cols.map((i) => [i, headers[i]!])));
   if (rows.length === 0) return `${head}\n(none)`;
   const body = text.flatMap((r) => {
-    const parts = new Map(
-      cols.map((i) => [i, i === opts.wrap && wrapWidth ? wrapText(r[i]!, wrapWidth) : [r[i]!]]),
-    );
+    const parts = new Map(cols.map((i) => [i, wrapText(r[i]!, widths.get(i)!)]));
     const height = Math.max(...[...parts.values()].map((p) => p.length));
     return Array.from({ length: height }, (_, k) =>
       line(new Map(cols.map((i) => [i, parts.get(i)![k] ?? ""]))),

@@ -59,8 +59,9 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
         change(e),
         e.reason,
       ]),
-      // The reason and actor go first on a narrow terminal; the change wraps rather than vanish.
-      { width: tableWidth(ctx), drop: [5, 1], wrap: 4 },
+      // On a narrow terminal the actor goes first, then the reason; what was done, where, and the
+      // change wrap rather than vanish.
+      { width: tableWidth(ctx), drop: [1, 5], wrap: [2, 3, 4] },
     ),
   ];
   if (opts.resource) {
