@@ -76,11 +76,18 @@ export function renderTable(headers: string[], rows: Cell[][], opts: TableOption
       const base = wrapping.reduce((n, c) => n + minOf(c), 0);
       const lack = wrapping.reduce((n, c) => n + natural(c) - minOf(c), 0);
       const spare = Math.max(0, room - base);
-      for (const c of wrapping)
-        widths.set(
-          c,
-          Math.min(natural(c), minOf(c) + (lack ? Math.floor((spare * (natural(c) - minOf(c))) / lack) : 0)),
-        );
+      // Short of even the minimums (nothing left to drop): shrink them alike rather than overflow.
+      if (room < base)
+        for (const c of wrapping) widths.set(c, Math.max(6, Math.floor((room * minOf(c)) / base)));
+      else
+        for (const c of wrapping)
+          widths.set(
+            c,
+            Math.min(
+              natural(c),
+              minOf(c) + (lack ? Math.floor((spare * (natural(c) - minOf(c))) / lack) : 0),
+            ),
+          );
     }
   }
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number"));
