@@ -169,7 +169,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const envFile = () =>
       [
         "# aml-steward local stack (npm start). Local-only values: an emulator, not Azure.",
-        ...Object.entries(settings).map(([k, v]) => `${k}=${/[\s#"'$]/.test(v) ? JSON.stringify(v) : v}`),
+        // Single quotes keep a value whole when a shell sources the file (`set -a; . FILE`): the
+        // Event Grid URL's "&" would otherwise end the assignment.
+        ...Object.entries(settings).map(
+          ([k, v]) =>
+            `${k}=${!/[^\w@%+=:,./-]/.test(v) ? v : v.includes("'") ? JSON.stringify(v) : `'${v}'`}`,
+        ),
         "",
       ].join("\n");
 
