@@ -28,7 +28,10 @@ async function steward(...argv: string[]) {
 }
 
 /** As a user sees it in a terminal of this many columns (stdout and stderr separately). */
-async function stewardIn(terminal: { columns?: number }, ...argv: string[]) {
+async function stewardIn(
+  terminal: { columns?: number; isTTY?: boolean; status?: (t: string) => void },
+  ...argv: string[]
+) {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), ...terminal };
@@ -436,6 +439,23 @@ describe("steward reconcile", () => {
     expect(run.stdout).toContain("ARM writes");
     expect(run.stdout).toContain("completed");
     expect((await arm.tagsOperations.getAtScope(target!)).properties?.tags?.costCenter).toBe("CC-2100-FRAUD");
+
+    // On a terminal: a status line that overwrites itself with pages, counts and rates.
+    const status: string[] = [];
+    const tty = await stewardIn(
+      { isTTY: true, status: (t) => status.push(t) },
+      "reconcile",
+      "--subscription",
+      sub,
+      "--dry-run",
+    );
+    expect(tty.code).toBe(0);
+    expect(
+      status.some((l) =>
+        new RegExp(`${name}: page \\d+, scanned \\d+ \\([\\d.]+/s\\), drifted \\d+`).test(l),
+      ),
+    ).toBe(true);
+    expect(tty.stderr).toContain(`${name}: scanning`);
 
     const narrow = await stewardIn({ columns: 80 }, "reconcile", "--subscription", sub, "--dry-run");
     expect(narrow.code).toBe(0);
