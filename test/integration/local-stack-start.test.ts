@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseEnvFile } from "../../cli/envFile.js";
+import { startEmulator } from "../../emulator/index.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const work = mkdtempSync(path.join(os.tmpdir(), "steward-start-"));
@@ -105,4 +106,20 @@ describe("npm start", () => {
     expect(existsSync(certDir)).toBe(false);
     expect(readdirSync(tmp).filter((n) => n.startsWith("aml-steward-local-"))).toEqual([]);
   }, 120_000);
+
+  it("an emulator started without a certificate removes the one it made when it stops", async () => {
+    const own = path.join(work, "emulator-tmp");
+    mkdirSync(own);
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = own;
+    try {
+      const em = await startEmulator({ port: 0 });
+      expect(readdirSync(own).filter((n) => n.startsWith("steward-emulator-"))).toHaveLength(1);
+      await em.stop();
+      expect(readdirSync(own)).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
 });
