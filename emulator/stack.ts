@@ -77,7 +77,7 @@ export interface LocalStack {
   missingModules: string[];
   /** Every setting a client (the CLI, your SDK code) needs to use this stack. */
   settings: Record<string, string>;
-  /** The settings as an env file (KEY=value lines) for `steward --env-file`. */
+  /** The settings as an env file (KEY=value lines) for `steward --settings`. */
   envFile(): string;
   writeEnvFile(file: string): Promise<void>;
   stop(): Promise<void>;
