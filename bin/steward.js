@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `steward` CLI launcher: runs the TypeScript CLI (cli/) through tsx, so it works on a
 // fresh clone without a build. Node reads NODE_EXTRA_CA_CERTS only at start-up, so when
-// --env-file names a certificate this process does not trust yet, it runs itself again with it.
+// --settings (or --env-file) names a certificate this process does not trust yet, it runs
+// itself again with it. Node 20 parses --env-file itself even after the script name (and exits
+// 9 when the file is missing), which is why steward's own flag is --settings.
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { existsSync, readFileSync } from "node:fs";
@@ -9,8 +11,11 @@ import { URL } from "node:url";
 
 function envFileArg(argv) {
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--env-file") return argv[i + 1];
-    if (argv[i].startsWith("--env-file=")) return argv[i].slice("--env-file=".length);
+    if (argv[i] === "--") return undefined;
+    for (const flag of ["--settings", "--env-file"]) {
+      if (argv[i] === flag) return argv[i + 1];
+      if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+    }
   }
   return undefined;
 }

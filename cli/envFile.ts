@@ -1,5 +1,5 @@
 /**
- * `--env-file FILE`: KEY=value lines (the file `npm start` writes, or your own for Azure).
+ * `--settings FILE` (or `--env-file FILE`): KEY=value lines (the file `npm start` writes, or your own for Azure).
  * Blank lines and # comments are skipped; values may be quoted ("..." takes JSON escapes).
  * The file's values override the environment: naming a file on the command line is explicit.
  */
@@ -28,12 +28,15 @@ export function parseEnvFile(text: string, source = "env file"): Record<string, 
   return out;
 }
 
-export function readEnvFile(file: string): Record<string, string> {
+export function readEnvFile(file: string, flag = "--settings"): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new UsageError(`cannot read --env-file ${file}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT" ? "no such file (npm start writes .steward/local.env)" : (e as Error).message;
+    throw new UsageError(`cannot read ${flag} ${file}: ${why}`);
   }
   return parseEnvFile(text, file);
 }

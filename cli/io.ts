@@ -10,12 +10,23 @@ export interface CliIo {
   stderr(text: string): void;
   /** Whether stderr is a terminal (progress lines overwrite themselves only then). */
   isTTY?: boolean;
+  /** The terminal's width when stdout is one; tables are fitted to it. */
+  columns?: number;
+  /** A transient status line on stderr, overwritten by the next (terminals only). */
+  status?(text: string): void;
 }
 
 export interface CommandContext {
   io: CliIo;
   json: boolean;
   verbose: boolean;
+  /** --wide: tables in full, never fitted to the terminal. */
+  wide?: boolean;
+}
+
+/** The width tables must fit in: the terminal's, unless --wide or stdout is not a terminal. */
+export function tableWidth(ctx: CommandContext): number | undefined {
+  return ctx.wide ? undefined : ctx.io.columns;
 }
 
 /** Bad input: a wrong command line, an unreadable or invalid file, a malformed id. Exit code 2. */
@@ -29,10 +40,33 @@ export class CommandFailed extends Error {
 }
 
 export function processIo(): CliIo {
+  const tty = process.stderr.isTTY === true;
+  let transient = false;
+  // A pending status line is cleared first, so a result or error never lands after it.
+  const clear = () => {
+    if (transient) process.stderr.write("\r\x1b[K");
+    transient = false;
+  };
   return {
-    stdout: (t) => process.stdout.write(t.endsWith("\n") ? t : t + "\n"),
-    stderr: (t) => process.stderr.write(t.endsWith("\n") ? t : t + "\n"),
-    isTTY: process.stderr.isTTY === true,
+    stdout: (t) => {
+      clear();
+      process.stdout.write(t.endsWith("\n") ? t : t + "\n");
+    },
+    stderr: (t) => {
+      clear();
+      process.stderr.write(t.endsWith("\n") ? t : t + "\n");
+    },
+    isTTY: tty,
+    ...(process.stdout.isTTY ? { columns: process.stdout.columns || 80 } : {}),
+    ...(tty
+      ? {
+          status: (t: string) => {
+            const width = (process.stderr.columns || 80) - 1;
+            process.stderr.write(`\r\x1b[K${t.length > width ? t.slice(0, width - 1) + "…" : t}`);
+            transient = true;
+          },
+        }
+      : {}),
   };
 }
 
@@ -41,12 +75,26 @@ export function printJson(io: CliIo, value: unknown): void {
   io.stdout(JSON.stringify(value, null, 2));
 }
 
-/** Progress on stderr, printed only when it changed, so long waits stay readable in logs. */
-export function progressReporter(io: CliIo): (line: string) => void {
+/**
+ * Progress on stderr. `step` lines always print (one per finished step, so a log shows the
+ * work); `tick` lines (counters, rates) overwrite each other on a terminal and are left out
+ * otherwise, so a CI log is one line per step rather than a stream of counters.
+ */
+export interface Progress {
+  step(line: string): void;
+  tick(line: string): void;
+}
+
+export function progressReporter(io: CliIo): Progress {
   let last = "";
-  return (line) => {
-    if (line === last) return;
-    last = line;
-    io.stderr(line);
+  return {
+    step(line) {
+      if (line === last) return;
+      last = line;
+      io.stderr(line);
+    },
+    tick(line) {
+      if (io.isTTY && io.status) io.status(line);
+    },
   };
 }

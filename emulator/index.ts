@@ -2,7 +2,7 @@
  * Starts the whole emulator in-process: Entra token endpoint, Microsoft Graph, ARM, the event
  * bus and the control API, on one HTTPS port. Used by the CLI, the demo and every test file.
  */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { LroManager } from "./arm/lro.js";
@@ -95,9 +95,11 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
   const tenantId = opts.tenantId ?? initialSeed.tenantId ?? DEFAULT_TENANT_ID;
   let certPath = opts.certPath;
   let keyPath = opts.keyPath;
+  // A certificate made in a temporary folder lives as long as this emulator.
+  let tempCertDir: string | undefined;
   if (!certPath || !keyPath) {
-    const dir = opts.certDir ?? (await mkdtemp(path.join(os.tmpdir(), "steward-emulator-")));
-    ({ certPath, keyPath } = await createCertificate(dir));
+    if (!opts.certDir) tempCertDir = await mkdtemp(path.join(os.tmpdir(), "steward-emulator-"));
+    ({ certPath, keyPath } = await createCertificate(opts.certDir ?? tempCertDir!));
   }
   const [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
 
@@ -214,6 +216,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Em
     settings,
     stop: async () => {
       await server.close();
+      if (tempCertDir) await rm(tempCertDir, { recursive: true, force: true });
     },
     events,
     directory,

@@ -77,7 +77,7 @@ export interface LocalStack {
   missingModules: string[];
   /** Every setting a client (the CLI, your SDK code) needs to use this stack. */
   settings: Record<string, string>;
-  /** The settings as an env file (KEY=value lines) for `steward --env-file`. */
+  /** The settings as an env file (KEY=value lines) for `steward --settings`. */
   envFile(): string;
   writeEnvFile(file: string): Promise<void>;
   stop(): Promise<void>;
@@ -142,6 +142,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     cleanups.push(() => host.stop());
     settings.STEWARD_FUNCTIONS_URL = host.url;
     settings.STEWARD_FUNCTION_KEY = host.keys.function;
+    // Posting one's own event, or running a timer now, needs these two keys as well.
+    settings.STEWARD_EVENTGRID_KEY = host.keys.eventGrid;
+    settings.STEWARD_MASTER_KEY = host.keys.master;
+    const eventGridDef = loaded.definitions.find((d) => d.trigger === "eventGrid");
+    if (eventGridDef) settings.STEWARD_EVENTGRID_URL = host.eventGridWebhookUrl(eventGridDef.name);
 
     // As the deployment subscribes the app: resource writes only, never tag writes (the app's
     // own tag writes would come straight back), delivered to the Event Grid trigger.
@@ -164,7 +169,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const envFile = () =>
       [
         "# aml-steward local stack (npm start). Local-only values: an emulator, not Azure.",
-        ...Object.entries(settings).map(([k, v]) => `${k}=${/[\s#"'$]/.test(v) ? JSON.stringify(v) : v}`),
+        // Single quotes keep a value whole when a shell sources the file (`set -a; . FILE`): the
+        // Event Grid URL's "&" would otherwise end the assignment.
+        ...Object.entries(settings).map(
+          ([k, v]) =>
+            `${k}=${!/[^\w@%+=:,./-]/.test(v) ? v : v.includes("'") ? JSON.stringify(v) : `'${v}'`}`,
+        ),
         "",
       ].join("\n");
 

@@ -9,11 +9,15 @@ import os from "node:os";
 import path from "node:path";
 import { createCertificate } from "../emulator/cert.js";
 import { startAzurite, type AzuriteHandle } from "../emulator/azurite.js";
+import { contractSkipNotice } from "./contract/notice.js";
 
 let azurite: AzuriteHandle | undefined;
 let certDir: string | undefined;
 
 export async function setup(): Promise<void> {
+  // Said once here rather than per skipped test, so a fresh clone learns why and what to do.
+  const notice = contractSkipNotice();
+  if (notice) process.stderr.write(`\n${notice}\n\n`);
   certDir = mkdtempSync(path.join(os.tmpdir(), "steward-test-cert-"));
   const { certPath, keyPath } = await createCertificate(certDir);
   process.env.NODE_EXTRA_CA_CERTS = certPath;

@@ -7,7 +7,7 @@ import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { AuditLog, type AuditEntry } from "../../shared/ledger/audit.js";
 import { ViolationLog, type Violation } from "../../shared/ledger/violations.js";
-import { printJson, UsageError, type CommandContext } from "../io.js";
+import { printJson, tableWidth, UsageError, type CommandContext } from "../io.js";
 import { renderTable, shortId } from "../table.js";
 
 export interface AuditOptions {
@@ -51,8 +51,17 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
     `${entries.length} audit entr${entries.length === 1 ? "y" : "ies"} for ${opts.resource ? `resource ${opts.resource}` : `project ${opts.project}`}`,
     renderTable(
       ["at", "actor", "action", "target", "change", "reason"],
-      entries.map((e) => [e.at, e.actor, e.action, shortId(e.target, 3), change(e), e.reason]),
-      { maxWidth: 60 },
+      entries.map((e) => [
+        e.at.replace(/\.\d+Z$/, "Z"),
+        e.actor,
+        e.action,
+        shortId(e.target),
+        change(e),
+        e.reason,
+      ]),
+      // On a narrow terminal the actor goes first, then the reason; what was done, where, and the
+      // change wrap rather than vanish.
+      { width: tableWidth(ctx), drop: [1, 5], wrap: [2, 3, 4] },
     ),
   ];
   if (opts.resource) {
@@ -62,7 +71,7 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
       renderTable(
         ["kind", "detail", "first seen", "last seen", "resolved"],
         violations.map((v) => [v.kind, v.detail, v.firstSeen, v.lastSeen, v.resolvedAt ?? "open"]),
-        { maxWidth: 80 },
+        { width: tableWidth(ctx), drop: [2, 3], wrap: 1 },
       ),
     );
   }

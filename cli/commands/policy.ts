@@ -3,46 +3,33 @@
  * any, 2 when the file cannot be read). `steward policy show`: the effective policy
  * (STEWARD_POLICY_PATH, else the bundled default), with the role x environment access matrix.
  */
-import {
-  DEFAULT_POLICY_PATH,
-  getPolicy,
-  loadPolicyFile,
-  PolicyError,
-  type EstatePolicy,
-} from "../../shared/policy/index.js";
-import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
+import { DEFAULT_POLICY_PATH, getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
+import { checkPolicyFile } from "./policyCheck.js";
+import { CommandFailed, printJson, tableWidth, UsageError, type CommandContext } from "../io.js";
 import { renderTable } from "../table.js";
 import { environmentHardening } from "../../shared/promotion/workspaceBlueprint.js";
 
 export async function policyValidate(ctx: CommandContext, args: string[]): Promise<void> {
   const file = args[0];
   if (!file || args.length > 1) throw new UsageError("usage: steward policy validate FILE");
-  let policy: EstatePolicy;
-  try {
-    policy = loadPolicyFile(file);
-  } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    const unreadable = e.problems.length === 1 && /^cannot read the file/.test(e.problems[0]!.rule);
-    if (unreadable) throw new UsageError(`${file}: ${e.problems[0]!.rule}`);
-    if (ctx.json) printJson(ctx.io, { file, valid: false, problems: e.problems });
+  const { problems, policy } = checkPolicyFile(file);
+  if (problems.length > 0) {
+    if (ctx.json) printJson(ctx.io, { file, valid: false, problems });
     else {
-      ctx.io.stdout(`${file}: INVALID, ${e.problems.length} problem(s)\n`);
-      ctx.io.stdout(
-        renderTable(
-          ["field", "value", "rule"],
-          e.problems.map((p) => [
-            p.path || "(root)",
-            p.value === undefined ? "(missing)" : JSON.stringify(p.value),
-            p.rule,
-          ]),
-          { maxWidth: 70 },
-        ),
-      );
+      ctx.io.stdout(`${file}: INVALID, ${problems.length} problem${problems.length === 1 ? "" : "s"}:`);
+      // field = value: rule, one per line, so a long rule or value is never cut.
+      for (const p of problems) ctx.io.stdout(`  ${p.path || "(root)"} = ${showValue(p.value)}: ${p.rule}`);
     }
     throw new CommandFailed(`${file} is not a valid estate policy`);
   }
-  if (ctx.json) printJson(ctx.io, { file, valid: true, summary: summary(policy) });
-  else ctx.io.stdout(`${file}: valid. ${describe(policy)}`);
+  if (ctx.json) printJson(ctx.io, { file, valid: true, summary: summary(policy!) });
+  else ctx.io.stdout(`${file}: valid. ${describe(policy!)}`);
+}
+
+function showValue(v: unknown): string {
+  if (v === undefined) return "(missing)";
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 export async function policyShow(ctx: CommandContext, args: string[]): Promise<void> {
@@ -61,7 +48,7 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
         return [
           e.name,
           e.productionData ? "yes" : "no",
-          e.budget ? `${e.budget.monthlyAmount} ${e.budget.currency}/month` : "",
+          e.budget ? `${e.budget.monthlyAmount} ${e.budget.currency}/month` : "none",
           h.publicNetworkAccess,
           h.purgeProtection ? "on" : "off",
         ];
@@ -73,6 +60,7 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
     renderTable(
       ["role", "description"],
       policy.roles.map((r) => [r.name, r.description]),
+      { width: tableWidth(ctx), wrap: 1 },
     ),
     "",
   );

@@ -10,6 +10,7 @@
  * status accepted|running), 1 rejected, refused, failed, not found or timed out, 2 a bad file,
  * id or identity.
  */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { azure } from "../../shared/azure/clients.js";
 import { getSettings, QUEUES, TABLES } from "../../shared/config/settings.js";
@@ -18,7 +19,15 @@ import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/r
 import { isGuid, parsePromotionRequest } from "../../shared/promotion/request.js";
 import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
 import { callerAccessToken } from "../identity.js";
-import { CommandFailed, printJson, progressReporter, UsageError, type CommandContext } from "../io.js";
+import {
+  CommandFailed,
+  printJson,
+  progressReporter,
+  tableWidth,
+  UsageError,
+  type CommandContext,
+  type Progress,
+} from "../io.js";
 import { renderTable, shortId } from "../table.js";
 
 export interface PromoteOptions {
@@ -58,7 +67,13 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
   } catch (e) {
     throw new UsageError(`${file} is not JSON: ${(e as Error).message}`);
   }
-  if (opts.dryRun && doc && typeof doc === "object" && !Array.isArray(doc)) doc = { ...doc, dryRun: true };
+  // A dry run always plans: under the file's request id it would find that request's finished
+  // record (or be refused as a different request), so it is sent under an id of its own.
+  let plannedFor: unknown;
+  if (opts.dryRun && doc && typeof doc === "object" && !Array.isArray(doc)) {
+    plannedFor = (doc as { requestId?: unknown }).requestId;
+    doc = { ...doc, requestId: randomUUID(), dryRun: true };
+  }
   // The same shape check the function makes first, so an obviously bad request never reaches the queue.
   const parsed = parsePromotionRequest(doc);
   if (!parsed.ok) {
@@ -69,6 +84,7 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
         renderTable(
           ["field", "reason"],
           parsed.reasons.map((r) => [r.path || "(message)", r.reason]),
+          { width: tableWidth(ctx), wrap: 1 },
         ),
       );
     }
@@ -81,7 +97,7 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
   const sentAt = new Date().toISOString();
   await enqueuePromotionMessage(azure().queue(QUEUES.promotions), envelopeFor(token, { request: doc }));
   ctx.io.stderr(
-    `queued promotion ${requestId} (project ${parsed.request.project}${opts.dryRun ? ", dry run" : ""})`,
+    `queued promotion ${requestId} (project ${parsed.request.project}${opts.dryRun ? `, dry run${typeof plannedFor === "string" ? ` of request ${plannedFor}` : ""}` : ""})`,
   );
 
   if (!opts.wait) {
@@ -92,20 +108,28 @@ export async function promote(ctx: CommandContext, args: string[], opts: Promote
 
   const progress = progressReporter(ctx.io);
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  const started = Date.now();
   const finished = (r: PromotionRecord) =>
     ["succeeded", "rejected", "failed", "expired", "awaitingApproval"].includes(r.status);
   let record: PromotionRecord | undefined;
+  const seen: Seen = { steps: 0 };
   for (;;) {
     record = await records().get(requestId);
     const fresh = record && record.updatedAt >= sentAt;
     if (record && fresh) {
-      progress(`  ${record.status}: ${record.steps.length} step(s) recorded, attempt ${record.attempts}`);
+      followSteps(progress, record, seen);
+      progress.tick(
+        `  ${record.status}: ${record.steps.length} step(s), attempt ${record.attempts}, ${Math.round((Date.now() - started) / 1000)}s`,
+      );
       if (finished(record)) break;
     } else if (record && before && finished(before) && Date.now() - Date.parse(sentAt) > 10_000) {
       // A finished request is never run again and its record may not change: report it as it is.
       ctx.io.stderr(`  request ${requestId} had already finished (${before.status}) before this submission`);
       break;
-    }
+    } else
+      progress.tick(
+        `  waiting for the promotion function to pick it up, ${Math.round((Date.now() - started) / 1000)}s`,
+      );
     if (Date.now() > deadline) {
       throw new CommandFailed(
         `no final status after ${opts.timeoutSeconds}s (last: ${record?.status ?? "not picked up yet"}); check later with: steward status ${requestId}`,
@@ -144,25 +168,51 @@ export async function approve(ctx: CommandContext, args: string[], opts: Approve
   const known = before.decisions?.length ?? 0;
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
   const progress = progressReporter(ctx.io);
+  const seen: Seen = { steps: before.steps.length, status: before.status };
   for (;;) {
     const r = (await records().get(requestId))!;
+    followSteps(progress, r, seen);
     const mine = r.decisions?.[known];
     if (mine?.outcome === "refused") {
       if (ctx.json) printJson(ctx.io, r);
-      else ctx.io.stdout(formatRecord(r));
+      else ctx.io.stdout(formatRecord(r, tableWidth(ctx)));
       throw new CommandFailed(`your decision was refused: ${mine.reason}`);
     }
     if (mine && ["succeeded", "rejected", "failed", "expired"].includes(r.status)) {
       report(ctx, r);
       return;
     }
-    if (mine) progress(`  ${r.status}: ${r.steps.length} step(s) recorded`);
+    if (mine) progress.tick(`  ${r.status}: ${r.steps.length} step(s) recorded`);
     if (Date.now() > deadline)
       throw new CommandFailed(
         `no final status after ${opts.timeoutSeconds}s (last: ${r.status}); check later with: steward status ${requestId}`,
       );
     await sleep(opts.pollMs ?? 1000);
   }
+}
+
+/**
+ * One stderr line per step the record gained since the last look, grouped under its
+ * environment (steps are named ENV/what, e.g. dev/resourceGroup), and one per status change.
+ */
+function followSteps(progress: Progress, r: PromotionRecord, seen: Seen): void {
+  if (r.status !== seen.status) {
+    seen.status = r.status;
+    progress.step(`  status: ${r.status}`);
+  }
+  for (const s of r.steps.slice(seen.steps)) {
+    const [env, ...what] = s.name.split("/");
+    const label = what.length ? `${env}: ${what.join("/")}` : s.name;
+    progress.step(
+      `  [${r.steps.indexOf(s) + 1}] ${label} ${s.outcome}${s.writes ? ` (${s.writes} write${s.writes === 1 ? "" : "s"})` : ""}${s.outcome === "failed" && s.detail ? `: ${s.detail}` : ""}`,
+    );
+  }
+  seen.steps = Math.max(seen.steps, r.steps.length);
+}
+
+interface Seen {
+  steps: number;
+  status?: string;
 }
 
 export async function status(ctx: CommandContext, args: string[]): Promise<void> {
@@ -180,14 +230,14 @@ export async function status(ctx: CommandContext, args: string[]): Promise<void>
 /** Prints a record; throws CommandFailed when it says rejected or failed. */
 function report(ctx: CommandContext, r: PromotionRecord): void {
   if (ctx.json) printJson(ctx.io, r);
-  else ctx.io.stdout(formatRecord(r));
+  else ctx.io.stdout(formatRecord(r, tableWidth(ctx)));
   if (r.status === "rejected") throw new CommandFailed(`promotion ${r.requestId} was rejected`);
   if (r.status === "expired") throw new CommandFailed(`promotion ${r.requestId} expired without an approval`);
   if (r.status === "failed")
     throw new CommandFailed(`promotion ${r.requestId} failed: ${r.lastError ?? "see the record"}`);
 }
 
-export function formatRecord(r: PromotionRecord): string {
+export function formatRecord(r: PromotionRecord, width?: number): string {
   const out: string[] = [];
   out.push(
     `promotion ${r.requestId}: ${r.status.toUpperCase()}${r.dryRun ? " (dry run)" : ""}`,
@@ -216,7 +266,7 @@ export function formatRecord(r: PromotionRecord): string {
           d.at,
           d.outcome === "accepted" ? "counted" : `refused: ${d.reason ?? ""}`,
         ]),
-        { maxWidth: 120 },
+        { width, drop: [2], wrap: 3 },
       ),
     );
   }
@@ -227,7 +277,7 @@ export function formatRecord(r: PromotionRecord): string {
       renderTable(
         ["field", "reason"],
         r.reasons.map((x) => [x.path || "(request)", x.reason]),
-        { maxWidth: 90 },
+        { width, wrap: 1 },
       ),
     );
   }
@@ -237,6 +287,7 @@ export function formatRecord(r: PromotionRecord): string {
       renderTable(
         ["step", "outcome", "writes", "attempt", "detail"],
         r.steps.map((s) => [s.name, s.outcome, s.writes, s.attempt, s.detail]),
+        { width, drop: [3, 2], wrap: 4 },
       ),
     );
   }
@@ -259,7 +310,7 @@ export function formatRecord(r: PromotionRecord): string {
     out.push(
       "",
       `resources (${r.resources.length}):`,
-      ...r.resources.map((id) => `  ${id.startsWith("group:") ? id : shortId(id, 6)}`),
+      ...r.resources.map((id) => `  ${id.startsWith("group:") ? id : shortId(id)}`),
     );
   }
   return out.join("\n");

@@ -10,17 +10,27 @@ import { getPolicy, isGovernedSubscription } from "../../shared/policy/index.js"
 import { isGuid } from "../../shared/promotion/request.js";
 import {
   defaultDeps,
-  formatReport,
   getRun,
+  REPORT_COLUMNS,
+  reportDetails,
   runReconcile,
   type ReconcileReport,
 } from "../../shared/reconcile/index.js";
+import type { EstatePolicy } from "../../shared/policy/index.js";
 import { callerTokens } from "../../shared/auth/callerToken.js";
 import { memberGroups } from "../../shared/auth/membership.js";
 import { azure } from "../../shared/azure/clients.js";
 import { getSettings } from "../../shared/config/settings.js";
 import { approveBlockedRun } from "../../shared/reconcile/approve.js";
-import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
+import {
+  CommandFailed,
+  printJson,
+  progressReporter,
+  tableWidth,
+  UsageError,
+  type CommandContext,
+} from "../io.js";
+import { renderTable } from "../table.js";
 import { callerAccessToken } from "../identity.js";
 
 export interface ReconcileCliOptions {
@@ -80,24 +90,51 @@ export async function reconcile(
   const logger = ctx.verbose
     ? loggerFor({ ...sink, debug: ctx.io.stderr }, { component: "reconcile" }, "debug")
     : loggerFor(sink, { component: "reconcile" }, "warn");
-  let lastTick = 0;
+  const progress = progressReporter(ctx.io);
+  const concurrency = policy.reconcile.concurrency;
+  const seen = new Map<string, { start: number; writeStart?: number; firstWritten: number }>();
   const reports: ReconcileReport[] = await runReconcile({
     ...(opts.subscriptions.length ? { subscriptionIds: opts.subscriptions } : {}),
     dryRun: opts.dryRun,
     ...(opts.approve ? { approveRunId: opts.approve } : {}),
     logger,
     onProgress: (p) => {
-      // At most a few lines a second, whatever the page size.
-      if (Date.now() - lastTick < 250) return;
-      lastTick = Date.now();
-      ctx.io.stderr(
-        `  ${p.subscriptionId}: scanned ${p.scanned}, drifted ${p.drifted}, written ${p.written}`,
-      );
+      const name = subscriptionName(policy, p.subscriptionId);
+      let s = seen.get(p.subscriptionId);
+      if (!s) {
+        s = { start: Date.now(), firstWritten: 0 };
+        seen.set(p.subscriptionId, s);
+        progress.step(`  ${name}: scanning`);
+      }
+      if (p.written > 0 && s.writeStart === undefined) {
+        s.writeStart = Date.now();
+        progress.step(
+          `  ${name}: scanned ${p.scanned} in ${p.pages ?? "?"} page(s), ${p.drifted} drifted; writing (at most ${concurrency} at once)`,
+        );
+      }
+      if (s.writeStart === undefined) {
+        const secs = (Date.now() - s.start) / 1000;
+        progress.tick(
+          `  ${name}: page ${p.pages ?? "?"}, scanned ${p.scanned} (${rate(p.scanned, secs)}/s), drifted ${p.drifted}`,
+        );
+      } else {
+        const secs = Math.max((Date.now() - s.writeStart) / 1000, 0.001);
+        const perSec = p.written / secs;
+        const left = p.drifted - p.written;
+        progress.tick(
+          `  ${name}: written ${p.written}/${p.drifted}, ${rate(p.written, secs)} writes/s (${concurrency} at once)` +
+            (left > 0 && perSec > 0 ? `, about ${Math.ceil(left / perSec)}s left` : ""),
+        );
+      }
     },
   });
+  for (const r of reports)
+    progress.step(
+      `  ${r.subscriptionName ?? r.subscriptionId}: ${r.status}, ${r.counts.scanned} scanned, ${r.counts.fixed} written in ${(r.durationMs / 1000).toFixed(1)}s`,
+    );
 
   if (ctx.json) printJson(ctx.io, reports);
-  else ctx.io.stdout(formatReport(reports));
+  else ctx.io.stdout(formatReports(reports, tableWidth(ctx)));
   const bad = reports.filter((r) => !OK_STATUSES.has(r.status));
   if (bad.length > 0) {
     throw new CommandFailed(
@@ -109,4 +146,45 @@ export async function reconcile(
         .join("; "),
     );
   }
+}
+
+function subscriptionName(policy: EstatePolicy, id: string): string {
+  return policy.governedSubscriptions.find((g) => g.id.toLowerCase() === id.toLowerCase())?.name ?? id;
+}
+
+function rate(n: number, secs: number): string {
+  const r = n / Math.max(secs, 0.001);
+  return r >= 10 ? String(Math.round(r)) : r.toFixed(1);
+}
+
+/**
+ * The summary table fitted to the terminal: counters that are usually zero and the call
+ * statistics go first; the details (guard, drift, failures) follow as formatReport prints them.
+ */
+function formatReports(reports: ReconcileReport[], width: number | undefined): string {
+  const headers = REPORT_COLUMNS.map(([h]) => h);
+  const order = [
+    "429s",
+    "ARM reads",
+    "ARM writes",
+    "settled",
+    "gone",
+    "untaggable",
+    "pending",
+    "blocked",
+    "incomplete",
+    "unattributed",
+    "compliant",
+    "time",
+    "failed",
+  ];
+  const out = [
+    renderTable(
+      headers,
+      reports.map((r) => REPORT_COLUMNS.map(([, f]) => f(r))),
+      { width, drop: order.map((h) => headers.indexOf(h)).filter((i) => i >= 0) },
+    ),
+  ];
+  for (const r of reports) out.push("", ...reportDetails(r));
+  return out.join("\n");
 }

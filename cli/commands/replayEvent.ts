@@ -3,7 +3,8 @@
  * exactly as the host would (one invocation per event, a real InvocationContext). FILE holds an
  * Event Grid event, a CloudEvent, an array of either, or the emulator's event log
  * (`{"value": [{"event": ...}]}`). Useful to re-run an event after fixing a policy, or to see
- * what the handler does with an event captured from Azure. Exit 1 if any invocation failed.
+ * what the handler does with an event captured from Azure. One line per event with its outcome;
+ * exit 1 if any event was malformed or its invocation failed.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -12,7 +13,7 @@ import type { EventGridHandler } from "@azure/functions";
 import functionsLib from "@azure/functions";
 import { definitions } from "../../functions/onResourceWrite.js";
 import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
-import { renderTable, shortId } from "../table.js";
+import { shortId } from "../table.js";
 
 function eventsIn(doc: unknown): unknown[] {
   if (Array.isArray(doc)) return doc;
@@ -25,6 +26,93 @@ function eventsIn(doc: unknown): unknown[] {
     return [doc];
   }
   return [];
+}
+
+/** What became of one event, in the words `replay-event` prints. */
+export interface ReplayOutcome {
+  eventId: string;
+  subject: string;
+  /** tagged, unchanged, skipped, ignored, duplicate, gone, malformed, failed */
+  outcome: string;
+  /** Why (skipped, ignored, malformed, failed), or the tags written (tagged). */
+  detail?: string;
+  tags?: Record<string, string>;
+  log: string[];
+}
+
+const SKIP_WORDS: Record<string, string> = {
+  notGoverned: "not governed",
+  untaggableType: "type cannot be tagged",
+  childResource: "child resource",
+  notAResource: "not a resource",
+  tagWrite: "a tag write",
+  ownWrite: "aml-steward's own write",
+};
+
+/** The handler reports its outcome only in its log: read it back from the lines it wrote. */
+function outcomeOf(
+  lines: Array<{ message: string; fields: Record<string, unknown> }>,
+): Omit<ReplayOutcome, "eventId" | "subject" | "log"> {
+  for (const { message, fields } of lines) {
+    if (message === "malformed event dropped")
+      return { outcome: "malformed", detail: String(fields.reason ?? "") };
+    if (message === "ignored event type") {
+      const type = String(fields.eventType ?? "");
+      return {
+        outcome: "ignored",
+        detail: /Delete/i.test(type) ? "delete event" : type || "not a resource write",
+      };
+    }
+    if (message === "resource write could not be governed")
+      return { outcome: "failed", detail: errorText(fields.error) };
+    if (message === "resource write handled") {
+      const result = String(fields.result);
+      const violations =
+        Array.isArray(fields.violations) && fields.violations.length
+          ? (fields.violations as Array<{ kind?: string }>)
+          : [];
+      const flagged = violations.length ? `; violations: ${violations.map((v) => v.kind).join(", ")}` : "";
+      switch (result) {
+        case "tagged": {
+          const tags = (fields.patch ?? {}) as Record<string, string>;
+          return {
+            outcome: "tagged",
+            tags,
+            detail:
+              Object.entries(tags)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(", ") + flagged,
+          };
+        }
+        case "compliant":
+          return { outcome: "unchanged", ...(flagged ? { detail: flagged.slice(2) } : {}) };
+        case "skipped":
+        case "guarded":
+          return { outcome: "skipped", detail: SKIP_WORDS[String(fields.reason)] ?? String(fields.reason) };
+        case "gone":
+          return { outcome: "gone", detail: "the resource no longer exists" };
+        default:
+          return { outcome: result };
+      }
+    }
+  }
+  return { outcome: "unchanged" };
+}
+
+function errorText(e: unknown): string {
+  if (!e || typeof e !== "object") return String(e ?? "");
+  const f = e as { message?: string; status?: number; code?: string };
+  return [f.message, f.status ? `HTTP ${f.status}` : "", f.code ?? ""].filter(Boolean).join(", ");
+}
+
+function splitLine(text: string): { message: string; fields: Record<string, unknown> } {
+  const at = text.indexOf(" {");
+  if (at < 0) return { message: text, fields: {} };
+  try {
+    return { message: text.slice(0, at), fields: JSON.parse(text.slice(at + 1)) as Record<string, unknown> };
+  } catch {
+    return { message: text, fields: {} };
+  }
 }
 
 export async function replayEvent(ctx: CommandContext, args: string[]): Promise<void> {
@@ -42,52 +130,56 @@ export async function replayEvent(ctx: CommandContext, args: string[]): Promise<
   if (!def || def.trigger !== "eventGrid") throw new Error("the app has no Event Grid function");
   const handler = def.options.handler as EventGridHandler<unknown>;
 
-  const results: Array<{ eventId: string; subject: string; ok: boolean; error?: string; log: string[] }> = [];
-  for (const [i, event] of events.entries()) {
-    const e = (event ?? {}) as { id?: string; subject?: string };
-    const lines: string[] = [];
-    const invocationId = randomUUID();
-    const context = new functionsLib.InvocationContext({
-      invocationId,
-      functionName: def.name,
-      logHandler: (level, ...a) => {
-        const line = `[${level}] ${a.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(" ")}`;
-        lines.push(line);
-        if (ctx.verbose || level === "warning" || level === "error") ctx.io.stderr(`  ${line}`);
-      },
-    });
-    ctx.io.stderr(`event ${i + 1}/${events.length}: ${e.id ?? "(no id)"} ${e.subject ?? ""}`);
-    try {
-      await handler(event, context);
-      results.push({ eventId: e.id ?? "", subject: e.subject ?? "", ok: true, log: lines });
-    } catch (err) {
-      results.push({
-        eventId: e.id ?? "",
-        subject: e.subject ?? "",
-        ok: false,
-        error: (err as Error).message,
-        log: lines,
+  // The handler says what it did at debug level for the quiet outcomes (ignored, unchanged,
+  // skipped): read at that level, whatever STEWARD_LOG_LEVEL says, and show it with --verbose.
+  const level = process.env.STEWARD_LOG_LEVEL;
+  process.env.STEWARD_LOG_LEVEL = "debug";
+  const results: ReplayOutcome[] = [];
+  try {
+    for (const [i, event] of events.entries()) {
+      const e = (event ?? {}) as { id?: string; subject?: string };
+      const raw: Array<{ level: string; text: string }> = [];
+      const context = new functionsLib.InvocationContext({
+        invocationId: randomUUID(),
+        functionName: def.name,
+        logHandler: (lvl, ...a) =>
+          raw.push({
+            level: lvl,
+            text: a.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(" "),
+          }),
       });
+      const base = { eventId: e.id ?? "(no id)", subject: e.subject ?? "" };
+      let result: ReplayOutcome;
+      try {
+        await handler(event, context);
+        result = { ...base, ...outcomeOf(raw.map((l) => splitLine(l.text))), log: [] };
+      } catch (err) {
+        result = {
+          ...base,
+          outcome: "failed",
+          detail: `${(err as Error).message} (Event Grid would redeliver it)`,
+          log: [],
+        };
+      }
+      result.log = raw.map((l) => `[${l.level}] ${l.text}`);
+      results.push(result);
+      if (!ctx.json) {
+        ctx.io.stdout(
+          `${String(i + 1).padStart(String(events.length).length)}/${events.length} ${result.eventId}  ${result.subject ? shortId(result.subject) : "(no subject)"}: ${result.outcome}${result.detail ? `: ${result.detail}` : ""}`,
+        );
+        if (ctx.verbose) for (const l of result.log) ctx.io.stderr(`    ${l}`);
+      }
     }
+  } finally {
+    if (level === undefined) delete process.env.STEWARD_LOG_LEVEL;
+    else process.env.STEWARD_LOG_LEVEL = level;
   }
   if (ctx.json) printJson(ctx.io, results);
-  else {
-    ctx.io.stdout(
-      renderTable(
-        ["event", "subject", "result", "what the handler said"],
-        results.map((r) => [
-          r.eventId,
-          shortId(r.subject),
-          r.ok ? "ok" : `FAILED: ${r.error}`,
-          r.log.at(-1) ?? "",
-        ]),
-        { maxWidth: 100 },
-      ),
-    );
-  }
-  const failed = results.filter((r) => !r.ok).length;
-  if (failed > 0)
-    throw new CommandFailed(
-      `${failed} of ${results.length} event(s) failed (Event Grid would redeliver them)`,
-    );
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+  const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(", ");
+  const bad = results.filter((r) => r.outcome === "malformed" || r.outcome === "failed").length;
+  if (bad > 0)
+    throw new CommandFailed(`${bad} of ${results.length} event(s) malformed or failed (${summary})`);
+  ctx.io.stderr(`${results.length} event(s): ${summary}`);
 }

@@ -11,7 +11,7 @@
 import type { AzureClients } from "../../shared/azure/clients.js";
 import type { LogFields, Logger } from "../../shared/log.js";
 import { formatSetupReport, runSetup, type SetupReport } from "../../shared/setup/index.js";
-import { CommandFailed, printJson, UsageError, type CommandContext } from "../io.js";
+import { CommandFailed, printJson, progressReporter, UsageError, type CommandContext } from "../io.js";
 
 export interface SetupCliOptions {
   check: boolean;
@@ -26,10 +26,16 @@ export async function setup(ctx: CommandContext, args: string[], opts: SetupCliO
 
   // Progress: one line per item as runSetup records it (its info and warn log lines); the
   // fields as JSON too with --verbose. Nothing of this goes to stdout.
+  // Numbered, with the elapsed time on a terminal, so a slow step (an LRO) shows it is alive.
+  const progress = progressReporter(ctx.io);
+  const started = Date.now();
+  let n = 0;
   const line = (message: string, fields?: LogFields) => {
     const detail = typeof fields?.detail === "string" ? ` (${fields.detail})` : "";
     const extra = ctx.verbose && fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : "";
-    ctx.io.stderr(`  ${message.replace(/^setup /, "")}${ctx.verbose ? extra : detail}`);
+    n++;
+    progress.step(`  [${n}] ${message.replace(/^setup /, "")}${ctx.verbose ? extra : detail}`);
+    progress.tick(`  ${n} step(s) so far, ${Math.round((Date.now() - started) / 1000)}s`);
   };
   const logger: Logger = {
     debug: (m, f) => (ctx.verbose ? line(m, f) : undefined),

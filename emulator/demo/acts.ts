@@ -271,7 +271,7 @@ const promote: Act = {
         if (ra.principalType === "Group") groupAssignments++;
       }
       if (groupAssignments === expected) raOk++;
-      raDetail.push(`${env}: ${groupAssignments}/${expected}`);
+      raDetail.push(`${env}: ${groupAssignments}/${expected} to groups`);
     }
     check(
       `a resource group per environment, tagged by policy (${envs.join(", ")})`,

@@ -10,10 +10,18 @@ const esc = (v: unknown) =>
 
 function table(t: SummaryTable): string {
   const head = t.headers.map((h) => `<th>${esc(h)}</th>`).join("");
-  const body = t.rows.length
-    ? t.rows.map((r) => `<tr>${t.headers.map((_, i) => `<td>${esc(r[i])}</td>`).join("")}</tr>`).join("\n")
+  const notes = (t.notes ?? []).map((n) => `<p class="note">${esc(n)}</p>`).join("");
+  const marks = (c: unknown) => (c === "x" ? ' class="mark"' : c === "-" ? ' class="nomark"' : "");
+  const rows = t.rows.length
+    ? t.rows
+        .map((r) => `<tr>${t.headers.map((_, i) => `<td${marks(r[i])}>${esc(r[i])}</td>`).join("")}</tr>`)
+        .join("\n")
     : `<tr><td colspan="${t.headers.length}" class="none">(none)</td></tr>`;
-  return `<h3>${esc(t.title)} <span class="count">${t.rows.length}</span></h3>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  const id = t.title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+  return `<h3 id="${id}">${esc(t.title)} <span class="count">${esc(t.count ?? t.rows.length)}</span></h3>\n${notes}<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 export function renderHtml(opts: {
@@ -50,6 +58,7 @@ li.ok{color:#1b5e20}li.bad{color:#b71c1c}.detail{color:#666;font-size:.85rem}.no
 table{border-collapse:collapse;width:100%;margin-bottom:1.5rem;font-size:13px}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f0f0}tr:nth-child(even) td{background:#fcfcfc}td.none{color:#888}
+td.mark{text-align:center;font-weight:600;color:#1b5e20}td.nomark{text-align:center;color:#bbb}
 </style></head><body>
 <h1>aml-steward: the ${esc(opts.organisation)} estate, governed by itself</h1>
 <p class="sub">Demo run of ${esc(opts.startedAt)} on the local stack (Azure emulator, Azurite, the app's real functions) in ${(opts.durationMs / 1000).toFixed(1)} s.</p>

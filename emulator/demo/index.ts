@@ -98,7 +98,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     print("What exists now");
     for (const t of tables) {
       print("");
-      print(`${t.title} (${t.rows.length})`);
+      print(`${t.title} (${t.count ?? t.rows.length})`);
+      for (const n of t.notes ?? []) print(`  ${n}`);
       print(renderTable(t.headers, t.rows, { maxWidth: 48 }));
     }
 

@@ -1,7 +1,8 @@
 /**
  * `npm start [-- options]`: the local stack (Azurite, the Azure emulator with the Contoso-like
  * estate, the app's functions in the local host) until Ctrl-C, printing the endpoints and
- * writing the settings to an env file for `steward --env-file` or your own SDK code.
+ * writing the settings (and every URL and key needed to call each function) to an env file for
+ * `steward --settings` or your own code.
  *
  *   --env-out FILE       where to write the settings (default .steward/local.env)
  *   --emulator-port N    HTTPS port of the emulator (default: a free one)
@@ -38,35 +39,13 @@ async function main(): Promise<void> {
   const envFile = path.resolve(values["env-out"]!);
   await stack.writeEnvFile(envFile);
 
-  const out = (s = "") => process.stdout.write(s + "\n");
-  out("");
-  out("aml-steward local stack is running (Ctrl-C stops it).");
-  out("");
-  out(
-    `  Azure emulator (ARM, Graph, Entra)  ${stack.emulator.url}   control API: ${stack.emulator.url}/_emulator/state`,
+  const { stackBanner } = await import("./banner.js");
+  process.stdout.write(
+    stackBanner(stack, {
+      envFile: path.relative(process.cwd(), envFile),
+      eventSubscription: EVENT_SUBSCRIPTION,
+    }) + "\n",
   );
-  out(`  Functions host                      ${stack.host.url}`);
-  for (const f of stack.host.functions) {
-    const where =
-      f.trigger === "http"
-        ? `${stack.host.url}/api/${f.options.route ?? f.name}?code=<STEWARD_FUNCTION_KEY>`
-        : f.trigger === "storageQueue"
-          ? `queue '${f.options.queueName}'`
-          : f.trigger === "timer"
-            ? `schedule '${f.options.schedule}' (next ${stack.host.nextRun(f.name)?.toISOString() ?? "on demand"})`
-            : `Event Grid subscription '${EVENT_SUBSCRIPTION}'`;
-    out(`    ${f.name.padEnd(22)} ${f.trigger.padEnd(13)} ${where}`);
-  }
-  if (stack.missingModules.length > 0) out(`  Not available yet: ${stack.missingModules.join(", ")}`);
-  out(`  Azurite (queues, tables, blobs)     ${stack.azurite?.queueUrl ?? "(given connection)"}`);
-  out("");
-  out(`Settings written to ${envFile}:`);
-  for (const [k, v] of Object.entries(stack.settings)) out(`  ${k}=${v}`);
-  out("");
-  out("Try:");
-  out(`  npx steward --env-file ${path.relative(process.cwd(), envFile)} policy show`);
-  out(`  npx steward --env-file ${path.relative(process.cwd(), envFile)} reconcile --dry-run`);
-  out("");
 
   stopOnSignals(
     () => stack.stop(),

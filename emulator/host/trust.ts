@@ -5,7 +5,7 @@
  * passing stdio, signals and the exit code through.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -29,6 +29,7 @@ export async function ensureTrustedCertificate(opts: { certDir?: string } = {}):
   if (cert && key && process.env.NODE_EXTRA_CA_CERTS === cert && existsSync(cert) && existsSync(key)) {
     return { certPath: cert, keyPath: key };
   }
+  const made = opts.certDir === undefined;
   const dir = opts.certDir ?? (await mkdtemp(path.join(os.tmpdir(), "aml-steward-local-")));
   const paths = await createCertificate(dir);
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
@@ -48,5 +49,7 @@ export async function ensureTrustedCertificate(opts: { certDir?: string } = {}):
     child.on("exit", (c, signal) => resolve(c ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
     child.on("error", () => resolve(1));
   });
+  // The certificate is made per run: a folder left behind would only pile up in the temp dir.
+  if (made) rmSync(dir, { recursive: true, force: true });
   process.exit(code);
 }

@@ -5,7 +5,8 @@
  */
 import type { DriftEntry, ReconcileReport } from "./types.js";
 
-const COLUMNS: Array<[string, (r: ReconcileReport) => string | number]> = [
+/** The summary table's columns, in order (the CLI fits them to the terminal). */
+export const REPORT_COLUMNS: Array<[string, (r: ReconcileReport) => string | number]> = [
   ["subscription", (r) => r.subscriptionName ?? r.subscriptionId],
   ["status", (r) => r.status],
   ["scanned", (r) => r.counts.scanned],
@@ -45,15 +46,16 @@ export function formatReport(input: ReconcileReport | readonly ReconcileReport[]
   const out: string[] = [];
   out.push(
     table(
-      COLUMNS.map(([h]) => h),
-      reports.map((r) => COLUMNS.map(([, f]) => f(r))),
+      REPORT_COLUMNS.map(([h]) => h),
+      reports.map((r) => REPORT_COLUMNS.map(([, f]) => f(r))),
     ),
   );
-  for (const r of reports) out.push("", ...details(r));
+  for (const r of reports) out.push("", ...reportDetails(r));
   return out.join("\n");
 }
 
-function details(r: ReconcileReport): string[] {
+/** Per subscription: the guard's verdict, unattributed cost, mismatches, drift, failures. */
+export function reportDetails(r: ReconcileReport): string[] {
   const out = [
     `== ${r.subscriptionName ?? ""} ${r.subscriptionId}  run ${r.runId}${r.dryRun ? "  (dry run)" : ""}`,
   ];

@@ -21,7 +21,7 @@ import { readDrift } from "./spool.js";
 import type { DriftEntry, ReconcileProgress, ReconcileReport } from "./types.js";
 
 export type * from "./types.js";
-export { formatReport, formatDrift } from "./format.js";
+export { formatReport, formatDrift, REPORT_COLUMNS, reportDetails } from "./format.js";
 export { APPROVAL_VALIDITY_MS } from "./guard.js";
 export { reconcileSubscription, leaseName, DEFAULT_LEASE_TTL_MS, type ReconcileDeps } from "./run.js";
 

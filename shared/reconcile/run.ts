@@ -240,7 +240,13 @@ async function execute(
   const recordViolations = o.recordViolations !== false && !report.dryRun;
   let unrecorded = 0;
   const progress = (written: number) =>
-    o.onProgress?.({ subscriptionId, scanned: tally.counts.scanned, drifted: tally.counts.drifted, written });
+    o.onProgress?.({
+      subscriptionId,
+      scanned: tally.counts.scanned,
+      drifted: tally.counts.drifted,
+      written,
+      pages: report.pages.resources,
+    });
 
   const creators = new CreatorBackfill(
     deps.resources,

@@ -174,6 +174,8 @@ export interface ReconcileProgress {
   scanned: number;
   drifted: number;
   written: number;
+  /** Pages of the resource listing read so far. */
+  pages?: number;
 }
 
 export function emptyCounts(): RunCounts {

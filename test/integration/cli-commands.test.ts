@@ -24,9 +24,17 @@ const example = JSON.parse(
 ) as Record<string, unknown>;
 
 async function steward(...argv: string[]) {
+  return stewardIn({}, ...argv);
+}
+
+/** As a user sees it in a terminal of this many columns (stdout and stderr separately). */
+async function stewardIn(
+  terminal: { columns?: number; isTTY?: boolean; status?: (t: string) => void },
+  ...argv: string[]
+) {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
+  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), ...terminal };
   const code = await main(argv, io, { pollMs: 100 });
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
@@ -99,6 +107,8 @@ describe("steward promote and status", () => {
     const r = await steward("promote", file("request.json", { ...example, requestId }), "--timeout", "90");
     expect(r.stderr).toContain(`queued promotion ${requestId}`);
     expect(r.code, r.stderr).toBe(0);
+    // Not a terminal: one progress line per change, never a stream of counters.
+    expect(r.stderr).toContain("  status: awaitingApproval");
     expect(r.stdout).toContain("AWAITINGAPPROVAL");
     expect(r.stdout).toContain("requested by alice@contoso.com");
     expect(r.stdout).toMatch(/needs approval by a member of grp-budget-fraud-analytics/);
@@ -115,6 +125,10 @@ describe("steward promote and status", () => {
     expect(ok.stdout).toContain("SUCCEEDED");
     expect(ok.stdout).toContain("dev/resourceGroup");
     expect(ok.stdout).toMatch(/approve\s+erin@contoso.com\s+\S+\s+counted/);
+    // Progress per environment and step, on stderr.
+    expect(ok.stderr).toMatch(/ {2}\[\d+\] dev: resourceGroup (created|updated|unchanged)/);
+    expect(ok.stderr).toMatch(/ {2}\[\d+\] prod: \S+/);
+    expect(ok.stderr).toContain("  status: succeeded");
   }, 120_000);
 
   it("prints the status of a request, as text and JSON; 1 for an unknown id, 2 for a malformed one", async () => {
@@ -148,6 +162,24 @@ describe("steward promote and status", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("(dry run)");
     expect(r.stdout).toMatch(/plan:[\s\S]*rg-aml-demand-forecast-dev/);
+  }, 60_000);
+
+  it("plans a dry run even under the id of a request that already finished", async () => {
+    // Erin owns the project now, so she may ask for a change to it.
+    const r = await steward(
+      "promote",
+      file("again.json", { ...example, requestId, requestedBy: PEOPLE.erin.userPrincipalName }),
+      "--dry-run",
+      "--as",
+      PEOPLE.erin.userPrincipalName,
+    );
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr).toContain(`dry run of request ${requestId}`);
+    expect(r.stderr).not.toContain("had already finished");
+    expect(r.stdout).toMatch(/^promotion \S+: SUCCEEDED \(dry run\)/);
+    expect(r.stdout).toContain("requested by erin@contoso.com");
+    expect(r.stdout).not.toContain(`promotion ${requestId}:`);
+    expect(r.stdout).toMatch(/plan:[\s\S]*rg-aml-fraud-detection-dev/);
   }, 60_000);
 
   it("refuses a malformed request before queueing it (exit 2) and reports a refused one (exit 1)", async () => {
@@ -272,6 +304,17 @@ describe("steward audit", () => {
     expect(r.stdout).toContain("promotion");
     const json = await steward("audit", "--project", "fraud-detection", "--json");
     expect(JSON.parse(json.stdout).entries.length).toBeGreaterThan(5);
+    // In an 100-column terminal: ids as rg/NAME or RG/TYPE/NAME, every line fits, --wide shows all.
+    const narrow = await stewardIn({ columns: 100 }, "audit", "--project", "fraud-detection");
+    expect(narrow.code).toBe(0);
+    expect(narrow.stdout).toContain("rg/rg-aml-");
+    expect(narrow.stdout).not.toMatch(/^\S+\s+\S+\s+\/subscriptions\//m);
+    for (const line of narrow.stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
+    expect(narrow.stdout).toContain("--wide shows all");
+    const wide = await stewardIn({ columns: 100 }, "--wide", "audit", "--project", "fraud-detection");
+    expect(wide.stdout).not.toContain("--wide shows all");
+    expect(wide.stdout).toMatch(/ rg\/rg-aml-fraud-detection-(dev|qa|prod) /);
+    expect(Math.max(...wide.stdout.split("\n").map((l) => l.length))).toBeGreaterThan(100);
     expect((await steward("audit")).code).toBe(2);
     expect((await steward("audit", "--project", "x", "--resource", "/subscriptions/x")).code).toBe(2);
     expect((await steward("audit", "--resource", "not-an-id")).code).toBe(2);
@@ -309,6 +352,13 @@ describe("steward replay-event", () => {
 
     const r = await steward("replay-event", events);
     expect(r.code, r.stderr).toBe(0);
+    // One line per event with its outcome; the first one wrote the tags, and says which.
+    expect(r.stdout.split("\n")).toHaveLength(logged.length);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^1/${logged.length} \\S+ {2}${rg.split("/").pop()}/storageAccounts/${name}: tagged: .*costCenter=${stack.policy.exploration.costCenter}`,
+      ),
+    );
     const tags = (await arm.resources.getById(id, "2023-01-01")).tags ?? {};
     expect(tags.costCenter).toBe(stack.policy.exploration.costCenter);
     expect(tags.createdBy).toBe(PEOPLE.alice.userPrincipalName);
@@ -317,6 +367,31 @@ describe("steward replay-event", () => {
     expect(audit.code).toBe(0);
     expect(audit.stdout).toMatch(/[1-9]\d* audit entr/);
     expect(audit.stdout).toContain("tags");
+
+    // Every other outcome, each on its line; a malformed event makes it exit 1.
+    const first = logged[0]!.event as unknown as Record<string, unknown>;
+    const other = randomUUID();
+    const mixed = file("mixed.json", [
+      first,
+      { ...first, id: randomUUID(), eventType: "Microsoft.Resources.ResourceDeleteSuccess" },
+      JSON.parse(JSON.stringify({ ...first, id: randomUUID() }).replaceAll(subscriptionId, other)),
+      { id: "broken-1", eventType: "Microsoft.Resources.ResourceWriteSuccess", subject: id },
+    ]);
+    const m = await steward("replay-event", mixed);
+    expect(m.code).toBe(1);
+    const lines = m.stdout.split("\n");
+    expect(lines[0]).toMatch(/: duplicate$/);
+    expect(lines[1]).toMatch(/: ignored: delete event$/);
+    expect(lines[2]).toMatch(/: skipped: not governed$/);
+    expect(lines[3]).toMatch(/^4\/4 broken-1 {2}\S+: malformed: .+/);
+    expect(m.stderr).toMatch(
+      /steward: 1 of 4 event\(s\) malformed or failed \(1 duplicate, 1 ignored, 1 skipped, 1 malformed\)/,
+    );
+    // --verbose: the handler's own log under each event.
+    const v = await steward("--verbose", "replay-event", file("one.json", [{ ...first, id: randomUUID() }]));
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/: unchanged$/);
+    expect(v.stderr).toMatch(/\[debug\] resource write handled .*"result":"compliant"/);
 
     expect((await steward("replay-event", file("empty.json", "[]"))).code).toBe(2);
     expect((await steward("replay-event", file("garbage.json", "nope"))).code).toBe(2);
@@ -351,8 +426,41 @@ describe("steward reconcile", () => {
 
     const run = await steward("reconcile", "--subscription", sub);
     expect(run.code, run.stderr + run.stdout).toBe(0);
+    // Progress without a terminal: a line per phase (scan, writes, result), no counters.
+    const name = stack.policy.governedSubscriptions.find((g) => g.id === sub)!.name;
+    expect(run.stderr).toContain(`  ${name}: scanning`);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `${name}: scanned \\d+ in \\d+ page\\(s\\), [1-9]\\d* drifted; writing \\(at most \\d+ at once\\)`,
+      ),
+    );
+    expect(run.stderr).toMatch(new RegExp(`${name}: completed, \\d+ scanned, [1-9]\\d* written in`));
+    // A narrow terminal still gets the whole report, without the rarely needed columns.
+    expect(run.stdout).toContain("ARM writes");
     expect(run.stdout).toContain("completed");
     expect((await arm.tagsOperations.getAtScope(target!)).properties?.tags?.costCenter).toBe("CC-2100-FRAUD");
+
+    // On a terminal: a status line that overwrites itself with pages, counts and rates.
+    const status: string[] = [];
+    const tty = await stewardIn(
+      { isTTY: true, status: (t) => status.push(t) },
+      "reconcile",
+      "--subscription",
+      sub,
+      "--dry-run",
+    );
+    expect(tty.code).toBe(0);
+    expect(
+      status.some((l) =>
+        new RegExp(`${name}: page \\d+, scanned \\d+ \\([\\d.]+/s\\), drifted \\d+`).test(l),
+      ),
+    ).toBe(true);
+    expect(tty.stderr).toContain(`${name}: scanning`);
+
+    const narrow = await stewardIn({ columns: 80 }, "reconcile", "--subscription", sub, "--dry-run");
+    expect(narrow.code).toBe(0);
+    expect(narrow.stdout.split("\n")[0]!.length).toBeLessThanOrEqual(80);
+    expect(narrow.stdout).toContain("not shown to fit 80 columns; --wide shows all");
 
     const json = await steward("reconcile", "--subscription", sub, "--json");
     expect(JSON.parse(json.stdout)[0]).toMatchObject({
@@ -397,5 +505,18 @@ describe("bin/steward.js", () => {
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout).entries.length).toBeGreaterThan(0);
+
+    // A missing settings file is steward's bad input (2), with steward's message, not Node's.
+    const missing = spawn(
+      process.execPath,
+      [path.join(repo, "bin/steward.js"), "--settings", path.join(dir, "nope.env"), "policy", "show"],
+      { cwd: repo, env },
+    );
+    let err = "";
+    missing.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    expect(await new Promise<number | null>((resolve) => missing.on("exit", resolve))).toBe(2);
+    expect(err).toBe(
+      `steward: cannot read --settings ${path.join(dir, "nope.env")}: no such file (npm start writes .steward/local.env)\n`,
+    );
   }, 60_000);
 });

@@ -60,6 +60,9 @@ describe("steward setup", () => {
     // Progress, one line per item, and the verdict go to stderr.
     expect(r.stderr).toContain("steward setup --check: reading only");
     expect(r.stderr).toMatch(/exploration: resource group \S+ missing/);
+    // Not a terminal: one numbered line per item, nothing that overwrites itself.
+    expect(r.stderr).toMatch(/^ {2}\[1\] \S/m);
+    expect(r.stderr).not.toContain("\r");
     expect(r.stderr).toMatch(/steward: setup --check: \d+ missing.*; nothing was changed/);
     expect(await writesSince(since)).toEqual([]);
 
