@@ -63,6 +63,9 @@ function outcomeOf(
         detail: /Delete/i.test(type) ? "delete event" : type || "not a resource write",
       };
     }
+    // A delivery already handled (same event id, topic and subject) is logged apart from the rest.
+    if (message === "resource write skipped" && fields.result === "duplicate")
+      return { outcome: "duplicate" };
     if (message === "resource write could not be governed")
       return { outcome: "failed", detail: errorText(fields.error) };
     if (message === "resource write handled") {
