@@ -417,7 +417,13 @@ async function writePhase(
   const { policy, deps, logger: log, subscriptionId } = o;
   const counts = report.counts;
   const progress = (written: number) =>
-    o.onProgress?.({ subscriptionId, scanned: counts.scanned, drifted: counts.drifted, written });
+    o.onProgress?.({
+      subscriptionId,
+      scanned: counts.scanned,
+      drifted: counts.drifted,
+      written,
+      pages: report.pages.resources,
+    });
   let stopReason: "aborted" | "lease" | "budget" | undefined;
   const shouldContinue = () => {
     if (o.signal?.aborted) stopReason = "aborted";
