@@ -136,6 +136,7 @@ module governed 'modules/governed-subscription.bicep' = [
       tags: tags
       principalId: app.outputs.identityPrincipalId
       names: contract.names
+      eventFilter: contract.eventFilter
       existingSystemTopic: existingSystemTopics[?subscriptionId] ?? {}
       deployEventSubscription: deployEventSubscriptions == 'true'
       functionAppResourceId: app.outputs.functionAppResourceId

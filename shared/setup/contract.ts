@@ -27,20 +27,36 @@ export const INFRA_NAMES = {
   deadLetterContainer: "steward-deadletter",
 } as const;
 
-/** The event types the subscription delivers and the operations it drops at the source. */
+/**
+ * The event types the subscription delivers and the writes it drops at the source. Deletes come
+ * too, because a deleted role assignment on a project scope is access drift; every other delete
+ * is ignored by the handler at no call. Tag writes are NOT dropped by operation: the portal and
+ * `az tag` change tags through exactly that operation, and someone removing a cost tag must be
+ * corrected within seconds. Only aml-steward's own writes are dropped, by the principal whose
+ * role assignment allowed them (Event Grid cannot filter on the claim URIs, whose names contain
+ * dots; StringNotIn takes up to 25 values).
+ */
 export const EVENT_FILTER = {
-  includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-  /** Advanced filter: StringNotIn on data.operationName (Event Grid allows at most 5 values). */
-  excludedOperationKey: "data.operationName",
-  excludedOperations: ["Microsoft.Resources/tags/write"],
+  includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Resources.ResourceDeleteSuccess"],
+  excludedPrincipalKey: "data.authorization.evidence.principalId",
 } as const;
+
+/**
+ * The values of the StringNotIn on the app's principal: Azure writes evidence.principalId
+ * without dashes, and both spellings are listed so a change of that habit cannot make the app's
+ * own writes loop back (the handler's loop guard still drops them, at no call).
+ */
+export function excludedPrincipalValues(appPrincipalId: string): string[] {
+  const id = appPrincipalId.trim().toLowerCase();
+  return [...new Set([id.replace(/-/g, ""), id])];
+}
 
 /**
  * The `filter` of the resource-write event subscription built from EVENT_FILTER, as
  * infra/modules/event-wiring.bicep deploys it (test/unit/infra-events.test.ts holds the two
  * together): the local stack and the tests subscribe with it.
  */
-export function resourceWriteEventFilter(): {
+export function resourceWriteEventFilter(appPrincipalId: string): {
   includedEventTypes: string[];
   advancedFilters: Array<{ operatorType: "StringNotIn"; key: string; values: string[] }>;
 } {
@@ -49,8 +65,8 @@ export function resourceWriteEventFilter(): {
     advancedFilters: [
       {
         operatorType: "StringNotIn",
-        key: EVENT_FILTER.excludedOperationKey,
-        values: [...EVENT_FILTER.excludedOperations],
+        key: EVENT_FILTER.excludedPrincipalKey,
+        values: excludedPrincipalValues(appPrincipalId),
       },
     ],
   };
@@ -404,8 +420,7 @@ export function appContractFile(policy: EstatePolicy): Record<string, unknown> {
     names: { ...INFRA_NAMES },
     eventFilter: {
       includedEventTypes: [...EVENT_FILTER.includedEventTypes],
-      excludedOperationKey: EVENT_FILTER.excludedOperationKey,
-      excludedOperations: [...EVENT_FILTER.excludedOperations],
+      excludedPrincipalKey: EVENT_FILTER.excludedPrincipalKey,
     },
     storage: storageNames(),
     projectSubscriptionId: policy.projectSubscriptionId.toLowerCase(),

@@ -121,7 +121,7 @@ async function control(method: string, path: string, body?: unknown) {
 const webhookSub = (extra: Record<string, unknown> = {}) => ({
   properties: {
     destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
-    filter: resourceWriteEventFilter(),
+    filter: resourceWriteEventFilter(APP.objectId),
     eventDeliverySchema: "EventGridSchema",
     retryPolicy: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 60 },
     ...extra,
