@@ -8,6 +8,8 @@ import { countCalls } from "../shared/azure/callCounter.js";
 import { errorFacts, hasCode, isTransient } from "../shared/azure/errors.js";
 import { parseResourceWriteEvent } from "../shared/events/resourceWrite.js";
 import { loggerFor, type Logger } from "../shared/log.js";
+import { handleAccessEvent, isAccessEvent } from "../shared/access/event.js";
+import { accessDeps } from "../shared/access/runtime.js";
 import { handleResourceWrite } from "../shared/tagging/handleResourceWrite.js";
 import { taggingDeps } from "../shared/tagging/runtime.js";
 import type { FunctionDefinition } from "./definition.js";
@@ -41,6 +43,15 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
   const ev = parsed.event;
   const fields = { eventId: ev.id, resourceId: ev.resourceId, operationName: ev.operationName };
   try {
+    if (isAccessEvent(ev)) {
+      const { result, calls } = await countCalls(() => handleAccessEvent(ev, accessDeps(log)));
+      log[result.result === "checked" ? "info" : "debug"]("role assignment change handled", {
+        ...fields,
+        ...result,
+        calls,
+      });
+      return;
+    }
     const { result, calls } = await countCalls(() => handleResourceWrite(ev, taggingDeps(log)));
     const level = result.result === "tagged" || result.result === "gone" ? "info" : "debug";
     log[level]("resource write handled", { ...fields, ...result, calls });

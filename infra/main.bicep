@@ -122,6 +122,8 @@ module project 'modules/project-subscription.bicep' = {
   params: {
     principalId: app.outputs.identityPrincipalId
     accessMatrixRoleDefinitionIds: matrix.roleDefinitionIds
+    deleteRoleDefinitionIds: matrix.deleteRoleDefinitionIds
+    deletePrincipalTypes: matrix.deletePrincipalTypes
     promotionRole: appRoles.promotionRole
   }
 }

@@ -37,7 +37,10 @@ export const INFRA_NAMES = {
  * dots; StringNotIn takes up to 25 values).
  */
 export const EVENT_FILTER = {
-  includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Resources.ResourceDeleteSuccess"],
+  includedEventTypes: [
+    "Microsoft.Resources.ResourceWriteSuccess",
+    "Microsoft.Resources.ResourceDeleteSuccess",
+  ],
   excludedPrincipalKey: "data.authorization.evidence.principalId",
 } as const;
 
@@ -138,20 +141,53 @@ export function accessMatrixRoles(policy: EstatePolicy): MatrixRole[] {
   return [...byId.entries()].map(([id, name]) => ({ id, name })).sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** What aml-steward's RBAC administrator grant may delete. */
+export interface AbacDeleteSet {
+  roles: readonly string[];
+  principalTypes: readonly string[];
+}
+
 /**
  * The ABAC condition (version 2.0) on aml-steward's Role Based Access Control Administrator
- * assignment: it may create and delete only assignments of the given roles, and only to groups.
- * Shape as in Microsoft's "Examples to delegate Azure role assignment management with
- * conditions" (constrain roles and principal types). infra/modules/project-subscription.bicep
+ * assignment: it may create only assignments of the given roles, and only to groups; it may
+ * delete assignments of the `del` roles to the `del` principal types (by default the same as
+ * it may create). Shape as in Microsoft's "Examples to delegate Azure role assignment management
+ * with conditions" (constrain roles and principal types). infra/modules/project-subscription.bicep
  * builds the same text from infra/generated/access-matrix-roles.json.
  */
-export function abacCondition(roleIds: readonly string[]): string {
-  const roles = roleIds.map((r) => r.toLowerCase()).join(", ");
-  const part = (action: "write" | "delete", source: "Request" | "Resource") =>
+export function abacCondition(
+  roleIds: readonly string[],
+  del: AbacDeleteSet = { roles: roleIds, principalTypes: ["Group"] },
+): string {
+  const list = (ids: readonly string[]) => ids.map((r) => r.toLowerCase()).join(", ");
+  const types = (ts: readonly string[]) => ts.map((t) => `'${t}'`).join(", ");
+  const part = (
+    action: "write" | "delete",
+    source: "Request" | "Resource",
+    roles: string,
+    principals: string,
+  ) =>
     `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/${action}'})) OR ` +
     `(@${source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roles}} AND ` +
-    `@${source}[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {'Group'}))`;
-  return `${part("write", "Request")} AND ${part("delete", "Resource")}`;
+    `@${source}[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {${principals}}))`;
+  return `${part("write", "Request", list(roleIds), types(["Group"]))} AND ${part("delete", "Resource", list(del.roles), types(del.principalTypes))}`;
+}
+
+/**
+ * What the app may delete. With `access.drift: restore` it must remove hand-made assignments on
+ * the scopes it created: the privileged roles (Owner, User Access Administrator, RBAC
+ * Administrator, Contributor) besides the matrix's, to users and service principals too. It
+ * still cannot create any of them (the write branch is unchanged), so the wider delete set
+ * gives no way to gain access; other roles given by hand are reported and left to an operator.
+ * In audit mode it deletes nothing the matrix did not give.
+ */
+export function accessDeleteSet(policy: EstatePolicy): AbacDeleteSet {
+  const matrix = accessMatrixRoles(policy).map((r) => r.id);
+  if (policy.access.drift !== "restore") return { roles: matrix, principalTypes: ["Group"] };
+  return {
+    roles: [...new Set([...matrix, ...ESCALATING_ROLE_IDS])].sort(),
+    principalTypes: ["Group", "User", "ServicePrincipal"],
+  };
 }
 
 export interface ParsedAbacCondition {
@@ -331,8 +367,11 @@ export function appRoleSet(policy: EstatePolicy): {
       scope: project,
       roleId: ROLE_IDS.rbacAdministrator,
       roleName: "Role Based Access Control Administrator",
-      why: "grant the access matrix's roles to the project's groups; the condition allows nothing else",
-      condition: abacCondition(matrix),
+      why:
+        policy.access.drift === "restore"
+          ? "grant the access matrix's roles to the project's groups, and remove hand-made assignments of the matrix's and the privileged roles (access.drift: restore); the condition allows nothing else"
+          : "grant the access matrix's roles to the project's groups; the condition allows nothing else",
+      condition: abacCondition(matrix, accessDeleteSet(policy)),
     },
     {
       scope: `/subscriptions/${expSub.toLowerCase()}/resourceGroups/${expRg}/providers/Microsoft.MachineLearningServices/workspaces/${expWs}`,
@@ -409,6 +448,9 @@ export function accessMatrixRolesFile(policy: EstatePolicy): Record<string, unkn
       "Generated by `npm run infra:generate` from the estate policy's access matrix. Do not edit: test/unit/infra-contract.test.ts fails when this is stale.",
     roleDefinitionIds: roles.map((r) => r.id),
     roles,
+    // What the RBAC administrator grant may delete (accessDeleteSet: wider with access.drift: restore).
+    deleteRoleDefinitionIds: [...accessDeleteSet(policy).roles],
+    deletePrincipalTypes: [...accessDeleteSet(policy).principalTypes],
   };
 }
 

@@ -920,7 +920,10 @@ async function checkEvents(ctx: Ctx): Promise<void> {
       add(ctx, { area: "events", name: esName, status: "missing", fix });
       continue;
     }
-    const problems = eventSubscriptionProblems((es.properties ?? {}) as EventSubscriptionProps, identityId(ctx));
+    const problems = eventSubscriptionProblems(
+      (es.properties ?? {}) as EventSubscriptionProps,
+      identityId(ctx),
+    );
     add(ctx, {
       area: "events",
       name: esName,

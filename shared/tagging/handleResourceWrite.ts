@@ -325,12 +325,14 @@ function reasonText(event: ResourceWriteEvent, decision: TagDecision): string {
     .join("; ");
   // A tag write by someone else is tampering with what we wrote: the audit names who did it.
   const by = callerLabel(event.caller);
-  const tampering = event.operationName.toLowerCase() === TAGS_WRITE_OPERATION.toLowerCase() || isTagsDelete(event);
+  const tampering =
+    event.operationName.toLowerCase() === TAGS_WRITE_OPERATION.toLowerCase() || isTagsDelete(event);
   return `${event.operationName}${by ? ` by ${by}` : ""} (event ${event.id})${tampering ? ", tags changed by hand put back" : ""}: ${why}`;
 }
 
 const TAGS_DELETE_OPERATION = "Microsoft.Resources/tags/delete";
-const isTagsDelete = (e: ResourceWriteEvent) => e.operationName.toLowerCase() === TAGS_DELETE_OPERATION.toLowerCase();
+const isTagsDelete = (e: ResourceWriteEvent) =>
+  e.operationName.toLowerCase() === TAGS_DELETE_OPERATION.toLowerCase();
 
 /** Who the event says made the write, as readable as the claims allow. */
 export function callerLabel(c: EventCaller): string | undefined {

@@ -53,7 +53,12 @@ async function setup() {
   const rg = `rg-aml-tt${n}-dev`;
   const rgId = `/subscriptions/${SUB}/resourceGroups/${rg}`;
   const id = `${rgId}/providers/Microsoft.Storage/storageAccounts/sttt${n}dev`;
-  const tags = { costCenter: "CC-2100-FRAUD", project: `tt${n}`, environment: "dev", owner: "erin@contoso.com" };
+  const tags = {
+    costCenter: "CC-2100-FRAUD",
+    project: `tt${n}`,
+    environment: "dev",
+    owner: "erin@contoso.com",
+  };
   const filter = resourceWriteEventFilter(STEWARD_APP.objectId);
   await stack.control("PUT", `/_emulator/eventSubscriptions/tt-${n}`, {
     properties: {
@@ -146,7 +151,9 @@ describe("tag writes by others are governed at once", () => {
 
   it("deleting the whole tag set (Tags API DELETE) is put back too", async () => {
     const { id, tags } = await setup();
-    await stack.armAs(PEOPLE.dave.objectId, SUB).tagsOperations.beginDeleteAtScopeAndWait(id, { updateIntervalInMs: 10 });
+    await stack
+      .armAs(PEOPLE.dave.objectId, SUB)
+      .tagsOperations.beginDeleteAtScopeAndWait(id, { updateIntervalInMs: 10 });
     await settle();
     expect(await tagsOf(id)).toMatchObject(tags);
   });

@@ -34,7 +34,9 @@ describe("the event subscription of each governed subscription", () => {
     const filter = /advancedFilters: \[([\s\S]*?)\n {6}\]/.exec(subscriptionBlock)?.[1] ?? "";
     expect(filter).toMatch(/operatorType: 'StringNotIn'/);
     expect(filter).toMatch(/key: excludedPrincipalKey/);
-    expect(filter).toContain("values: union([replace(toLower(appPrincipalId), '-', '')], [toLower(appPrincipalId)])");
+    expect(filter).toContain(
+      "values: union([replace(toLower(appPrincipalId), '-', '')], [toLower(appPrincipalId)])",
+    );
     expect(subscriptionBlock).not.toContain("data.operationName");
     expect(bicepCode("infra/modules/governed-subscription.bicep")).toMatch(/appPrincipalId: principalId/);
     // The filter the local stack and the tests subscribe with is the same one.
@@ -112,7 +114,11 @@ describe("the event subscription of each governed subscription", () => {
       filter: {
         includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
         advancedFilters: [
-          { operatorType: "StringNotIn", key: "data.operationName", values: ["Microsoft.Resources/tags/write"] },
+          {
+            operatorType: "StringNotIn",
+            key: "data.operationName",
+            values: ["Microsoft.Resources/tags/write"],
+          },
         ],
       },
     };

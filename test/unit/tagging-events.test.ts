@@ -145,8 +145,12 @@ describe("parseResourceWriteEvent", () => {
   });
 
   it("reads deletes (a deleted role assignment is access drift) and ignores other event types", () => {
-    const del = parseResourceWriteEvent(eventGrid({ eventType: "microsoft.resources.resourcedeletesuccess" }));
-    expect(del.kind === "resourceWrite" && del.event.eventType).toBe("Microsoft.Resources.ResourceDeleteSuccess");
+    const del = parseResourceWriteEvent(
+      eventGrid({ eventType: "microsoft.resources.resourcedeletesuccess" }),
+    );
+    expect(del.kind === "resourceWrite" && del.event.eventType).toBe(
+      "Microsoft.Resources.ResourceDeleteSuccess",
+    );
     expect(
       parseResourceWriteEvent(eventGrid({ eventType: "Microsoft.Resources.ResourceWriteFailure" })),
     ).toEqual({
@@ -254,7 +258,10 @@ describe("loopGuard", () => {
       loopGuard(ev({ operationName: "Microsoft.Resources/tags/write" }, { upn: "bob" }), self),
     ).toBeUndefined();
     expect(
-      loopGuard(ev({ operationName: "microsoft.resources/TAGS/write" }, {}, self.objectId.replace(/-/g, "")), self),
+      loopGuard(
+        ev({ operationName: "microsoft.resources/TAGS/write" }, {}, self.objectId.replace(/-/g, "")),
+        self,
+      ),
     ).toBe("ownWrite");
   });
 

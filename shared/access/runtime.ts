@@ -1,0 +1,48 @@
+/**
+ * Wires the access-drift dependencies from the process's settings, policy and clients. The
+ * estate (what promotions created) is kept for a minute: it changes only when a promotion
+ * succeeds, and reading it costs a Table query plus a read per promotion.
+ */
+import { azure, type AzureClients } from "../azure/clients.js";
+import { getSettings, TABLES } from "../config/settings.js";
+import { AuditLog } from "../ledger/audit.js";
+import { ViolationLog } from "../ledger/violations.js";
+import type { Logger } from "../log.js";
+import { getPolicy } from "../policy/index.js";
+import { PromotionRecords } from "../promotion/record.js";
+import { loadEstate, type ManagedEstate } from "./estate.js";
+import type { AccessEventDeps } from "./event.js";
+
+const ESTATE_TTL_MS = 60_000;
+
+let cached: { clients: AzureClients; at: number; estate: Promise<ManagedEstate> } | undefined;
+
+function estateOf(clients: AzureClients): Promise<ManagedEstate> {
+  if (cached?.clients === clients && Date.now() - cached.at < ESTATE_TTL_MS) return cached.estate;
+  const estate = loadEstate(new PromotionRecords(clients.table(TABLES.promotions)));
+  const entry = { clients, at: Date.now(), estate };
+  cached = entry;
+  estate.catch(() => {
+    if (cached === entry) cached = undefined;
+  });
+  return estate;
+}
+
+export function accessDeps(log: Logger): AccessEventDeps {
+  const clients = azure();
+  const settings = getSettings();
+  return {
+    policy: getPolicy(),
+    self: { objectId: settings.STEWARD_IDENTITY_OBJECT_ID, clientId: settings.STEWARD_IDENTITY_CLIENT_ID },
+    authorization: (s) => clients.authorization(s),
+    violations: new ViolationLog(clients.table(TABLES.violations)),
+    audit: new AuditLog(clients.table(TABLES.audit)),
+    estate: () => estateOf(clients),
+    log,
+  };
+}
+
+/** Forget the estate (a promotion just succeeded; tests switch stacks). */
+export function resetAccessState(): void {
+  cached = undefined;
+}
