@@ -27,6 +27,8 @@ export const ACCESS_ACTOR = "accessDrift";
 export interface AccessCheckDeps {
   policy: EstatePolicy;
   authorization(subscriptionId: string): AuthorizationManagementClient;
+  /** The system identity's object id of a workspace aml-steward created (one read, then cached). */
+  workspaceIdentity(workspaceId: string, subscriptionId: string): Promise<string | undefined>;
   violations: Pick<ViolationLog, "syncFor">;
   audit: Pick<AuditLog, "record">;
   log: Logger;
@@ -76,7 +78,10 @@ export async function checkScope(
 ): Promise<ScopeCheck> {
   const auth = deps.authorization(managed.subscriptionId);
   const actual = await readAssignments(auth, managed.scope);
-  const drift = compareAccess(managed, actual);
+  const platform = managed.workspaceId
+    ? await deps.workspaceIdentity(managed.workspaceId, managed.subscriptionId)
+    : undefined;
+  const drift = compareAccess(managed, actual, platform ? [platform] : []);
   const result: ScopeCheck = {
     scope: managed.scope,
     project: managed.project,

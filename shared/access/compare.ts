@@ -57,9 +57,23 @@ function reasons(a: ActualAssignment): string[] {
   return why;
 }
 
-export function compareAccess(managed: ManagedScope, actual: readonly ActualAssignment[]): AccessDrift {
+/**
+ * `platform`: principals whose non-privileged assignments Azure itself makes on the scope (the
+ * workspace's system identity gets Azure AI Administrator on its resource group): neither
+ * extra nor expected.
+ */
+export function compareAccess(
+  managed: ManagedScope,
+  actual: readonly ActualAssignment[],
+  platform: readonly string[] = [],
+): AccessDrift {
   const expected = new Set(managed.expected.map((e) => key(e.principalId, e.roleDefinitionGuid)));
-  const at = actual.filter((a) => lower(a.scope) === lower(managed.scope));
+  const byAzure = new Set(platform.map(lower));
+  const at = actual.filter(
+    (a) =>
+      lower(a.scope) === lower(managed.scope) &&
+      !(byAzure.has(lower(a.principalId)) && !isPrivileged(a.roleDefinitionGuid)),
+  );
   const present = new Set(at.map((a) => key(a.principalId, a.roleDefinitionGuid)));
   return {
     extra: at

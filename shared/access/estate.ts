@@ -24,6 +24,8 @@ export interface ManagedScope {
   /** The promotion that last defined it. */
   requestId: string;
   expected: MatrixAssignment[];
+  /** The environment's workspace: Azure grants its system identity a role on the group. */
+  workspaceId?: string;
 }
 
 export interface ManagedGroup {
@@ -77,6 +79,7 @@ export function estateFromRecords(records: readonly PromotionRecord[]): ManagedE
         env: env.env,
         requestId: r.requestId,
         expected,
+        workspaceId: env.workspace.id,
       });
       for (const g of env.groups) {
         const objectId = ids.get(g.uniqueName.toLowerCase());

@@ -15,6 +15,32 @@ import type { AccessEventDeps } from "./event.js";
 
 const ESTATE_TTL_MS = 60_000;
 
+/** Workspace id -> its system identity's object id: fixed for the workspace's lifetime. */
+const identities = new Map<string, Promise<string | undefined>>();
+const MAX_IDENTITIES = 5_000;
+
+/** API version of the ML SDK this app pins (docs/tagging.md, tagReader). */
+const ML_API_VERSION = "2022-10-01";
+
+function workspaceIdentity(clients: AzureClients, workspaceId: string, subscriptionId: string) {
+  const key = workspaceId.toLowerCase();
+  let p = identities.get(key);
+  if (!p) {
+    p = clients
+      .resources(subscriptionId)
+      .resources.getById(workspaceId, ML_API_VERSION)
+      .then((r) => r.identity?.principalId?.toLowerCase())
+      .catch((e: { statusCode?: number }) => {
+        identities.delete(key);
+        if (e.statusCode === 404) return undefined;
+        throw e;
+      });
+    if (identities.size >= MAX_IDENTITIES) identities.clear();
+    identities.set(key, p);
+  }
+  return p;
+}
+
 let cached: { clients: AzureClients; at: number; estate: Promise<ManagedEstate> } | undefined;
 
 function estateOf(clients: AzureClients): Promise<ManagedEstate> {
@@ -35,6 +61,7 @@ export function accessDeps(log: Logger): AccessEventDeps {
     policy: getPolicy(),
     self: { objectId: settings.STEWARD_IDENTITY_OBJECT_ID, clientId: settings.STEWARD_IDENTITY_CLIENT_ID },
     authorization: (s) => clients.authorization(s),
+    workspaceIdentity: (id, s) => workspaceIdentity(clients, id, s),
     violations: new ViolationLog(clients.table(TABLES.violations)),
     audit: new AuditLog(clients.table(TABLES.audit)),
     estate: () => estateOf(clients),
@@ -45,4 +72,5 @@ export function accessDeps(log: Logger): AccessEventDeps {
 /** Forget the estate (a promotion just succeeded; tests switch stacks). */
 export function resetAccessState(): void {
   cached = undefined;
+  identities.clear();
 }
