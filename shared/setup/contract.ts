@@ -425,6 +425,11 @@ export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
     why: "resolve requested owners and members by UPN; Graph requires it to create a group with users as owners or members",
   },
   {
+    value: "GroupMember.Read.All",
+    id: "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+    why: "read group memberships through Graph's delta query (/groups/delta), so the nightly access run sees members added to aml-steward's groups outside the request flow at a cost that follows the changes; removing them needs nothing more, since aml-steward owns its groups (Group.Create)",
+  },
+  {
     value: "Application.Read.All",
     id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     why: "read service principals: readable createdBy tags for service-principal callers, and service principals as group members",

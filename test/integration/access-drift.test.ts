@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import type { RequestLogEntry } from "../../emulator/requestLog.js";
 import { checkScope } from "../../shared/access/check.js";
+import { groupViolationId } from "../../shared/access/members.js";
+import { reconcileAccessNow } from "../../shared/access/nightly.js";
 import { accessDeps, resetAccessState } from "../../shared/access/runtime.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
@@ -187,5 +189,67 @@ describe("access drift on the scopes aml-steward created", () => {
     const open = (await accessRows()).filter((r) => !r.resolvedAt);
     expect(open).toHaveLength(1);
     expect(open[0]!.detail).toMatch(/extra: Contributor to User/);
+  });
+
+  it("the nightly run restores what the audit-mode check left, with the same comparison", async () => {
+    const r = await reconcileAccessNow(silentLogger, "night-1");
+    expect(r.failedScopes).toEqual([]);
+    const prod = r.scopes.find((s) => s.scope.toLowerCase() === PROD.toLowerCase())!;
+    expect(prod.drift.extra.map((a) => a.principalId)).toEqual([PEOPLE.carol.objectId]);
+    expect(prod.restored.removed).toHaveLength(1);
+    // First delta round: every group read once (nothing to compare against yet).
+    expect(r.members!.full).toBe(true);
+    expect(r.members!.checked.every((g) => g.extra.length === 0)).toBe(true);
+  });
+
+  it("a member added to a prod group outside the request flow is flagged by the next delta round and removed, Graph calls proportional to changes", async () => {
+    const estate = await accessDeps(silentLogger).estate();
+    const group = [...estate.groups.values()].find((g) => g.env === "prod")!;
+    const token = (
+      await w.stack.control<{ access_token: string }>("POST", "/_emulator/tokens", {
+        objectId: PEOPLE.erin.objectId,
+        scope: "https://graph.microsoft.com/.default",
+      })
+    ).access_token;
+    const added = await fetch(`${w.stack.url}/v1.0/groups/${group.objectId}/members/$ref`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ "@odata.id": `${w.stack.url}/v1.0/directoryObjects/${PEOPLE.dave.objectId}` }),
+    });
+    expect(added.status).toBe(204);
+
+    const since = Date.now();
+    const r = await reconcileAccessNow(silentLogger, "night-2");
+    expect(r.members!.full).toBe(false);
+    expect(r.members!.changedGroups).toBe(1);
+    expect(r.members!.checked).toEqual([
+      expect.objectContaining({
+        objectId: group.objectId,
+        extra: [PEOPLE.dave.objectId],
+        removed: [PEOPLE.dave.objectId],
+      }),
+    ]);
+    // One delta page, one read of the changed group's members, one removal: not one per group.
+    const graph = (await stewardCalls(since)).filter((c) => c.kind === "graph");
+    expect(graph.map((c) => c.method)).toEqual(["GET", "GET", "DELETE"]);
+    expect(estate.groups.size).toBeGreaterThan(graph.length);
+    const rows = await new ViolationLog(azure().table(TABLES.violations)).list({
+      resourceId: groupViolationId(group.objectId),
+      subscriptionId: SUB,
+      includeResolved: true,
+    });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.detail).toContain(PEOPLE.dave.objectId);
+    expect(rows[0]!.resolvedAt).toBeDefined();
+
+    // Nothing changed since: one delta page, nothing else.
+    const quiet = Date.now();
+    const again = await reconcileAccessNow(silentLogger, "night-3");
+    expect(again.members!.changedGroups).toBe(1); // the removal itself is a change of the group
+    expect(again.members!.checked[0]!.extra).toEqual([]);
+    expect((await stewardCalls(quiet)).filter((c) => c.kind === "graph").map((c) => c.method)).toEqual([
+      "GET",
+      "GET",
+    ]);
   });
 });
