@@ -185,7 +185,12 @@ describe("steward setup against the emulator", () => {
         .filter((i) => i.area === "graph")
         .map((i) => i.name)
         .sort();
-    expect(names(checkReport)).toEqual(["Application.Read.All", "Group.Create", "User.Read.All"]);
+    expect(names(checkReport)).toEqual([
+      "Application.Read.All",
+      "Group.Create",
+      "GroupMember.Read.All",
+      "User.Read.All",
+    ]);
     // Someone granted Directory.ReadWrite.All as well: --check flags it, and names the assignment.
     const broad = stack.emulator.directory.addAppRoleAssignment({
       principalId: STEWARD_APP.objectId,
