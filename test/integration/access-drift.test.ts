@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import type { RequestLogEntry } from "../../emulator/requestLog.js";
+import { audit } from "../../cli/commands/audit.js";
 import { checkScope } from "../../shared/access/check.js";
 import { groupViolationId } from "../../shared/access/members.js";
 import { reconcileAccessNow } from "../../shared/access/nightly.js";
@@ -251,5 +252,28 @@ describe("access drift on the scopes aml-steward created", () => {
       "GET",
       "GET",
     ]);
+  });
+
+  it("steward audit --project shows the project's access violations, open and resolved", async () => {
+    const lines: string[] = [];
+    const io = { stdout: (t: string) => lines.push(t), stderr: () => {} };
+    await audit({ io, json: false, verbose: false }, [], { project: "fraud-detection" });
+    const text = lines.join("\n");
+    expect(text).toContain("access violations:");
+    expect(text).toContain("resourceGroups/rg-aml-fraud-detection-prod");
+    // One row per scope: its latest occurrence; every removal stays in the audit entries above it.
+    expect(text).toContain("roleAssignment.delete");
+    lines.length = 0;
+    await audit({ io, json: true, verbose: false }, [], { project: "fraud-detection" });
+    const json = JSON.parse(lines.join("")) as {
+      violations: Array<{ kind: string; detail: string; resolvedAt?: string }>;
+    };
+    expect(json.violations).toHaveLength(2); // the prod scope and the prod group
+    expect(
+      json.violations.some((v) => /extra: \w+ to User .*change made by|extra: \w+ to User/.test(v.detail)),
+    ).toBe(true);
+    expect(json.violations.some((v) => /members added outside the request flow/.test(v.detail))).toBe(true);
+    expect(json.violations.every((v) => v.kind === "access")).toBe(true);
+    expect(json.violations.some((v) => !v.resolvedAt)).toBe(false);
   });
 });
