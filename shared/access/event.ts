@@ -20,8 +20,11 @@ export const isAccessEvent = (e: ResourceWriteEvent) =>
 
 export interface AccessEventDeps extends AccessCheckDeps {
   self: OwnIdentity;
-  /** What aml-steward created (cached by the runtime; a few Table reads when stale). */
-  estate(): Promise<ManagedEstate>;
+  /**
+   * What aml-steward created (cached by the runtime for a minute; a few Table reads to refresh).
+   * `readAfter` (epoch ms): a copy read before then is read again.
+   */
+  estate(opts?: { readAfter?: number }): Promise<ManagedEstate>;
 }
 
 export type AccessOutcome =
@@ -35,7 +38,14 @@ export async function handleAccessEvent(
   if (loopGuard(event, deps.self)) return { result: "guarded" };
   const scope = scopeOfAssignment(event.resourceId);
   if (!scope) return { result: "notManaged" };
-  const managed = (await deps.estate()).scopes.get(scope.toLowerCase());
+  const key = scope.toLowerCase();
+  // A scope unknown to a copy read before this write may belong to a promotion that finished
+  // since: read again. A copy read after the write already knew everything that existed then,
+  // so a burst of writes on scopes we did not create costs one reload. (Azure's and the
+  // Functions host's clocks are both NTP-synchronised; a skew of a second only widens this.)
+  const managed =
+    (await deps.estate()).scopes.get(key) ??
+    (await deps.estate({ readAfter: Date.parse(event.eventTime) })).scopes.get(key);
   // Above (the subscription) or beside what we created: not ours to judge or touch.
   if (!managed) return { result: "notManaged", scope };
   const check = await checkScope(managed, deps, {

@@ -43,8 +43,9 @@ function workspaceIdentity(clients: AzureClients, workspaceId: string, subscript
 
 let cached: { clients: AzureClients; at: number; estate: Promise<ManagedEstate> } | undefined;
 
-function estateOf(clients: AzureClients): Promise<ManagedEstate> {
-  if (cached?.clients === clients && Date.now() - cached.at < ESTATE_TTL_MS) return cached.estate;
+function estateOf(clients: AzureClients, readAfter?: number): Promise<ManagedEstate> {
+  const fresh = cached?.clients === clients && Date.now() - cached.at < ESTATE_TTL_MS;
+  if (fresh && (readAfter === undefined || cached!.at >= readAfter)) return cached!.estate;
   const estate = loadEstate(new PromotionRecords(clients.table(TABLES.promotions)));
   const entry = { clients, at: Date.now(), estate };
   cached = entry;
@@ -64,7 +65,7 @@ export function accessDeps(log: Logger): AccessEventDeps {
     workspaceIdentity: (id, s) => workspaceIdentity(clients, id, s),
     violations: new ViolationLog(clients.table(TABLES.violations)),
     audit: new AuditLog(clients.table(TABLES.audit)),
-    estate: () => estateOf(clients),
+    estate: (opts) => estateOf(clients, opts?.readAfter),
     log,
   };
 }

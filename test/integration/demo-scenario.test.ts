@@ -32,6 +32,7 @@ describe("npm run demo", () => {
       ["explore", "passed"],
       ["promote", "passed"],
       ["drift", "passed"],
+      ["tamper", "passed"],
       ["refuse", "passed"],
     ]);
     const titles = result.tables.map((t) => t.title);
@@ -69,7 +70,7 @@ describe("npm run demo", () => {
     expect(html).toContain("Every step did what it should");
     expect(html).toContain("rg-aml-fraud-detection-prod");
     expect(existsSync(path.join(dir, "host.log"))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^DEMO PASSED: 4 of 4 acts/);
+    expect(lines.at(-1)).toMatch(/^DEMO PASSED: 5 of 5 acts/);
     expect(result.durationMs).toBeLessThan(60_000);
   }, 120_000);
 });
