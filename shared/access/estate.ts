@@ -79,7 +79,8 @@ export function estateFromRecords(records: readonly PromotionRecord[]): ManagedE
         env: env.env,
         requestId: r.requestId,
         expected,
-        workspaceId: env.workspace.id,
+        // Records written before the workspace step existed have none.
+        workspaceId: (env.workspace as { id?: string } | undefined)?.id,
       });
       for (const g of env.groups) {
         const objectId = ids.get(g.uniqueName.toLowerCase());

@@ -31,8 +31,9 @@ function workspaceIdentity(clients: AzureClients, workspaceId: string, subscript
       .resources.getById(workspaceId, ML_API_VERSION)
       .then((r) => r.identity?.principalId?.toLowerCase())
       .catch((e: { statusCode?: number }) => {
-        identities.delete(key);
+        // A workspace that is gone has no identity to allow; other failures are tried again.
         if (e.statusCode === 404) return undefined;
+        identities.delete(key);
         throw e;
       });
     if (identities.size >= MAX_IDENTITIES) identities.clear();
