@@ -5,7 +5,6 @@
  * of every resource, and must run even when the tag run is blocked by its guard.
  */
 import type { InvocationContext, Timer } from "@azure/functions";
-import { reconcileAccessNow } from "../shared/access/nightly.js";
 import { loggerFor } from "../shared/log.js";
 import type { FunctionDefinition } from "./definition.js";
 
@@ -16,6 +15,8 @@ export async function reconcileAccess(timer: Timer, context: InvocationContext):
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z")}`;
   if (timer?.isPastDue) log.warn("the access timer is past due", { runId });
+  // Loaded on the first run, like the tag reconciliation: no other trigger needs it.
+  const { reconcileAccessNow } = await import("../shared/access/nightly.js");
   const r = await reconcileAccessNow(log, runId);
   log.info("access reconciled", {
     runId,

@@ -3,7 +3,7 @@
  * Assignments on resources inside the group are not compared: Azure itself grants roles there
  * (an ML workspace's identity on its storage and key vault), and the matrix is per group.
  */
-import { ROLE_IDS } from "../setup/contract.js";
+import { BUILT_IN_ROLES } from "../policy/builtInRoles.js";
 import type { ManagedScope, MatrixAssignment } from "./estate.js";
 
 export interface ActualAssignment {
@@ -29,13 +29,19 @@ export interface AccessDrift {
   inherited: ExtraAssignment[];
 }
 
-/** Roles that grant access or control over everything in the scope. */
-const PRIVILEGED = new Set<string>([
-  ROLE_IDS.owner,
-  ROLE_IDS.userAccessAdministrator,
-  ROLE_IDS.rbacAdministrator,
-  ROLE_IDS.contributor,
-]);
+/**
+ * Roles that grant access or control over everything in the scope (the same four the policy
+ * refuses in the matrix; looked up by name here so the event path does not load shared/setup).
+ */
+const PRIVILEGED_NAMES = [
+  "Owner",
+  "User Access Administrator",
+  "Role Based Access Control Administrator",
+  "Contributor",
+];
+const PRIVILEGED = new Set(
+  BUILT_IN_ROLES.filter((r) => PRIVILEGED_NAMES.includes(r.name)).map((r) => r.id.toLowerCase()),
+);
 
 export const isPrivileged = (roleGuid: string) => PRIVILEGED.has(roleGuid.toLowerCase());
 

@@ -10,13 +10,7 @@ import { loopGuard, type OwnIdentity } from "../tagging/loopGuard.js";
 import { checkScope, type AccessCheckDeps, type ScopeCheck } from "./check.js";
 import { scopeOfAssignment, type ManagedEstate } from "./estate.js";
 
-const OPERATIONS = [
-  "microsoft.authorization/roleassignments/write",
-  "microsoft.authorization/roleassignments/delete",
-];
-
-export const isAccessEvent = (e: ResourceWriteEvent) =>
-  OPERATIONS.includes(e.operationName.trim().toLowerCase());
+export { isAccessEvent } from "./operations.js";
 
 export interface AccessEventDeps extends AccessCheckDeps {
   self: OwnIdentity;
