@@ -114,6 +114,12 @@ export async function checkScope(
   await sync(true);
   deps.log.warn("access drift", { scope: managed.scope, detail: describeDrift(drift, ctx.who, roleName) });
   if (deps.policy.access.drift !== "restore") return result;
+  // Records name resource groups; anything else (a subscription) is never restored, whatever a
+  // record says.
+  if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i.test(managed.scope)) {
+    result.blocked = "not a resource group: aml-steward restores access only on resource groups it created";
+    return result;
+  }
 
   const scanned = new Set([
     ...actual
