@@ -316,6 +316,26 @@ async function child(resources: number, concurrency: number): Promise<void> {
     ),
   );
   results.push(await run("same event redelivered", creates));
+  // Someone else's tag writes (portal, az tag): Dave deletes the cost centre from some accounts
+  // through the Tags API (outside the measurement), and the events of those writes reach the
+  // handler, since only aml-steward's own writes are filtered out. Then tag writes that leave the
+  // required tags alone (Dave sets a tag of his own).
+  const tampered = accounts.slice(0, Math.min(500, Math.floor(resources / 4)));
+  const untouched = accounts.slice(tampered.length, tampered.length * 2);
+  const dave = principal(PEOPLE.dave, "user");
+  await tamperAs(PEOPLE.dave, tampered, untouched);
+  results.push(
+    await run(
+      "someone else's tag write removing a cost tag",
+      tampered.map((id) => event(id, "Microsoft.Resources/tags/write", dave, Date.now())),
+    ),
+  );
+  results.push(
+    await run(
+      "someone else's tag write, required tags intact",
+      untouched.map((id) => event(id, "Microsoft.Resources/tags/write", dave, Date.now())),
+    ),
+  );
   results.push(
     await run(
       "older event arriving late (out of order)",
@@ -334,6 +354,29 @@ async function child(resources: number, concurrency: number): Promise<void> {
   );
   results.push(...(await roundTripsAlone(accounts.slice(0, Math.min(1000, accounts.length)), concurrency)));
   process.send!(results);
+}
+
+/** Dave's own tag writes, through his own client (not aml-steward's, so not counted). */
+async function tamperAs(person: { objectId: string }, remove: string[], note: string[]): Promise<void> {
+  const { ResourceManagementClient } = await import("@azure/arm-resources");
+  const { EmulatorPrincipalCredential } = await import("../emulator/principalCredential.js");
+  const endpoint = process.env.STEWARD_ARM_ENDPOINT!;
+  const arm = new ResourceManagementClient(
+    new EmulatorPrincipalCredential(new URL(endpoint).origin, person),
+    layout(0).sub,
+    { endpoint, credentialScopes: ["https://management.azure.com/.default"] },
+  );
+  const key = getPolicy().tags.costCenter;
+  const write = (id: string, operation: "Delete" | "Merge", tags: Record<string, string>) =>
+    arm.tagsOperations.beginUpdateAtScopeAndWait(
+      id,
+      { operation, properties: { tags } },
+      { updateIntervalInMs: 10 },
+    );
+  for (let i = 0; i < remove.length; i += 16)
+    await Promise.all(remove.slice(i, i + 16).map((id) => write(id, "Delete", { [key]: "" })));
+  for (let i = 0; i < note.length; i += 16)
+    await Promise.all(note.slice(i, i + 16).map((id) => write(id, "Merge", { reviewedBy: "dave" })));
 }
 
 /**

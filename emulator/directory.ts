@@ -29,6 +29,7 @@ import {
   GRAPH_SERVICE_PRINCIPAL_ID,
   MICROSOFT_SERVICES_TENANT_ID,
 } from "./graphAppRoles.js";
+import { GroupChangeLog } from "./graphDelta.js";
 import type { AppRoleAssignmentRecord, EmulatorSeed, Principal } from "./types.js";
 
 export { GRAPH_APP_ID, GRAPH_SERVICE_PRINCIPAL_ID } from "./graphAppRoles.js";
@@ -184,6 +185,8 @@ export class Directory {
   private mailNicknames = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
   private appRoleAssignments = new Map<string, AppRoleAssignmentRecord>();
+  /** Membership and group changes, in order, for `/groups/delta` (emulator/graphDelta.ts). */
+  readonly groupChanges = new GroupChangeLog();
 
   constructor(opts: { tenantId: string; now?: () => number }) {
     this.tenantId = opts.tenantId;
@@ -283,7 +286,10 @@ export class Directory {
       for (const m of members) {
         const id = m.toLowerCase();
         if (!this.exists(id)) throw new Error(`seed: group '${group.displayName}' names unknown member ${m}`);
-        if (!group.members.includes(id)) group.members.push(id);
+        if (!group.members.includes(id)) {
+          group.members.push(id);
+          this.groupChanges.member(group.id, id, false);
+        }
       }
       for (const o of owners) {
         const id = o.toLowerCase();
@@ -409,12 +415,15 @@ export class Directory {
       owners: (group.owners ?? []).map((o) => o.toLowerCase()),
     };
     this.groups.set(record.id, record);
+    this.groupChanges.groupChanged(record.id);
+    for (const m of record.members) this.groupChanges.member(record.id, m, false);
     return record;
   }
 
   deleteGroup(id: string): boolean {
     const key = id.toLowerCase();
     if (!this.groups.delete(key)) return false;
+    this.groupChanges.groupRemoved(key);
     for (const g of this.groups.values()) {
       g.members = g.members.filter((m) => m !== key);
     }
@@ -497,6 +506,7 @@ export class Directory {
     const key = objectId.toLowerCase();
     if (group[relation].includes(key)) return "exists";
     group[relation].push(key);
+    if (relation === "members") this.groupChanges.member(group.id, key, false);
     return "added";
   }
 
@@ -506,7 +516,9 @@ export class Directory {
     const key = objectId.toLowerCase();
     const before = group[relation].length;
     group[relation] = group[relation].filter((m) => m !== key);
-    return group[relation].length !== before;
+    const removed = group[relation].length !== before;
+    if (removed && relation === "members") this.groupChanges.member(group.id, key, true);
+    return removed;
   }
 
   // ---------------------------------------------------------------- tokens

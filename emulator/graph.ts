@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { GRAPH_APP_ID, type Directory, type GroupRecord } from "./directory.js";
 import { graphCallAllowed, INSUFFICIENT_PRIVILEGES } from "./graphPermissions.js";
+import { DEFAULT_DELTA_PAGE, groupsDelta, type DeltaGroup } from "./graphDelta.js";
 import { readStringLiteral } from "./odataLiteral.js";
 import type {
   AppRoleAssignmentRecord,
@@ -1277,6 +1278,7 @@ export function graphRouter(
     }
 
     // ------------------------------------------------------------ groups
+    if (s0 === "groups" && s1 === "delta" && segs.length === 2 && method === "GET") return delta(ctx);
     if (s0 === "groups") {
       if (segs.length === 1 && method === "GET") {
         return listCollection(ctx, dir.listGroups().filter(visible).map(groupJson), "group", "groups");
@@ -1333,6 +1335,39 @@ export function graphRouter(
     }
 
     throw new GraphFail(400, "BadRequest", `Resource not found for the segment '${segs[0] ?? ""}'.`);
+  }
+
+  /** `/groups/delta` (emulator/graphDelta.ts). */
+  function delta(ctx: Ctx): EmuResponse {
+    const prefer = header(ctx.req, "prefer") ?? "";
+    const max = /odata\.maxpagesize=(\d+)/i.exec(prefer);
+    const asDelta = (g: GroupRecord): DeltaGroup => ({
+      id: g.id,
+      displayName: g.displayName,
+      members: [...g.members],
+      typeOf: (id) => {
+        const o = dir.getDirectoryObject(id);
+        return o?.type === "group"
+          ? "#microsoft.graph.group"
+          : o?.type === "servicePrincipal"
+            ? "#microsoft.graph.servicePrincipal"
+            : "#microsoft.graph.user";
+      },
+    });
+    const answer = groupsDelta({
+      log: dir.groupChanges,
+      query: ctx.req.query,
+      pageSize: max ? Math.max(1, Number(max[1])) : DEFAULT_DELTA_PAGE,
+      link: `${ctx.root}/groups/delta`,
+      context: `${ctx.root}/$metadata#groups`,
+      group: (id) => {
+        const g = dir.getGroup(id);
+        return g ? asDelta(g) : undefined;
+      },
+      all: () => dir.listGroups().map(asDelta),
+    });
+    if (answer.status !== 200) throw new GraphFail(answer.status, answer.code, answer.message);
+    return ok(ctx, 200, answer.body);
   }
 
   /**

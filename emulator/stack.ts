@@ -160,7 +160,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
               properties: { endpointUrl: host.eventGridWebhookUrl(def.name) },
             },
             eventDeliverySchema: "EventGridSchema",
-            filter: resourceWriteEventFilter(),
+            filter: resourceWriteEventFilter(STEWARD_APP.objectId),
           },
         },
       );

@@ -3,6 +3,7 @@ import type { FunctionDefinition } from "./definition.js";
 import { definitions as onResourceWrite } from "./onResourceWrite.js";
 import { definitions as processPromotion } from "./processPromotion.js";
 import { definitions as promotionApi } from "./promotionApi.js";
+import { definitions as reconcileAccess } from "./reconcileAccess.js";
 import { definitions as reconcileApi } from "./reconcileApi.js";
 import { definitions as reconcileCostTags } from "./reconcileCostTags.js";
 
@@ -12,4 +13,5 @@ export const allDefinitions: readonly FunctionDefinition[] = [
   ...promotionApi,
   ...reconcileCostTags,
   ...reconcileApi,
+  ...reconcileAccess,
 ];

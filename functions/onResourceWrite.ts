@@ -9,6 +9,8 @@ import { withDeadline } from "../shared/azure/deadline.js";
 import { errorFacts, hasCode, isTransient } from "../shared/azure/errors.js";
 import { parseResourceWriteEvent } from "../shared/events/resourceWrite.js";
 import { loggerFor, type Logger } from "../shared/log.js";
+import { isAccessEvent } from "../shared/access/operations.js";
+import { loadHeavySdks } from "../shared/azure/clients.js";
 import { handleResourceWrite } from "../shared/tagging/handleResourceWrite.js";
 import { taggingDeps } from "../shared/tagging/runtime.js";
 import type { FunctionDefinition } from "./definition.js";
@@ -49,6 +51,24 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
   const ev = parsed.event;
   const fields = { eventId: ev.id, resourceId: ev.resourceId, operationName: ev.operationName };
   try {
+    if (isAccessEvent(ev)) {
+      // Rare next to resource writes: the access code and the authorization SDK are loaded on
+      // the first one, so the tagging path's cold start does not pay for them.
+      const [{ handleAccessEvent }, { accessDeps }] = await Promise.all([
+        import("../shared/access/event.js"),
+        import("../shared/access/runtime.js"),
+        loadHeavySdks(),
+      ]);
+      const { result, calls } = await countCalls(() =>
+        withDeadline(EVENT_BUDGET_MS, () => handleAccessEvent(ev, accessDeps(log))),
+      );
+      log[result.result === "checked" ? "info" : "debug"]("role assignment change handled", {
+        ...fields,
+        ...result,
+        calls,
+      });
+      return;
+    }
     const { result, calls } = await countCalls(() =>
       withDeadline(EVENT_BUDGET_MS, () => handleResourceWrite(ev, taggingDeps(log))),
     );

@@ -137,6 +137,8 @@ module project 'modules/project-subscription.bicep' = {
   params: {
     principalId: app.outputs.identityPrincipalId
     accessMatrixRoleDefinitionIds: matrix.roleDefinitionIds
+    deleteRoleDefinitionIds: matrix.deleteRoleDefinitionIds
+    deletePrincipalTypes: matrix.deletePrincipalTypes
     promotionRole: appRoles.promotionRole
   }
 }
@@ -151,6 +153,7 @@ module governed 'modules/governed-subscription.bicep' = [
       tags: tags
       principalId: app.outputs.identityPrincipalId
       names: contract.names
+      eventFilter: contract.eventFilter
       existingSystemTopic: systemTopicsToAdopt[?subscriptionId] ?? {}
       deployEventSubscription: deployEventSubscriptions == 'true'
       functionAppResourceId: app.outputs.functionAppResourceId

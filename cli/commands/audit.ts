@@ -1,14 +1,20 @@
 /**
  * `steward audit --resource ID | --project NAME [--since ISO-TIME]`: every write aml-steward
  * made there (what, when, before -> after, why, correlation id), oldest first, and for a
- * resource its recorded policy violations, open and resolved.
+ * resource its recorded policy violations, open and resolved; for a project its access
+ * violations (role assignments and group members that differ from what promotions recorded).
  */
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { AuditLog, type AuditEntry } from "../../shared/ledger/audit.js";
 import { ViolationLog, type Violation } from "../../shared/ledger/violations.js";
+import { projectAccessViolations } from "../../shared/access/report.js";
+import { getPolicy } from "../../shared/policy/index.js";
 import { printJson, tableWidth, UsageError, type CommandContext } from "../io.js";
 import { renderTable, shortId } from "../table.js";
+
+/** Access rows of a scope are kept under its role-assignment collection; show the scope. */
+const ACCESS_SUFFIX = /\/providers\/Microsoft\.Authorization\/roleAssignments$/i;
 
 export interface AuditOptions {
   resource?: string;
@@ -46,7 +52,11 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
       includeResolved: true,
     });
   }
-  if (ctx.json) return printJson(ctx.io, { entries, ...(opts.resource ? { violations } : {}) });
+  if (opts.project) {
+    const table = new ViolationLog(azure().table(TABLES.violations));
+    violations = await projectAccessViolations(table, getPolicy().projectSubscriptionId, opts.project);
+  }
+  if (ctx.json) return printJson(ctx.io, { entries, violations });
   const out: string[] = [
     `${entries.length} audit entr${entries.length === 1 ? "y" : "ies"} for ${opts.resource ? `resource ${opts.resource}` : `project ${opts.project}`}`,
     renderTable(
@@ -64,16 +74,20 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
       { width: tableWidth(ctx), drop: [1, 5], wrap: [2, 3, 4] },
     ),
   ];
-  if (opts.resource) {
-    out.push(
-      "",
-      "violations:",
-      renderTable(
-        ["kind", "detail", "first seen", "last seen", "resolved"],
-        violations.map((v) => [v.kind, v.detail, v.firstSeen, v.lastSeen, v.resolvedAt ?? "open"]),
-        { width: tableWidth(ctx), drop: [2, 3], wrap: 1 },
-      ),
-    );
-  }
+  out.push(
+    "",
+    opts.resource ? "violations:" : "access violations:",
+    renderTable(
+      [opts.resource ? "kind" : "where", "detail", "first seen", "last seen", "resolved"],
+      violations.map((v) => [
+        opts.resource ? v.kind : shortId(v.resourceId.replace(ACCESS_SUFFIX, "")),
+        v.detail,
+        v.firstSeen,
+        v.lastSeen,
+        v.resolvedAt ?? "open",
+      ]),
+      { width: tableWidth(ctx), drop: [2, 3], wrap: 1 },
+    ),
+  );
   ctx.io.stdout(out.join("\n"));
 }

@@ -19,6 +19,7 @@ import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
 import { EmulatorPrincipalCredential } from "../principalCredential.js";
 import { explorationIds, PEOPLE, STEWARD_API, USE_CASE } from "../seeds/contoso.js";
 import type { LocalStack } from "../stack.js";
+import { tamper } from "./tamperAct.js";
 
 export interface Check {
   what: string;
@@ -415,4 +416,4 @@ const refuse: Act = {
   },
 };
 
-export const ACTS: Act[] = [explore, promote, drift, refuse];
+export const ACTS: Act[] = [explore, promote, drift, tamper, refuse];

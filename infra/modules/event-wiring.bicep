@@ -1,8 +1,11 @@
 // The subscription's Event Grid system topic (Microsoft.Resources.Subscriptions, location global)
 // and the event subscription to the onResourceWrite function:
-// - only Microsoft.Resources.ResourceWriteSuccess;
-// - tag writes (data.operationName Microsoft.Resources/tags/write) dropped at the source, so
-//   aml-steward's own tagging costs no invocation and cannot loop;
+// - Microsoft.Resources.ResourceWriteSuccess, and ResourceDeleteSuccess for deleted role
+//   assignments (access drift);
+// - aml-steward's own writes dropped at the source by the principal whose role assignment
+//   allowed them (data.authorization.evidence.principalId, which Azure writes without dashes),
+//   so its tagging costs no invocation and cannot loop, while everyone else's tag writes
+//   (portal, az tag) still arrive and are corrected within seconds;
 // - a retry policy, then dead-lettering to a blob container with the topic's system-assigned
 //   identity (the storage account accepts no keys).
 // Resource shapes as in Microsoft.EventGrid 2025-02-15 (the API version the AVM system-topic
@@ -19,6 +22,15 @@ param eventSubscriptionName string
 
 @description('Required. Create the event subscription (the function must already exist).')
 param deployEventSubscription bool
+
+@description('Required. Event types delivered (app-contract.json eventFilter.includedEventTypes).')
+param includedEventTypes array
+
+@description('Required. The event field naming the principal whose role assignment allowed the write.')
+param excludedPrincipalKey string
+
+@description('Required. Object id of aml-steward\'s managed identity: its own writes are not delivered.')
+param appPrincipalId string
 
 @description('Required. Resource id of the onResourceWrite function: <functionAppId>/functions/onResourceWrite.')
 param functionResourceId string
@@ -79,16 +91,13 @@ resource eventSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
     }
     eventDeliverySchema: 'EventGridSchema'
     filter: {
-      includedEventTypes: [
-        'Microsoft.Resources.ResourceWriteSuccess'
-      ]
+      includedEventTypes: includedEventTypes
       advancedFilters: [
         {
           operatorType: 'StringNotIn'
-          key: 'data.operationName'
-          values: [
-            'Microsoft.Resources/tags/write'
-          ]
+          key: excludedPrincipalKey
+          // Both spellings, as shared/setup/contract.ts excludedPrincipalValues lists them.
+          values: union([replace(toLower(appPrincipalId), '-', '')], [toLower(appPrincipalId)])
         }
       ]
     }

@@ -15,6 +15,9 @@ param principalId string
 @description('Required. names from infra/generated/app-contract.json.')
 param names object
 
+@description('Required. eventFilter from infra/generated/app-contract.json.')
+param eventFilter object
+
 @description('Optional. { resourceGroup, name } of a Microsoft.Resources.Subscriptions system topic that already exists in this subscription; empty = create one.')
 param existingSystemTopic object = {}
 
@@ -77,6 +80,9 @@ module wiring 'event-wiring.bicep' = {
     tags: tags
     systemTopicName: adoptTopic ? existingSystemTopic.name : names.systemTopic
     eventSubscriptionName: names.eventSubscription
+    includedEventTypes: eventFilter.includedEventTypes
+    excludedPrincipalKey: eventFilter.excludedPrincipalKey
+    appPrincipalId: principalId
     deployEventSubscription: deployEventSubscription
     functionResourceId: '${functionAppResourceId}/functions/${names.resourceWriteFunction}'
     deadLetterStorageAccountResourceId: deadLetterStorageAccountResourceId

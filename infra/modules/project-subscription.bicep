@@ -6,8 +6,11 @@
 //    generated from shared/setup/contract.ts into infra/generated/app-roles.json; docs/deploy.md
 //    says why each action is there. No Contributor.
 // 2. Role Based Access Control Administrator with an ABAC condition (version 2.0): the identity
-//    may create and delete role assignments only for the roles of the estate policy's access
-//    matrix and only for principals of type Group. No Owner, no User Access Administrator.
+//    may create role assignments only for the roles of the estate policy's access matrix and
+//    only for principals of type Group, and delete only those (with access.drift: restore, also
+//    hand-made assignments of the privileged roles, to users and service principals: it can
+//    remove them from the project's scopes, never create them). No Owner, no User Access
+//    Administrator.
 //    The role list comes from infra/generated/access-matrix-roles.json; shared/setup/contract.ts
 //    (abacCondition) builds the identical text, and test/unit/infra-abac.test.ts checks both.
 targetScope = 'subscription'
@@ -18,13 +21,21 @@ param principalId string
 @description('Required. Role definition GUIDs of the access matrix (from infra/generated/access-matrix-roles.json).')
 param accessMatrixRoleDefinitionIds array
 
+@description('Required. Role definition GUIDs the app may delete assignments of (access-matrix-roles.json deleteRoleDefinitionIds).')
+param deleteRoleDefinitionIds array
+
+@description('Required. Principal types the app may delete assignments to (access-matrix-roles.json deletePrincipalTypes).')
+param deletePrincipalTypes array
+
 @description('Required. The generated custom promotion role (infra/generated/app-roles.json: promotionRole).')
 param promotionRole object
 
 var rbacAdministratorRoleId = 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
 
 var roleList = join(accessMatrixRoleDefinitionIds, ', ')
-var abacCondition = '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roleList}} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {\'Group\'})) AND ((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/delete\'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roleList}} AND @Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {\'Group\'}))'
+var deleteRoleList = join(deleteRoleDefinitionIds, ', ')
+var deleteTypeList = join(map(deletePrincipalTypes, t => '\'${t}\''), ', ')
+var abacCondition = '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roleList}} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {\'Group\'})) AND ((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/delete\'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${deleteRoleList}} AND @Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {${deleteTypeList}}))'
 
 resource promotionRoleDefinition 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: promotionRole.id

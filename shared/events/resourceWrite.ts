@@ -7,6 +7,7 @@
 import { z } from "zod";
 
 export const RESOURCE_WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess";
+export const RESOURCE_DELETE_SUCCESS = "Microsoft.Resources.ResourceDeleteSuccess";
 export const TAGS_WRITE_OPERATION = "Microsoft.Resources/tags/write";
 
 /** Who made the write, from the JWT claims Azure copies into the event. */
@@ -28,7 +29,8 @@ export interface EventCaller {
 export interface ResourceWriteEvent {
   schema: "eventGrid" | "cloudEvents";
   id: string;
-  eventType: string;
+  /** RESOURCE_WRITE_SUCCESS or RESOURCE_DELETE_SUCCESS (a delete only matters for role assignments). */
+  eventType: typeof RESOURCE_WRITE_SUCCESS | typeof RESOURCE_DELETE_SUCCESS;
   /** ISO 8601, as sent. */
   eventTime: string;
   /** Resource id as the event spells it (casing not normalised; compare with sameId/idKey). */
@@ -243,9 +245,10 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
     };
   }
 
-  if (envelope.type.toLowerCase() !== RESOURCE_WRITE_SUCCESS.toLowerCase()) {
-    return { kind: "ignored", id: envelope.id, eventType: envelope.type };
-  }
+  const eventType = ([RESOURCE_WRITE_SUCCESS, RESOURCE_DELETE_SUCCESS] as const).find(
+    (t) => t.toLowerCase() === envelope.type.toLowerCase(),
+  );
+  if (!eventType) return { kind: "ignored", id: envelope.id, eventType: envelope.type };
 
   const data = dataSchema.safeParse(envelope.data);
   if (!data.success) return { kind: "malformed", id: envelope.id, reason: `data: ${describe(data.error)}` };
@@ -275,7 +278,7 @@ export function parseResourceWriteEvent(raw: unknown): ParsedEvent {
     event: {
       schema: isCloudEvent ? "cloudEvents" : "eventGrid",
       id: envelope.id,
-      eventType: RESOURCE_WRITE_SUCCESS,
+      eventType,
       eventTime: envelope.time,
       resourceId,
       subscriptionId: data.data.subscriptionId?.trim() || subscription,

@@ -18,7 +18,7 @@ import { ensureTable, tableKey } from "./tables.js";
  * foreign resource group, another project's asset). No scan can tell that it stopped
  * applying, so only an operator resolves it: syncFor and resolveUnseen leave it open.
  */
-export type ViolationKind = "region" | "naming" | "missingTags" | "tagLimit" | "security";
+export type ViolationKind = "region" | "naming" | "missingTags" | "tagLimit" | "security" | "access";
 
 export interface Violation {
   resourceId: string;
@@ -300,7 +300,9 @@ export class ViolationLog {
       ` and lastSeen lt '${odata(iso(seenBefore))}'`;
     let resolved = 0;
     for await (const r of this.table.listEntities<Row>({ queryOptions: { filter } })) {
-      if (r.kind === "security" || (opts.where && !opts.where(toViolation(r)))) continue;
+      // Access rows are kept by the access comparison (shared/access), which the tag scan never sees.
+      if (r.kind === "security" || r.kind === "access" || (opts.where && !opts.where(toViolation(r))))
+        continue;
       if (await this.markResolved(r, at, opts.correlationId)) resolved++;
     }
     return resolved;

@@ -270,6 +270,23 @@ export const estatePolicySchema = z
       })
       .default({ roleAssignmentsPerSubscription: 4000 })
       .describe("Limits checked when a promotion request is admitted."),
+    access: z
+      .strictObject({
+        drift: z
+          .enum(["audit", "restore"])
+          .default("audit")
+          .describe(
+            "What to do when the role assignments on a scope aml-steward created differ from the project's recorded access matrix, or its groups gained members outside the request flow: audit records an access violation; restore also removes what the matrix does not give and re-creates what it gives (only on scopes aml-steward created, never inherited assignments, within the blast-radius guard).",
+          ),
+        restoreMembersIn: z
+          .array(slug)
+          .default(["prod"])
+          .describe(
+            "Environments whose groups lose members added outside the request flow in restore mode; members added to other environments' groups are only reported.",
+          ),
+      })
+      .default({ drift: "audit", restoreMembersIn: ["prod"] })
+      .describe("Access drift: role assignments and group members compared with what promotions recorded."),
   })
   .describe("aml-steward estate policy");
 

@@ -27,20 +27,39 @@ export const INFRA_NAMES = {
   deadLetterContainer: "steward-deadletter",
 } as const;
 
-/** The event types the subscription delivers and the operations it drops at the source. */
+/**
+ * The event types the subscription delivers and the writes it drops at the source. Deletes come
+ * too, because a deleted role assignment on a project scope is access drift; every other delete
+ * is ignored by the handler at no call. Tag writes are NOT dropped by operation: the portal and
+ * `az tag` change tags through exactly that operation, and someone removing a cost tag must be
+ * corrected within seconds. Only aml-steward's own writes are dropped, by the principal whose
+ * role assignment allowed them (Event Grid cannot filter on the claim URIs, whose names contain
+ * dots; StringNotIn takes up to 25 values).
+ */
 export const EVENT_FILTER = {
-  includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
-  /** Advanced filter: StringNotIn on data.operationName (Event Grid allows at most 5 values). */
-  excludedOperationKey: "data.operationName",
-  excludedOperations: ["Microsoft.Resources/tags/write"],
+  includedEventTypes: [
+    "Microsoft.Resources.ResourceWriteSuccess",
+    "Microsoft.Resources.ResourceDeleteSuccess",
+  ],
+  excludedPrincipalKey: "data.authorization.evidence.principalId",
 } as const;
+
+/**
+ * The values of the StringNotIn on the app's principal: Azure writes evidence.principalId
+ * without dashes, and both spellings are listed so a change of that habit cannot make the app's
+ * own writes loop back (the handler's loop guard still drops them, at no call).
+ */
+export function excludedPrincipalValues(appPrincipalId: string): string[] {
+  const id = appPrincipalId.trim().toLowerCase();
+  return [...new Set([id.replace(/-/g, ""), id])];
+}
 
 /**
  * The `filter` of the resource-write event subscription built from EVENT_FILTER, as
  * infra/modules/event-wiring.bicep deploys it (test/unit/infra-events.test.ts holds the two
  * together): the local stack and the tests subscribe with it.
  */
-export function resourceWriteEventFilter(): {
+export function resourceWriteEventFilter(appPrincipalId: string): {
   includedEventTypes: string[];
   advancedFilters: Array<{ operatorType: "StringNotIn"; key: string; values: string[] }>;
 } {
@@ -49,8 +68,8 @@ export function resourceWriteEventFilter(): {
     advancedFilters: [
       {
         operatorType: "StringNotIn",
-        key: EVENT_FILTER.excludedOperationKey,
-        values: [...EVENT_FILTER.excludedOperations],
+        key: EVENT_FILTER.excludedPrincipalKey,
+        values: excludedPrincipalValues(appPrincipalId),
       },
     ],
   };
@@ -122,20 +141,53 @@ export function accessMatrixRoles(policy: EstatePolicy): MatrixRole[] {
   return [...byId.entries()].map(([id, name]) => ({ id, name })).sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** What aml-steward's RBAC administrator grant may delete. */
+export interface AbacDeleteSet {
+  roles: readonly string[];
+  principalTypes: readonly string[];
+}
+
 /**
  * The ABAC condition (version 2.0) on aml-steward's Role Based Access Control Administrator
- * assignment: it may create and delete only assignments of the given roles, and only to groups.
- * Shape as in Microsoft's "Examples to delegate Azure role assignment management with
- * conditions" (constrain roles and principal types). infra/modules/project-subscription.bicep
+ * assignment: it may create only assignments of the given roles, and only to groups; it may
+ * delete assignments of the `del` roles to the `del` principal types (by default the same as
+ * it may create). Shape as in Microsoft's "Examples to delegate Azure role assignment management
+ * with conditions" (constrain roles and principal types). infra/modules/project-subscription.bicep
  * builds the same text from infra/generated/access-matrix-roles.json.
  */
-export function abacCondition(roleIds: readonly string[]): string {
-  const roles = roleIds.map((r) => r.toLowerCase()).join(", ");
-  const part = (action: "write" | "delete", source: "Request" | "Resource") =>
+export function abacCondition(
+  roleIds: readonly string[],
+  del: AbacDeleteSet = { roles: roleIds, principalTypes: ["Group"] },
+): string {
+  const list = (ids: readonly string[]) => ids.map((r) => r.toLowerCase()).join(", ");
+  const types = (ts: readonly string[]) => ts.map((t) => `'${t}'`).join(", ");
+  const part = (
+    action: "write" | "delete",
+    source: "Request" | "Resource",
+    roles: string,
+    principals: string,
+  ) =>
     `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/${action}'})) OR ` +
     `(@${source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${roles}} AND ` +
-    `@${source}[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {'Group'}))`;
-  return `${part("write", "Request")} AND ${part("delete", "Resource")}`;
+    `@${source}[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase {${principals}}))`;
+  return `${part("write", "Request", list(roleIds), types(["Group"]))} AND ${part("delete", "Resource", list(del.roles), types(del.principalTypes))}`;
+}
+
+/**
+ * What the app may delete. With `access.drift: restore` it must remove hand-made assignments on
+ * the scopes it created: the privileged roles (Owner, User Access Administrator, RBAC
+ * Administrator, Contributor) besides the matrix's, to users and service principals too. It
+ * still cannot create any of them (the write branch is unchanged), so the wider delete set
+ * gives no way to gain access; other roles given by hand are reported and left to an operator.
+ * In audit mode it deletes nothing the matrix did not give.
+ */
+export function accessDeleteSet(policy: EstatePolicy): AbacDeleteSet {
+  const matrix = accessMatrixRoles(policy).map((r) => r.id);
+  if (policy.access.drift !== "restore") return { roles: matrix, principalTypes: ["Group"] };
+  return {
+    roles: [...new Set([...matrix, ...ESCALATING_ROLE_IDS])].sort(),
+    principalTypes: ["Group", "User", "ServicePrincipal"],
+  };
 }
 
 export interface ParsedAbacCondition {
@@ -315,8 +367,11 @@ export function appRoleSet(policy: EstatePolicy): {
       scope: project,
       roleId: ROLE_IDS.rbacAdministrator,
       roleName: "Role Based Access Control Administrator",
-      why: "grant the access matrix's roles to the project's groups; the condition allows nothing else",
-      condition: abacCondition(matrix),
+      why:
+        policy.access.drift === "restore"
+          ? "grant the access matrix's roles to the project's groups, and remove hand-made assignments of the matrix's and the privileged roles (access.drift: restore); the condition allows nothing else"
+          : "grant the access matrix's roles to the project's groups; the condition allows nothing else",
+      condition: abacCondition(matrix, accessDeleteSet(policy)),
     },
     {
       scope: `/subscriptions/${expSub.toLowerCase()}/resourceGroups/${expRg}/providers/Microsoft.MachineLearningServices/workspaces/${expWs}`,
@@ -370,14 +425,14 @@ export const GRAPH_PERMISSIONS: readonly GraphPermission[] = [
     why: "resolve requested owners and members by UPN; Graph requires it to create a group with users as owners or members",
   },
   {
+    value: "GroupMember.Read.All",
+    id: "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+    why: "read groups and memberships, never change them: whether a requester or approver is in a group the policy names (checkMemberGroups); whether an object named in a request is a group (never nested) or a group it did not create; and Graph's delta query (/groups/delta), so the nightly access run sees members added to aml-steward's groups outside the request flow at a cost that follows the changes (removing them needs nothing more: aml-steward owns its groups)",
+  },
+  {
     value: "Application.Read.All",
     id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     why: "read service principals: readable createdBy tags for service-principal callers, and service principals as group members",
-  },
-  {
-    value: "GroupMember.Read.All",
-    id: "98830695-27a2-44f7-8c18-0c3ebc9698f6",
-    why: "read groups and memberships, never change them: whether a requester or approver is in a group the policy names (checkMemberGroups), and whether an object named in a request is a group (groups are never nested into the project's groups) or a group it did not create",
   },
 ];
 
@@ -398,6 +453,9 @@ export function accessMatrixRolesFile(policy: EstatePolicy): Record<string, unkn
       "Generated by `npm run infra:generate` from the estate policy's access matrix. Do not edit: test/unit/infra-contract.test.ts fails when this is stale.",
     roleDefinitionIds: roles.map((r) => r.id),
     roles,
+    // What the RBAC administrator grant may delete (accessDeleteSet: wider with access.drift: restore).
+    deleteRoleDefinitionIds: [...accessDeleteSet(policy).roles],
+    deletePrincipalTypes: [...accessDeleteSet(policy).principalTypes],
   };
 }
 
@@ -409,8 +467,7 @@ export function appContractFile(policy: EstatePolicy): Record<string, unknown> {
     names: { ...INFRA_NAMES },
     eventFilter: {
       includedEventTypes: [...EVENT_FILTER.includedEventTypes],
-      excludedOperationKey: EVENT_FILTER.excludedOperationKey,
-      excludedOperations: [...EVENT_FILTER.excludedOperations],
+      excludedPrincipalKey: EVENT_FILTER.excludedPrincipalKey,
     },
     storage: storageNames(),
     projectSubscriptionId: policy.projectSubscriptionId.toLowerCase(),

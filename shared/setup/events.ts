@@ -1,8 +1,8 @@
 /** Setup checks of the Event Grid wiring of every governed subscription. */
 import type { GenericResource } from "@azure/arm-resources";
 import { isNotFound } from "../azure/errors.js";
-import { EVENT_FILTER, INFRA_NAMES } from "./contract.js";
-import { type Ctx, add, describe, isForbidden } from "./context.js";
+import { EVENT_FILTER, excludedPrincipalValues, INFRA_NAMES } from "./contract.js";
+import { type Ctx, add, describe, identityId, isForbidden } from "./context.js";
 
 /** API version of Microsoft.EventGrid system topics and event subscriptions read by the check. */
 const EVENT_GRID_API_VERSION = "2025-02-15";
@@ -20,24 +20,35 @@ interface EventSubscriptionProps {
   retryPolicy?: unknown;
 }
 
-/** Problems of an event subscription's definition (empty when it is as infra/ deploys it). */
-export function eventSubscriptionProblems(props: EventSubscriptionProps): string[] {
+/**
+ * Problems of an event subscription's definition (empty when it is as infra/ deploys it).
+ * `appPrincipalId` is aml-steward's identity, whose own writes the filter must drop; without it
+ * only the filter's shape is checked.
+ */
+export function eventSubscriptionProblems(props: EventSubscriptionProps, appPrincipalId?: string): string[] {
   const problems: string[] = [];
-  const types = props.filter?.includedEventTypes ?? [];
-  if (types.length !== 1 || types[0] !== EVENT_FILTER.includedEventTypes[0]) {
-    problems.push(
-      `includedEventTypes is ${JSON.stringify(types)}, expected ${JSON.stringify(EVENT_FILTER.includedEventTypes)}`,
-    );
+  const types = [...(props.filter?.includedEventTypes ?? [])].sort();
+  const expected = [...EVENT_FILTER.includedEventTypes].sort();
+  if (JSON.stringify(types) !== JSON.stringify(expected)) {
+    problems.push(`includedEventTypes is ${JSON.stringify(types)}, expected ${JSON.stringify(expected)}`);
   }
-  const drop = (props.filter?.advancedFilters ?? []).find(
+  const filters = props.filter?.advancedFilters ?? [];
+  const own = filters.find(
     (f) =>
       f.operatorType === "StringNotIn" &&
-      f.key?.toLowerCase() === EVENT_FILTER.excludedOperationKey.toLowerCase() &&
-      EVENT_FILTER.excludedOperations.every((op) =>
-        (f.values ?? []).some((v) => v.toLowerCase() === op.toLowerCase()),
-      ),
+      f.key?.toLowerCase() === EVENT_FILTER.excludedPrincipalKey.toLowerCase() &&
+      (!appPrincipalId ||
+        excludedPrincipalValues(appPrincipalId).every((p) =>
+          (f.values ?? []).some((v) => v.toLowerCase() === p),
+        )),
   );
-  if (!drop) problems.push("tag writes are not filtered out (StringNotIn on data.operationName)");
+  if (!own)
+    problems.push(
+      `aml-steward's own writes are not filtered out (StringNotIn on ${EVENT_FILTER.excludedPrincipalKey}${appPrincipalId ? ` with ${appPrincipalId}` : ""})`,
+    );
+  // The old filter dropped everyone's tag writes: someone removing a cost tag went unseen.
+  if (filters.some((f) => f.operatorType === "StringNotIn" && f.key?.toLowerCase() === "data.operationname"))
+    problems.push("tag writes by others are filtered out (StringNotIn on data.operationName)");
   const dest = props.destination;
   if (
     dest?.endpointType !== "AzureFunction" ||
@@ -110,14 +121,17 @@ export async function checkEvents(ctx: Ctx): Promise<void> {
       add(ctx, { area: "events", name: esName, status: "missing", fix });
       continue;
     }
-    const problems = eventSubscriptionProblems((es.properties ?? {}) as EventSubscriptionProps);
+    const problems = eventSubscriptionProblems(
+      (es.properties ?? {}) as EventSubscriptionProps,
+      identityId(ctx),
+    );
     add(ctx, {
       area: "events",
       name: esName,
       status: problems.length ? "wrong" : "ok",
       detail: problems.length
         ? problems.join("; ")
-        : "ResourceWriteSuccess without tag writes, retry and dead-letter",
+        : "resource writes and deletes except aml-steward's own, retry and dead-letter",
       fix: problems.length ? fix : undefined,
     });
   }

@@ -10,6 +10,8 @@ import type { PrincipalRef } from "../azure/principalNames.js";
 import {
   deliveryKey,
   eventDate,
+  RESOURCE_WRITE_SUCCESS,
+  TAGS_WRITE_OPERATION,
   type EventCaller,
   type ResourceWriteEvent,
 } from "../events/resourceWrite.js";
@@ -45,6 +47,7 @@ export interface TaggingDeps {
 
 export type Outcome =
   | { result: "guarded"; reason: GuardReason }
+  | { result: "notAWrite" }
   | { result: "skipped"; reason: SkipReason }
   | { result: "duplicate" }
   | { result: "gone" }
@@ -60,6 +63,9 @@ export type Outcome =
 export async function handleResourceWrite(event: ResourceWriteEvent, deps: TaggingDeps): Promise<Outcome> {
   const guard = loopGuard(event, deps.self);
   if (guard) return { result: "guarded", reason: guard };
+  // A deleted resource has nothing left to tag (deleted role assignments go to shared/access);
+  // deleting a resource's whole tag set is a delete event about a resource that is still there.
+  if (event.eventType !== RESOURCE_WRITE_SUCCESS && !isTagsDelete(event)) return { result: "notAWrite" };
   const parts = parseResourceId(event.resourceId);
   const skip = skipReason(deps.policy, { id: event.resourceId, type: parts?.type });
   if (skip || !parts) return { result: "skipped", reason: skip ?? "notAResource" };
@@ -319,5 +325,18 @@ function reasonText(event: ResourceWriteEvent, decision: TagDecision): string {
   const why = Object.entries(decision.reasons)
     .map(([k, r]) => `${k}: ${r}`)
     .join("; ");
-  return `${event.operationName} (event ${event.id}): ${why}`;
+  // A tag write by someone else is tampering with what we wrote: the audit names who did it.
+  const by = callerLabel(event.caller);
+  const tampering =
+    event.operationName.toLowerCase() === TAGS_WRITE_OPERATION.toLowerCase() || isTagsDelete(event);
+  return `${event.operationName}${by ? ` by ${by}` : ""} (event ${event.id})${tampering ? ", tags changed by hand put back" : ""}: ${why}`;
+}
+
+const TAGS_DELETE_OPERATION = "Microsoft.Resources/tags/delete";
+const isTagsDelete = (e: ResourceWriteEvent) =>
+  e.operationName.toLowerCase() === TAGS_DELETE_OPERATION.toLowerCase();
+
+/** Who the event says made the write, as readable as the claims allow. */
+export function callerLabel(c: EventCaller): string | undefined {
+  return c.upn ?? c.name ?? c.objectId ?? c.appId ?? c.evidencePrincipalId;
 }

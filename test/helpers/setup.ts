@@ -141,7 +141,7 @@ export async function deployLikeAzd(stack: TestStack, policy: EstatePolicy): Pro
                 maxEventsPerBatch: 1,
               },
             },
-            filter: resourceWriteEventFilter(),
+            filter: resourceWriteEventFilter(STEWARD_APP.objectId),
             retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
             deadLetterWithResourceIdentity: {
               identity: { type: "SystemAssigned" },

@@ -33,6 +33,7 @@ describe("npm run demo", () => {
       ["explore", "passed"],
       ["promote", "passed"],
       ["drift", "passed"],
+      ["tamper", "passed"],
       ["refuse", "passed"],
     ]);
     const titles = result.tables.map((t) => t.title);
@@ -122,7 +123,7 @@ describe("npm run demo", () => {
       expect(dom).toContain("stfrauddetectio");
     } else console.warn("headless Chromium not found: the demo report was not checked in a browser");
     expect(existsSync(path.join(dir, "host.log"))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^DEMO PASSED: 4 of 4 acts/);
+    expect(lines.at(-1)).toMatch(/^DEMO PASSED: 5 of 5 acts/);
     expect(result.durationMs).toBeLessThan(60_000);
   }, 120_000);
 });

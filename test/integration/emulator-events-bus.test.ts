@@ -31,6 +31,15 @@ const APP: Principal = {
   createdAt: 0,
 };
 
+/** aml-steward's identity, whose own writes the deployed filter drops (APP stands for another app). */
+const STEWARD: Principal = {
+  objectId: "55555555-5555-4555-8555-555555555555",
+  kind: "servicePrincipal",
+  displayName: "aml-steward",
+  appId: "66666666-6666-4666-8666-666666666666",
+  createdAt: 0,
+};
+
 interface Received {
   method: string;
   headers: http.IncomingHttpHeaders;
@@ -121,7 +130,7 @@ async function control(method: string, path: string, body?: unknown) {
 const webhookSub = (extra: Record<string, unknown> = {}) => ({
   properties: {
     destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
-    filter: resourceWriteEventFilter(),
+    filter: resourceWriteEventFilter(STEWARD.objectId),
     eventDeliverySchema: "EventGridSchema",
     retryPolicy: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 60 },
     ...extra,
@@ -205,18 +214,29 @@ describe("event subscriptions", () => {
     });
   });
 
-  it("filters tag writes out with StringNotIn and honours includedEventTypes", async () => {
+  it("filters aml-steward's own writes out with StringNotIn on the evidence's principal and honours includedEventTypes", async () => {
     await control("PUT", "/_emulator/eventSubscriptions/steward-writes", webhookSub());
-    bus.publish(write({ operationName: "Microsoft.Resources/tags/write", caller: APP }));
+    bus.publish(write({ operationName: "Microsoft.Resources/tags/write", caller: STEWARD }));
+    bus.publish(write({ caller: STEWARD }));
     bus.publish(
       write({
-        eventType: "Microsoft.Resources.ResourceDeleteSuccess",
-        operationName: "Microsoft.MachineLearningServices/workspaces/delete",
+        eventType: "Microsoft.Resources.ResourceActionSuccess",
+        operationName: "Microsoft.MachineLearningServices/workspaces/listKeys/action",
       }),
     );
     await bus.flush();
     expect(hook.notifications()).toHaveLength(0);
-    expect(bus.events()).toHaveLength(2);
+    // Someone else's tag write and a delete get through.
+    bus.publish(write({ operationName: "Microsoft.Resources/tags/write", caller: ALICE }));
+    bus.publish(
+      write({
+        eventType: "Microsoft.Resources.ResourceDeleteSuccess",
+        operationName: "Microsoft.Authorization/roleAssignments/delete",
+      }),
+    );
+    await bus.flush();
+    expect(hook.notifications()).toHaveLength(2);
+    expect(bus.events()).toHaveLength(5);
   });
 
   it("refuses a subscription whose webhook fails the handshake, and bad filters", async () => {

@@ -195,7 +195,7 @@ describe("events from ARM writes", () => {
     });
     await subscribe("no-tag-writes", {
       destination: { endpointType: "WebHook", properties: { endpointUrl: `${hookUrl}&sub=filtered` } },
-      filter: resourceWriteEventFilter(),
+      filter: resourceWriteEventFilter(APP.objectId),
     });
     hits = [];
     const appArm = new ResourceManagementClient(

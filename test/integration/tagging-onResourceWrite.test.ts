@@ -246,7 +246,7 @@ describe("onResourceWrite against the emulator", () => {
     expect(own).toHaveLength(1);
     expect(own[0]!.deliveries.map((d) => d.state)).toEqual(["delivered"]);
     expect(hook.deliveries.find((d) => d.eventId === own[0]!.event.id)?.logs.join("\n")).toMatch(
-      /"result":"guarded","reason":"tagWrite"/,
+      /"result":"guarded","reason":"ownWrite"/,
     );
 
     // Deliver it again, with nothing else going on: not one request by aml-steward.
@@ -509,6 +509,14 @@ describe("onResourceWrite against the emulator", () => {
     await clearRequests();
     await onResourceWrite({ id: "x", eventType: "Microsoft.Resources.ResourceWriteSuccess" }, ctx);
     await onResourceWrite("not json", ctx);
+    await onResourceWrite(
+      {
+        ...writeEventOf(saId("rg-aml-t1-dev", "stt1devabcde")).event,
+        eventType: "Microsoft.Resources.ResourceActionSuccess",
+      },
+      ctx,
+    );
+    // A delete of a resource (not of a role assignment) reaches the function and costs nothing.
     await onResourceWrite(
       {
         ...writeEventOf(saId("rg-aml-t1-dev", "stt1devabcde")).event,

@@ -20,6 +20,7 @@ describe("functions/index.ts", () => {
       "reconcileCostTags",
       "reconcileSubscription",
       "approveReconcileRun",
+      "reconcileAccess",
     ]);
     expect(new Set(names).size).toBe(names.length);
     for (const def of mod.allDefinitions) expect(typeof def.options.handler, def.name).toBe("function");

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { getPolicy, parsePolicy } from "../../shared/policy/index.js";
 import {
   abacCondition,
+  accessDeleteSet,
   accessMatrixRoles,
   InfraContractError,
   parseAbacCondition,
@@ -32,7 +33,15 @@ describe("the ABAC condition on Role Based Access Control Administrator", () => 
   const project = bicepCode("infra/modules/project-subscription.bicep");
   const generated = JSON.parse(read("infra/generated/access-matrix-roles.json")) as {
     roleDefinitionIds: string[];
+    deleteRoleDefinitionIds: string[];
+    deletePrincipalTypes: string[];
   };
+  /** The Bicep text with its variables filled in as the generated file gives them. */
+  const render = (template: string, g = generated) =>
+    template
+      .replace(/\$\{roleList\}/g, g.roleDefinitionIds.join(", "))
+      .replace(/\$\{deleteRoleList\}/g, g.deleteRoleDefinitionIds.join(", "))
+      .replace(/\$\{deleteTypeList\}/g, g.deletePrincipalTypes.map((t) => `'${t}'`).join(", "));
 
   it("the generated role list is exactly the access matrix's roles", () => {
     expect([...generated.roleDefinitionIds].sort()).toEqual(matrixIds);
@@ -49,17 +58,19 @@ describe("the ABAC condition on Role Based Access Control Administrator", () => 
   });
 
   it("renders to the same condition as shared/setup (what setup verifies in Azure)", () => {
-    const template = bicepStringVar(project, "abacCondition");
-    const rendered = template.replace(/\$\{roleList\}/g, generated.roleDefinitionIds.join(", "));
+    const rendered = render(bicepStringVar(project, "abacCondition"));
     expect(rendered).not.toContain("${");
-    expect(rendered).toBe(abacCondition(generated.roleDefinitionIds));
+    expect(rendered).toBe(
+      abacCondition(generated.roleDefinitionIds, {
+        roles: generated.deleteRoleDefinitionIds,
+        principalTypes: generated.deletePrincipalTypes,
+      }),
+    );
+    expect(project).toMatch(/var deleteRoleList = join\(deleteRoleDefinitionIds, ', '\)/);
   });
 
   it("allows writes and deletes of the matrix roles only, to principal type Group only", () => {
-    const rendered = bicepStringVar(project, "abacCondition").replace(
-      /\$\{roleList\}/g,
-      generated.roleDefinitionIds.join(", "),
-    );
+    const rendered = render(bicepStringVar(project, "abacCondition"));
     const parsed = parseAbacCondition(rendered);
     expect(parsed).toEqual({
       writeRoles: matrixIds,
@@ -75,6 +86,24 @@ describe("the ABAC condition on Role Based Access Control Administrator", () => 
     );
     expect(rendered).toContain("!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})");
     expect(rendered).toContain("!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})");
+  });
+
+  it("with access.drift: restore, may also delete privileged roles' assignments to users and service principals, never create them", () => {
+    const restore = parsePolicy({ ...JSON.parse(JSON.stringify(policy)), access: { drift: "restore" } });
+    const del = accessDeleteSet(restore);
+    const wide = {
+      roleDefinitionIds: matrixIds,
+      deleteRoleDefinitionIds: [...del.roles],
+      deletePrincipalTypes: [...del.principalTypes],
+    };
+    const parsed = parseAbacCondition(render(bicepStringVar(project, "abacCondition"), wide))!;
+    expect(parsed.writeRoles).toEqual(matrixIds);
+    expect(parsed.writePrincipalTypes).toEqual(["group"]);
+    expect(parsed.deleteRoles).toEqual(
+      expect.arrayContaining([ROLE_IDS.owner, ROLE_IDS.userAccessAdministrator]),
+    );
+    expect(parsed.deleteRoles).toEqual(expect.arrayContaining(matrixIds));
+    expect(parsed.deletePrincipalTypes).toEqual(["group", "serviceprincipal", "user"]);
   });
 
   it("is attached, version 2.0, to the RBAC administrator assignment", () => {

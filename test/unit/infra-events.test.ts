@@ -14,29 +14,42 @@ describe("the event subscription of each governed subscription", () => {
     expect(wiring).toMatch(/location: 'global'/);
   });
 
-  it("delivers only ResourceWriteSuccess", () => {
-    expect(subscriptionBlock).toMatch(
-      /includedEventTypes: \[\s*'Microsoft\.Resources\.ResourceWriteSuccess'\s*\]/,
-    );
-    expect(EVENT_FILTER.includedEventTypes).toEqual(["Microsoft.Resources.ResourceWriteSuccess"]);
+  it("delivers resource writes, and deletes (a deleted role assignment is access drift)", () => {
+    expect(subscriptionBlock).toMatch(/includedEventTypes: includedEventTypes/);
+    expect(EVENT_FILTER.includedEventTypes).toEqual([
+      "Microsoft.Resources.ResourceWriteSuccess",
+      "Microsoft.Resources.ResourceDeleteSuccess",
+    ]);
+    const contract = JSON.parse(read("infra/generated/app-contract.json")) as {
+      eventFilter: { includedEventTypes: string[]; excludedPrincipalKey: string };
+    };
+    expect(contract.eventFilter).toEqual({
+      includedEventTypes: [...EVENT_FILTER.includedEventTypes],
+      excludedPrincipalKey: EVENT_FILTER.excludedPrincipalKey,
+    });
+    expect(bicepCode("infra/main.bicep")).toMatch(/eventFilter: contract\.eventFilter/);
   });
 
-  it("drops tag writes at the source with StringNotIn on data.operationName", () => {
+  it("drops only aml-steward's own writes at the source, by its principal; never tag writes as such", () => {
     const filter = /advancedFilters: \[([\s\S]*?)\n {6}\]/.exec(subscriptionBlock)?.[1] ?? "";
     expect(filter).toMatch(/operatorType: 'StringNotIn'/);
-    expect(filter).toMatch(/key: 'data\.operationName'/);
-    expect(filter).toMatch(/values: \[\s*'Microsoft\.Resources\/tags\/write'\s*\]/);
-    // Event Grid: at most 5 values in one string filter.
-    expect([...filter.matchAll(/'Microsoft\.[^']+'/g)].length).toBeLessThanOrEqual(5);
-    expect(EVENT_FILTER.excludedOperations).toContain("Microsoft.Resources/tags/write");
-    // The filter the local stack and the tests subscribe with is this one.
-    const built = resourceWriteEventFilter();
-    expect(built.advancedFilters).toHaveLength(1);
-    const [drop] = built.advancedFilters;
-    expect(filter).toContain(`operatorType: '${drop!.operatorType}'`);
-    expect(filter).toContain(`key: '${drop!.key}'`);
-    for (const op of drop!.values) expect(filter).toContain(`'${op}'`);
-    for (const type of built.includedEventTypes) expect(subscriptionBlock).toContain(`'${type}'`);
+    expect(filter).toMatch(/key: excludedPrincipalKey/);
+    expect(filter).toContain(
+      "values: union([replace(toLower(appPrincipalId), '-', '')], [toLower(appPrincipalId)])",
+    );
+    expect(subscriptionBlock).not.toContain("data.operationName");
+    expect(bicepCode("infra/modules/governed-subscription.bicep")).toMatch(/appPrincipalId: principalId/);
+    // The filter the local stack and the tests subscribe with is the same one.
+    const built = resourceWriteEventFilter("5A1E7C3D-9B2F-4E8A-8C6D-0F1E2D3C4B5A");
+    expect(built.advancedFilters).toEqual([
+      {
+        operatorType: "StringNotIn",
+        key: "data.authorization.evidence.principalId",
+        values: ["5a1e7c3d9b2f4e8a8c6d0f1e2d3c4b5a", "5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a"],
+      },
+    ]);
+    // Event Grid: at most 25 values in one filter.
+    expect(built.advancedFilters[0]!.values.length).toBeLessThanOrEqual(25);
   });
 
   it("targets the onResourceWrite function, one event per invocation", () => {
@@ -77,7 +90,8 @@ describe("the event subscription of each governed subscription", () => {
     );
   });
 
-  it("setup's check accepts exactly this definition and flags a subscription that lets tag writes through", () => {
+  it("setup's check accepts exactly this definition and flags one that drops others' tag writes or not our own", () => {
+    const app = "5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a";
     const deployed = {
       destination: {
         endpointType: "AzureFunction",
@@ -86,6 +100,20 @@ describe("the event subscription of each governed subscription", () => {
             "/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/f/functions/onResourceWrite",
         },
       },
+      filter: resourceWriteEventFilter(app),
+      retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
+      deadLetterWithResourceIdentity: { identity: { type: "SystemAssigned" } },
+    };
+    expect(eventSubscriptionProblems(deployed, app)).toEqual([]);
+    const notOurs =
+      "aml-steward's own writes are not filtered out (StringNotIn on data.authorization.evidence.principalId with 5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a)";
+    expect(
+      eventSubscriptionProblems({ ...deployed, filter: { ...deployed.filter, advancedFilters: [] } }, app),
+    ).toEqual([notOurs]);
+    // Someone else's principal in the filter is not ours.
+    expect(eventSubscriptionProblems(deployed, "00000000-0000-4000-8000-000000000000")).toHaveLength(1);
+    const old = {
+      ...deployed,
       filter: {
         includedEventTypes: ["Microsoft.Resources.ResourceWriteSuccess"],
         advancedFilters: [
@@ -96,13 +124,11 @@ describe("the event subscription of each governed subscription", () => {
           },
         ],
       },
-      retryPolicy: { maxDeliveryAttempts: 10, eventTimeToLiveInMinutes: 1440 },
-      deadLetterWithResourceIdentity: { identity: { type: "SystemAssigned" } },
     };
-    expect(eventSubscriptionProblems(deployed)).toEqual([]);
-    expect(resourceWriteEventFilter()).toEqual(deployed.filter);
-    expect(
-      eventSubscriptionProblems({ ...deployed, filter: { ...deployed.filter, advancedFilters: [] } }),
-    ).toEqual(["tag writes are not filtered out (StringNotIn on data.operationName)"]);
+    expect(eventSubscriptionProblems(old, app)).toEqual([
+      'includedEventTypes is ["Microsoft.Resources.ResourceWriteSuccess"], expected ["Microsoft.Resources.ResourceDeleteSuccess","Microsoft.Resources.ResourceWriteSuccess"]',
+      notOurs,
+      "tag writes by others are filtered out (StringNotIn on data.operationName)",
+    ]);
   });
 });

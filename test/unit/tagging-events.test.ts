@@ -167,13 +167,19 @@ describe("parseResourceWriteEvent", () => {
     expect(r.kind).toBe("resourceWrite");
   });
 
-  it("ignores other event types", () => {
+  it("reads deletes (a deleted role assignment is access drift) and ignores other event types", () => {
+    const del = parseResourceWriteEvent(
+      eventGrid({ eventType: "microsoft.resources.resourcedeletesuccess" }),
+    );
+    expect(del.kind === "resourceWrite" && del.event.eventType).toBe(
+      "Microsoft.Resources.ResourceDeleteSuccess",
+    );
     expect(
-      parseResourceWriteEvent(eventGrid({ eventType: "Microsoft.Resources.ResourceDeleteSuccess" })),
+      parseResourceWriteEvent(eventGrid({ eventType: "Microsoft.Resources.ResourceWriteFailure" })),
     ).toEqual({
       kind: "ignored",
       id: "ev-1",
-      eventType: "Microsoft.Resources.ResourceDeleteSuccess",
+      eventType: "Microsoft.Resources.ResourceWriteFailure",
     });
     expect(
       parseResourceWriteEvent(cloudEvent({ type: "Microsoft.Resources.ResourceActionSuccess" })).kind,
@@ -270,11 +276,16 @@ describe("loopGuard", () => {
     return r.event;
   };
 
-  it("stops every tag write, whoever made it", () => {
-    expect(loopGuard(ev({ operationName: "Microsoft.Resources/tags/write" }, { upn: "bob" }), self)).toBe(
-      "tagWrite",
-    );
-    expect(loopGuard(ev({ operationName: "microsoft.resources/TAGS/write" }, {}), self)).toBe("tagWrite");
+  it("lets tag writes by others through (they may have removed a cost tag) and stops our own", () => {
+    expect(
+      loopGuard(ev({ operationName: "Microsoft.Resources/tags/write" }, { upn: "bob" }), self),
+    ).toBeUndefined();
+    expect(
+      loopGuard(
+        ev({ operationName: "microsoft.resources/TAGS/write" }, {}, self.objectId.replace(/-/g, "")),
+        self,
+      ),
+    ).toBe("ownWrite");
   });
 
   it("stops writes by our own identity (object id, app id or evidence), in any casing", () => {
