@@ -94,6 +94,10 @@ function outcomeOf(
           return { outcome: "skipped", detail: SKIP_WORDS[String(fields.reason)] ?? String(fields.reason) };
         case "gone":
           return { outcome: "gone", detail: "the resource no longer exists" };
+        // Deletes reach the handler now (deleted role assignments are access drift); a deleted
+        // resource has nothing to tag.
+        case "notAWrite":
+          return { outcome: "ignored", detail: "delete event" };
         default:
           return { outcome: result };
       }

@@ -203,8 +203,8 @@ async function roleAssignmentMatrices(
       string,
       { who: string; own: boolean; rank: number; azureRole: string; envs: Set<string> }
     >();
-    const perEnv = new Map<string, { groups: number; own: number }>(
-      envs.map((e) => [e, { groups: 0, own: 0 }]),
+    const perEnv = new Map<string, { groups: number; own: number; other: number }>(
+      envs.map((e) => [e, { groups: 0, own: 0, other: 0 }]),
     );
     for (const rg of projectRgs.filter((r) => r.project === project && r.env)) {
       for await (const ra of azure()
@@ -235,7 +235,9 @@ async function roleAssignmentMatrices(
         const count = perEnv.get(rg.env!);
         if (count) {
           if (ra.principalType === "Group") count.groups++;
-          else count.own++;
+          else if (own) count.own++;
+          // e.g. the Owner someone grants by hand in the tamper act: shown, never counted as ours.
+          else count.other++;
         }
       }
     }
@@ -260,7 +262,7 @@ async function roleAssignmentMatrices(
     ]);
     const totals = envs.map((e) => {
       const n = perEnv.get(e)!;
-      return `${e}: ${n.groups} to groups${n.own ? ` + ${n.own} to the workspace's own identity` : ""}`;
+      return `${e}: ${n.groups} to groups${n.own ? ` + ${n.own} to the workspace's own identity` : ""}${n.other ? ` + ${n.other} made by hand, outside the access matrix` : ""}`;
     });
     out.push({
       title: `Role assignments of ${project} (role x environment, as steward policy show)`,
