@@ -24,6 +24,8 @@ import {
   type SecurityFinding,
 } from "./ownership.js";
 import { ARM_SEGMENT, LINEAGE_TAGS } from "./steps/assets.js";
+import { narrowAccessRefusals } from "./projectAccess.js";
+import { setupRefusals } from "./setupAdmission.js";
 
 export interface ResolvedPrincipal {
   objectId: string;
@@ -154,6 +156,7 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
   ) {
     add("environments", "each environment may be named once");
   }
+  out.push(...narrowAccessRefusals(policy, request), ...setupRefusals(policy, request));
   const roleNames = policy.roles.map((r) => r.name);
   for (const role of Object.keys(request.members)) {
     if (!roleNames.includes(role)) {

@@ -10,6 +10,7 @@ import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
 import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js";
+import { narrowedCells, projectAccessMatrix, type NarrowedCell } from "./projectAccess.js";
 import {
   API_VERSIONS,
   creationTagNames,
@@ -121,6 +122,8 @@ export interface PromotionPlan {
   ownershipTags: { managedBy: string; project: string };
   environments: EnvironmentPlan[];
   assets: AssetPlan;
+  /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
+  access?: NarrowedCell[];
 }
 
 export interface PlanContext {
@@ -163,6 +166,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     fillOnlyTags: creationTagNames(policy),
     ownershipTags: { managedBy: policy.tags.managedBy, project: policy.tags.project },
     environments: envPlans,
+    ...(request.narrowAccess ? { access: narrowedCells(policy, request.narrowAccess) } : {}),
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
       sourceResourceGroup: ex.resourceGroup,
@@ -245,9 +249,10 @@ function planEnvironment(
   });
 
   const roleAssignments: PlannedRoleAssignment[] = [];
+  const matrix = projectAccessMatrix(policy, request.narrowAccess);
   for (const group of groups) {
     const groupId = ctx.groupIds?.get(group.uniqueName);
-    for (const grant of policy.accessMatrix[group.role]?.[env] ?? []) {
+    for (const grant of matrix[group.role]?.[env] ?? []) {
       const guid = grant.id.toLowerCase();
       roleAssignments.push({
         role: group.role,
