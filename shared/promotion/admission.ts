@@ -25,7 +25,7 @@ import {
 } from "./ownership.js";
 import { ARM_SEGMENT, LINEAGE_TAGS } from "./steps/assets.js";
 import { narrowAccessRefusals } from "./projectAccess.js";
-import { setupRefusals } from "./setupAdmission.js";
+import { assetSource, isTeamRequest, setupRefusals, TEAM_ENV } from "./setupAdmission.js";
 
 export interface ResolvedPrincipal {
   objectId: string;
@@ -87,6 +87,7 @@ export type Admission =
 
 /** The environments a request asks for, in the policy's promotion order. */
 export function requestedEnvironments(policy: EstatePolicy, request: PromotionRequest): string[] {
+  if (isTeamRequest(request)) return [TEAM_ENV];
   const wanted = new Set(
     (request.environments ?? policy.environments.map((e) => e.name)).map((e) => e.toLowerCase()),
   );
@@ -344,7 +345,7 @@ export async function ownershipRefusals(
     if (problem) out.push({ path: "project", target: `group:${name}`, subscriptionId: sub, detail: problem });
   }
   if ("versions" in request.assets) {
-    const ex = policy.exploration;
+    const ex = assetSource(policy, request);
     const refs = request.assets.versions;
     const tags = await lookups.assetTags(ex, refs);
     refs.forEach((ref, i) => {

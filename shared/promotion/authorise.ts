@@ -68,7 +68,12 @@ export function authorise(i: AuthoriseInput): Authorisation {
       kind: "newProject",
       approval: request.dryRun
         ? undefined
-        : { group: approvers, reasons: [`new project "${request.project}" under ${request.costCenter}`] },
+        : {
+            group: approvers,
+            reasons: [
+              `new ${request.kind === "team" ? "team workspace" : "project"} "${request.project}" under ${request.costCenter}`,
+            ],
+          },
     };
   }
 

@@ -56,7 +56,10 @@ export interface ExecuteDeps {
 
 /** Every step name of a plan, in an order consistent with the dependencies between steps. */
 export function stepNames(plan: PromotionPlan): string[] {
-  return [...plan.environments.flatMap((e) => ENV_STEPS.map((s) => `${e.env}/${s}`)), ...ASSET_STEPS];
+  return [
+    ...plan.environments.flatMap((e) => ENV_STEPS.map((s) => `${e.env}/${s}`)),
+    ...(plan.kind === "team" ? [] : ASSET_STEPS),
+  ];
 }
 
 class Halted extends Error {
@@ -149,6 +152,8 @@ export async function executePlan(
   };
 
   await settle(plan.environments.map(runEnv));
+  // A team workspace starts empty: its members bring their own work into it.
+  if (plan.kind === "team") return;
 
   // Selected inside the copy step, so that a refused asset is a failed step on record.
   let selected: SelectedAsset[] = [];

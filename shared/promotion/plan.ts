@@ -11,6 +11,7 @@ import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
 import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js";
 import { narrowedCells, projectAccessMatrix, type NarrowedCell } from "./projectAccess.js";
+import { assetSource, isTeamRequest, TEAM_ENV, teamEnvironment, workspaceId } from "./setupAdmission.js";
 import {
   API_VERSIONS,
   creationTagNames,
@@ -122,6 +123,8 @@ export interface PromotionPlan {
   ownershipTags: { managedBy: string; project: string };
   environments: EnvironmentPlan[];
   assets: AssetPlan;
+  /** "team": a team onboarding, one workspace and no assets to move; absent: a project. */
+  kind?: "team";
   /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
   access?: NarrowedCell[];
 }
@@ -156,7 +159,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner, created));
   const first = envPlans[0];
   if (!first) throw new Error("a promotion needs at least one environment");
-  const ex = policy.exploration;
+  const ex = assetSource(policy, request);
   return {
     requestId: request.requestId.toLowerCase(),
     project: request.project,
@@ -166,12 +169,13 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     fillOnlyTags: creationTagNames(policy),
     ownershipTags: { managedBy: policy.tags.managedBy, project: policy.tags.project },
     environments: envPlans,
+    ...(isTeamRequest(request) ? { kind: "team" as const } : {}),
     ...(request.narrowAccess ? { access: narrowedCells(policy, request.narrowAccess) } : {}),
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
       sourceResourceGroup: ex.resourceGroup,
       sourceWorkspace: ex.workspace,
-      sourceWorkspaceId: `${resourceGroupId(ex.subscriptionId, ex.resourceGroup)}/providers/Microsoft.MachineLearningServices/workspaces/${ex.workspace}`,
+      sourceWorkspaceId: workspaceId(ex),
       targetEnv: first.env,
       targetProductionData: first.productionData,
       selection: request.assets,
@@ -191,7 +195,10 @@ function planEnvironment(
   const { request, region } = input;
   const sub = policy.projectSubscriptionId;
   const names = environmentNames(policy, request.project, env);
-  const envDef = policy.environments.find((e) => e.name === env)!;
+  const team = env === TEAM_ENV && isTeamRequest(request) ? teamEnvironment(policy) : undefined;
+  const envDef: EstatePolicy["environments"][number] =
+    team ?? policy.environments.find((e) => e.name === env)!;
+  const column = team?.columnOf ?? env;
   const rgId = resourceGroupId(sub, names.resourceGroup);
   const tags = managedTags(policy, {
     costCenter: request.costCenter,
@@ -201,7 +208,7 @@ function planEnvironment(
     createdBy: created.by,
     createdOn: created.on,
   });
-  const hardening = environmentHardening(policy, env);
+  const hardening = environmentHardening(policy, column);
   const { dependencies, workspace: ws } = workspaceBlueprint({
     resourceGroupId: rgId,
     region,
@@ -252,7 +259,7 @@ function planEnvironment(
   const matrix = projectAccessMatrix(policy, request.narrowAccess);
   for (const group of groups) {
     const groupId = ctx.groupIds?.get(group.uniqueName);
-    for (const grant of matrix[group.role]?.[env] ?? []) {
+    for (const grant of matrix[group.role]?.[column] ?? []) {
       const guid = grant.id.toLowerCase();
       roleAssignments.push({
         role: group.role,

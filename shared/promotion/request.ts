@@ -95,6 +95,10 @@ export const promotionRequestSchema = z.strictObject({
    * matrix this project keeps. Narrowing only; admission refuses anything the estate matrix
    * does not grant (projectAccess.ts).
    */
+  /** "team": a team onboarding request (its one workspace); default: a project. */
+  kind: z.enum(["project", "team"]).optional(),
+  /** A project promoted from this team's workspace instead of from exploration. */
+  fromTeam: safeToken("a team", 24).optional(),
   narrowAccess: z
     .record(
       safeToken("a role", 64),
