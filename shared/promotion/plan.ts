@@ -11,6 +11,7 @@ import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
 import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js";
 import { narrowedCells, projectAccessMatrix, type NarrowedCell } from "./projectAccess.js";
+import { planRegistry, type PlannedRegistry } from "./registryPlan.js";
 import { assetSource, isTeamRequest, TEAM_ENV, teamEnvironment, workspaceId } from "./setupAdmission.js";
 import {
   API_VERSIONS,
@@ -123,6 +124,8 @@ export interface PromotionPlan {
   ownershipTags: { managedBy: string; project: string };
   environments: EnvironmentPlan[];
   assets: AssetPlan;
+  /** The project's Azure ML registry (policy mlRegistry: perProject, more than one environment). */
+  registry?: PlannedRegistry;
   /** "team": a team onboarding, one workspace and no assets to move; absent: a project. */
   kind?: "team";
   /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
@@ -159,6 +162,9 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner, created));
   const first = envPlans[0];
   if (!first) throw new Error("a promotion needs at least one environment");
+  const registry = isTeamRequest(request)
+    ? undefined
+    : planRegistry(policy, request.project, envPlans, region);
   const ex = assetSource(policy, request);
   return {
     requestId: request.requestId.toLowerCase(),
@@ -170,6 +176,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     ownershipTags: { managedBy: policy.tags.managedBy, project: policy.tags.project },
     environments: envPlans,
     ...(isTeamRequest(request) ? { kind: "team" as const } : {}),
+    ...(registry ? { registry } : {}),
     ...(request.narrowAccess ? { access: narrowedCells(policy, request.narrowAccess) } : {}),
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
@@ -353,10 +360,12 @@ export function withGroupIds(
 
 /** Every resource id the plan creates (for the record and for cleanup reports). */
 export function plannedResourceIds(plan: PromotionPlan): string[] {
-  return plan.environments.flatMap((e) => [
-    e.resourceGroup.id,
-    ...e.dependencies.map((d) => d.id),
-    e.workspace.id,
-    ...(e.budget ? [e.budget.id] : []),
-  ]);
+  return plan.environments
+    .flatMap((e) => [
+      e.resourceGroup.id,
+      ...e.dependencies.map((d) => d.id),
+      e.workspace.id,
+      ...(e.budget ? [e.budget.id] : []),
+    ])
+    .concat(plan.registry ? [plan.registry.resource.id] : []);
 }
