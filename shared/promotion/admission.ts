@@ -24,7 +24,7 @@ import {
   type SecurityFinding,
 } from "./ownership.js";
 import { ARM_SEGMENT, LINEAGE_TAGS } from "./steps/assets.js";
-import { narrowAccessRefusals } from "./projectAccess.js";
+import { narrowAccessRefusals, projectAccessMatrix } from "./projectAccess.js";
 import { assetSource, isTeamRequest, setupRefusals, TEAM_ENV } from "./setupAdmission.js";
 
 export interface ResolvedPrincipal {
@@ -273,7 +273,16 @@ export async function quotaRefusals(
     )
     .reduce(
       (n, env) =>
-        n + policy.roles.reduce((m, role) => m + (policy.accessMatrix[role.name]?.[env]?.length ?? 0), 0),
+        n +
+        policy.roles.reduce(
+          (m, role) =>
+            m +
+            // A project's own (narrowed) matrix; a team workspace takes the first environment's column.
+            (projectAccessMatrix(policy, request.narrowAccess)[role.name]?.[
+              env === TEAM_ENV ? policy.environments[0]!.name : env
+            ]?.length ?? 0),
+          0,
+        ),
       0,
     );
   if (added > 0) {

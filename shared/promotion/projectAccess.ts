@@ -94,3 +94,19 @@ export function narrowedCells(
     }
   return cells;
 }
+
+/**
+ * A project's matrix as its promotion record states it (plan.access): what reconciliation of
+ * access must hold the project to, rather than the estate's. The record keeps Azure role names,
+ * which the estate matrix resolves; a name the estate no longer grants in that cell is dropped,
+ * so a policy that narrowed since never widens a project back.
+ */
+export function recordedProjectMatrix(
+  policy: EstatePolicy,
+  cells: readonly NarrowedCell[] | undefined,
+): EstatePolicy["accessMatrix"] {
+  if (!cells?.length) return policy.accessMatrix;
+  const narrow: NarrowAccess = {};
+  for (const c of cells) (narrow[c.role] ??= {})[c.env] = c.granted;
+  return projectAccessMatrix(policy, narrow);
+}

@@ -14,6 +14,7 @@ import { getPolicy, loadPolicyFile, parsePolicy } from "../../shared/policy/inde
 import { describeSetup, registryName, TEAM_ENV } from "../../shared/policy/setupRules.js";
 import { policyRefusals, type ResolvedPrincipal } from "../../shared/promotion/admission.js";
 import { planPromotion } from "../../shared/promotion/plan.js";
+import { recordedProjectMatrix } from "../../shared/promotion/projectAccess.js";
 import { parsePromotionRequest, type PromotionRequest } from "../../shared/promotion/request.js";
 import YAML from "yaml";
 
@@ -74,6 +75,20 @@ describe("example policies", () => {
     expect(await main(["policy", "validate", path.join(EXAMPLES, `${name}.yaml`)], c.io)).toBe(0);
     expect(c.out()).toMatch(/: valid\./);
     expect(c.out()).toMatch(/^trade-offs:/m);
+  });
+
+  it("`steward policy show` states the setup and its trade-offs", async () => {
+    const previous = process.env.STEWARD_POLICY_PATH;
+    process.env.STEWARD_POLICY_PATH = path.join(EXAMPLES, "single-environment.yaml");
+    try {
+      const c = cli();
+      expect(await main(["policy", "show"], c.io)).toBe(0);
+      expect(c.out()).toContain("setup: workspace per project; single environment (main: production data)");
+      expect(c.out()).toContain("single environment: development and production work share RBAC");
+    } finally {
+      if (previous === undefined) delete process.env.STEWARD_POLICY_PATH;
+      else process.env.STEWARD_POLICY_PATH = previous;
+    }
   });
 
   it("the Contoso example is the bundled default", () => {
@@ -234,6 +249,16 @@ describe("per-solution access", () => {
     ]);
     // Without narrowing the plan (and so its hash) is what it always was.
     expect(estate.access).toBeUndefined();
+  });
+
+  it("the recorded cells give reconciliation the project's matrix back", () => {
+    const r = request({ narrowAccess: { "data-scientist": { qa: ["Reader"], prod: [] } } });
+    const cells = plan(r).access;
+    const m = recordedProjectMatrix(policy, cells);
+    expect(m["data-scientist"]!.qa!.map((g) => g.name)).toEqual(["Reader"]);
+    expect(m["data-scientist"]!.prod).toEqual([]);
+    expect(m["data-scientist"]!.dev).toEqual(policy.accessMatrix["data-scientist"]!.dev);
+    expect(recordedProjectMatrix(policy, undefined)).toBe(policy.accessMatrix);
   });
 
   it("refuses a widening, an unknown role and an unknown environment", () => {
