@@ -141,6 +141,48 @@ describe("team workspaces", () => {
       .modelVersions.get(dev.resourceGroup, dev.workspace, "card-scorer", "2");
     expect(copy.properties.tags?.promotedFrom?.toLowerCase()).toBe(ws.toLowerCase());
   });
+
+  it("only a team's owners and members may promote from its workspace; a team must be onboarded first", async () => {
+    const onboarding = w.request({
+      project: "churn",
+      kind: "team",
+      costCenter: "CC-2200-CHURN",
+      useCaseId: "onboarding",
+      members: { "data-scientist": ["alice@contoso.com"] },
+    });
+    delete (onboarding as Record<string, unknown>).environments;
+    await w.promote(onboarding);
+    expect((await w.waitForRecord(onboarding.requestId, (x) => done(x.status))).status).toBe("succeeded");
+
+    const outsider = w.request({
+      project: "churn-model",
+      useCaseId: "churn-model",
+      costCenter: "CC-2200-CHURN",
+      fromTeam: "churn",
+      requestedBy: "bob@contoso.com",
+    });
+    await w.submit(outsider, PEOPLE.bob);
+    const refused = await w.waitForRecord(outsider.requestId, (x) => x.status === "rejected");
+    expect(refused.reasons).toEqual([
+      {
+        path: "fromTeam",
+        reason:
+          'bob@contoso.com is neither an owner nor a member of team "churn", so cannot promote from its workspace',
+      },
+    ]);
+
+    const early = w.request({
+      project: "forecast-model",
+      useCaseId: "forecast-model",
+      costCenter: "CC-2300-FORECAST",
+      fromTeam: "forecast",
+    });
+    await w.submit(early);
+    const notYet = await w.waitForRecord(early.requestId, (x) => x.status === "rejected");
+    expect(notYet.reasons?.map((x) => x.reason)).toEqual([
+      'team "forecast" has no workspace yet: it must be onboarded first',
+    ]);
+  });
 });
 
 describe("environments and per-solution access", () => {
