@@ -8,6 +8,7 @@ import { checkPolicyFile } from "./policyCheck.js";
 import { CommandFailed, printJson, tableWidth, UsageError, type CommandContext } from "../io.js";
 import { renderTable } from "../table.js";
 import { environmentHardening } from "../../shared/promotion/workspaceBlueprint.js";
+import { describeSetup, setupLines } from "./policySetup.js";
 
 export async function policyValidate(ctx: CommandContext, args: string[]): Promise<void> {
   const file = args[0];
@@ -22,8 +23,9 @@ export async function policyValidate(ctx: CommandContext, args: string[]): Promi
     }
     throw new CommandFailed(`${file} is not a valid estate policy`);
   }
-  if (ctx.json) printJson(ctx.io, { file, valid: true, summary: summary(policy!) });
-  else ctx.io.stdout(`${file}: valid. ${describe(policy!)}`);
+  if (ctx.json)
+    printJson(ctx.io, { file, valid: true, summary: summary(policy!), setup: describeSetup(policy!) });
+  else ctx.io.stdout(`${file}: valid. ${describe(policy!)}\n${setupLines(policy!).join("\n")}\n`);
 }
 
 function showValue(v: unknown): string {
@@ -36,9 +38,10 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
   if (args.length > 0) throw new UsageError("usage: steward policy show");
   const source = process.env.STEWARD_POLICY_PATH || DEFAULT_POLICY_PATH;
   const policy = getPolicy(source);
-  if (ctx.json) return printJson(ctx.io, { source, policy });
+  if (ctx.json) return printJson(ctx.io, { source, policy, setup: describeSetup(policy) });
   const out: string[] = [];
   out.push(`Estate policy of ${policy.organisation} (version ${policy.version})`, `source: ${source}`, "");
+  out.push(...setupLines(policy), "");
   out.push(`regions: ${policy.regions.allowed.join(", ")} (default ${policy.regions.default})`, "");
   out.push(
     renderTable(

@@ -291,6 +291,7 @@ export function formatRecord(r: PromotionRecord, width?: number): string {
       ),
     );
   }
+  if (r.plan?.access?.length) out.push("", ...projectAccessLines(r.plan.access));
   if ((r.dryRun || r.status === "awaitingApproval") && r.plan) {
     out.push("", "plan:");
     out.push(
@@ -314,4 +315,15 @@ export function formatRecord(r: PromotionRecord, width?: number): string {
     );
   }
   return out.join("\n");
+}
+
+/** A project's own access, narrower than the estate matrix: shown so nobody assumes the estate's. */
+function projectAccessLines(cells: NonNullable<NonNullable<PromotionRecord["plan"]>["access"]>): string[] {
+  return [
+    "project access (narrowed from the estate matrix for this project; reconciliation keeps it):",
+    renderTable(
+      ["role", "environment", "granted", "not granted"],
+      cells.map((c) => [c.role, c.env, c.granted.join(", ") || "(nothing)", c.dropped.join(", ")]),
+    ),
+  ];
 }

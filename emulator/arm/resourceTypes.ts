@@ -4,6 +4,7 @@
  * long-running-operation style the real resource provider uses (docs/emulator.md lists them).
  */
 import { randomUUID } from "node:crypto";
+import { registryTypes } from "./mlRegistries.js";
 
 export type LroStyle =
   /** 202 + Azure-AsyncOperation (+ Location); poll returns {status}; then the client GETs the resource. */
@@ -203,6 +204,8 @@ for (const asset of ["models", "data", "environments", "components", "codes"]) {
     },
   );
 }
+
+catalog.push(...registryTypes());
 
 const byLowerType = new Map(catalog.map((t) => [t.type.toLowerCase(), t]));
 

@@ -97,7 +97,7 @@ const EXAMPLE_REQUEST = JSON.parse(
 ) as Record<string, unknown>;
 
 /** Puts a request or decision on the queue in an envelope with `person`'s token for the app's API. */
-async function sendAs(
+export async function sendAs(
   stack: LocalStack,
   person: { objectId: string },
   content: Parameters<typeof envelopeFor>[1],
@@ -107,7 +107,7 @@ async function sendAs(
   await enqueuePromotionMessage(azure().queue(QUEUES.promotions), envelopeFor(token.token, content));
 }
 
-async function waitForRecord(
+export async function waitForRecord(
   requestId: string,
   timeoutMs: number,
   done: (r: PromotionRecord) => boolean = (r) => ["succeeded", "rejected", "failed"].includes(r.status),
@@ -197,7 +197,7 @@ const explore: Act = {
 
 const promote: Act = {
   id: "promote",
-  title: "The use case is promoted: Dev, QA and Prod are built",
+  title: "The use case is promoted: its environments are built",
   needs: ["processPromotion"],
   async run(ctx, check) {
     const { stack } = ctx;
@@ -205,6 +205,8 @@ const promote: Act = {
     const request: Record<string, unknown> & { requestId: string } = {
       ...EXAMPLE_REQUEST,
       requestId: randomUUID(),
+      // Every environment the policy has (the example names Contoso's three).
+      environments: policy.environments.map((e) => e.name),
     };
     const project = String(request.project);
     ctx.facts.project = project;

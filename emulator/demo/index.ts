@@ -10,6 +10,7 @@ import { HostLog } from "../host/log.js";
 import { startLocalStack, type LocalStack } from "../stack.js";
 import { ACTS, type Act, type ActResult, type DemoContext } from "./acts.js";
 import { renderHtml } from "./html.js";
+import { actsFor } from "./setupActs.js";
 import { collectSummary, type SummaryTable } from "./summary.js";
 
 export interface DemoOptions {
@@ -25,8 +26,10 @@ export interface DemoOptions {
   print?: (line: string) => void;
   /** Also print the host's log lines. */
   verbose?: boolean;
-  /** Subset of acts by id (default all). */
+  /** Subset of acts by id (default: every act that applies to the policy's setup). */
   acts?: string[];
+  /** Estate policy file to play the demo with (default: STEWARD_POLICY_PATH, else the bundled one). */
+  policyPath?: string;
 }
 
 export interface DemoResult {
@@ -51,6 +54,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       if (opts.verbose) process.stderr.write(line + "\n");
     },
   });
+  if (opts.policyPath) process.env.STEWARD_POLICY_PATH = path.resolve(opts.policyPath);
   let stack = opts.stack;
   const own = !stack;
   if (!stack) {
@@ -77,7 +81,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       say: (line) => print(`    ${line}`),
     };
     const results: ActResult[] = [];
-    const chosen = opts.acts ? ACTS.filter((a) => opts.acts!.includes(a.id)) : ACTS;
+    const applicable = actsFor(stack.policy);
+    const chosen = opts.acts
+      ? [...new Set([...ACTS, ...applicable])].filter((a) => opts.acts!.includes(a.id))
+      : applicable;
     for (const [i, act] of chosen.entries()) {
       print("");
       print(`Act ${i + 1}. ${act.title}`);

@@ -1,5 +1,6 @@
 /**
- * `npm run demo [-- --verbose] [--html FILE] [--act ID]...`: the one-command demo. Makes the
+ * `npm run demo [-- --verbose] [--html FILE] [--act ID]... [--policy FILE]`: the one-command demo
+ * (with --policy, the acts that apply to that estate policy's setup). Makes the
  * emulator's certificate, re-runs itself trusting it (NODE_EXTRA_CA_CERTS is read at start-up),
  * plays the scenario and exits 0 only if every step did what it should.
  */
@@ -12,6 +13,7 @@ async function main(): Promise<number> {
       verbose: { type: "boolean", default: false },
       html: { type: "string", default: "reports/demo.html" },
       act: { type: "string", multiple: true },
+      policy: { type: "string" },
     },
   });
   const { certPath, keyPath } = await ensureTrustedCertificate();
@@ -23,6 +25,7 @@ async function main(): Promise<number> {
     htmlPath: values.html,
     verbose: values.verbose,
     ...(values.act?.length ? { acts: values.act } : {}),
+    ...(values.policy ? { policyPath: values.policy } : {}),
   });
   return result.ok ? 0 : 1;
 }

@@ -287,6 +287,33 @@ export const estatePolicySchema = z
       })
       .default({ drift: "audit", restoreMembersIn: ["prod"] })
       .describe("Access drift: role assignments and group members compared with what promotions recorded."),
+    teams: z
+      .array(
+        z.strictObject({
+          name: slug.describe("The team's name: used in its resource names like a project's."),
+          costCenter: z
+            .string()
+            .min(1)
+            .describe("The funded cost centre that pays for the team's workspace."),
+          description: z.string().min(1).optional(),
+        }),
+      )
+      .default([])
+      .describe(
+        "Teams that get one workspace each (Microsoft's 'workspace per team'): resource group, workspace and dependencies, one Entra group per role, through an approved team onboarding request. The team's groups get the first environment's column of the access matrix. Empty: no team workspaces.",
+      ),
+    projects: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Whether funded use cases may be promoted into workspaces of their own (Microsoft's 'workspace per project'). false: the exploration workspace (and any team workspaces) are the only ones; every project request is refused.",
+      ),
+    mlRegistry: z
+      .enum(["none", "perProject"])
+      .default("none")
+      .describe(
+        "perProject: each multi-environment project gets an Azure ML registry that its first environment publishes to and later environments read from, so models, environments and components roll out without copying data. none: assets are copied into the first environment only.",
+      ),
   })
   .describe("aml-steward estate policy");
 

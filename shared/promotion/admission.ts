@@ -24,6 +24,8 @@ import {
   type SecurityFinding,
 } from "./ownership.js";
 import { ARM_SEGMENT, LINEAGE_TAGS } from "./steps/assets.js";
+import { narrowAccessRefusals, projectAccessMatrix } from "./projectAccess.js";
+import { assetSource, isTeamRequest, setupRefusals, TEAM_ENV } from "./setupAdmission.js";
 
 export interface ResolvedPrincipal {
   objectId: string;
@@ -85,6 +87,7 @@ export type Admission =
 
 /** The environments a request asks for, in the policy's promotion order. */
 export function requestedEnvironments(policy: EstatePolicy, request: PromotionRequest): string[] {
+  if (isTeamRequest(request)) return [TEAM_ENV];
   const wanted = new Set(
     (request.environments ?? policy.environments.map((e) => e.name)).map((e) => e.toLowerCase()),
   );
@@ -154,6 +157,7 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
   ) {
     add("environments", "each environment may be named once");
   }
+  out.push(...narrowAccessRefusals(policy, request), ...setupRefusals(policy, request));
   const roleNames = policy.roles.map((r) => r.name);
   for (const role of Object.keys(request.members)) {
     if (!roleNames.includes(role)) {
@@ -269,7 +273,16 @@ export async function quotaRefusals(
     )
     .reduce(
       (n, env) =>
-        n + policy.roles.reduce((m, role) => m + (policy.accessMatrix[role.name]?.[env]?.length ?? 0), 0),
+        n +
+        policy.roles.reduce(
+          (m, role) =>
+            m +
+            // A project's own (narrowed) matrix; a team workspace takes the first environment's column.
+            (projectAccessMatrix(policy, request.narrowAccess)[role.name]?.[
+              env === TEAM_ENV ? policy.environments[0]!.name : env
+            ]?.length ?? 0),
+          0,
+        ),
       0,
     );
   if (added > 0) {
@@ -341,7 +354,7 @@ export async function ownershipRefusals(
     if (problem) out.push({ path: "project", target: `group:${name}`, subscriptionId: sub, detail: problem });
   }
   if ("versions" in request.assets) {
-    const ex = policy.exploration;
+    const ex = assetSource(policy, request);
     const refs = request.assets.versions;
     const tags = await lookups.assetTags(ex, refs);
     refs.forEach((ref, i) => {

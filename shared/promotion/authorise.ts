@@ -36,6 +36,16 @@ export interface AuthoriseInput {
   project: ProjectEntry | undefined;
   /** Ids of the groups (of those this module asked about) the caller is a member of. */
   callerGroups: ReadonlySet<string>;
+  /** The team a project is promoted from (request.fromTeam), as onboarded. */
+  team?: TeamOfRequest;
+}
+
+export interface TeamOfRequest {
+  name: string;
+  /** Its registry entry; absent when the team was never onboarded. */
+  entry?: ProjectEntry;
+  /** Object ids of the groups its onboarding created. */
+  groupIds: string[];
 }
 
 /** The groups whose membership decides `authorise`: ask the directory about these only. */
@@ -45,6 +55,21 @@ export function groupsToCheck(policy: EstatePolicy, costCenter: string): string[
 
 export function authorise(i: AuthoriseInput): Authorisation {
   const { policy, request, caller } = i;
+  // Promoting from a team workspace archives the team's asset versions there: only the team's
+  // owners and members may take a use case out of it.
+  if (i.team) {
+    const t = i.team;
+    if (!t.entry)
+      return refuse("fromTeam", `team "${t.name}" has no workspace yet: it must be onboarded first`);
+    const inTeam =
+      t.entry.ownerIds.includes(caller.objectId) ||
+      t.groupIds.some((g) => i.callerGroups.has(g.toLowerCase()));
+    if (!inTeam)
+      return refuse(
+        "fromTeam",
+        `${who(caller)} is neither an owner nor a member of team "${t.name}", so cannot promote from its workspace`,
+      );
+  }
   const approvers = policy.fundedCostCenters.find((c) => c.id === request.costCenter)?.approvers;
 
   if (!i.project) {
@@ -68,7 +93,12 @@ export function authorise(i: AuthoriseInput): Authorisation {
       kind: "newProject",
       approval: request.dryRun
         ? undefined
-        : { group: approvers, reasons: [`new project "${request.project}" under ${request.costCenter}`] },
+        : {
+            group: approvers,
+            reasons: [
+              `new ${request.kind === "team" ? "team workspace" : "project"} "${request.project}" under ${request.costCenter}`,
+            ],
+          },
     };
   }
 

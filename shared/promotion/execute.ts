@@ -15,6 +15,7 @@ import type { AzureClients } from "../azure/clients.js";
 import type { AuditLog } from "../ledger/audit.js";
 import type { Logger } from "../log.js";
 import type { EnvironmentPlan, PromotionPlan } from "./plan.js";
+import type { PlannedRegistry } from "./registryPlan.js";
 import type { RecordWriter } from "./record.js";
 import { GRAPH_VISIBILITY_BACKOFF, REPLICATION_BACKOFF } from "./retry.js";
 import { archiveAssets, copyAssets, selectAssets, type SelectedAsset } from "./steps/assets.js";
@@ -37,6 +38,7 @@ export const ENV_STEPS = [
   "dataAccess",
 ] as const;
 export const ASSET_STEPS = ["assets/copy", "assets/archive"] as const;
+export const REGISTRY_STEPS = ["registry/registry", "registry/roleAssignments"] as const;
 
 export interface ExecuteOptions {
   /** Called after each step has succeeded and been recorded; throwing stops the run there. */
@@ -56,7 +58,11 @@ export interface ExecuteDeps {
 
 /** Every step name of a plan, in an order consistent with the dependencies between steps. */
 export function stepNames(plan: PromotionPlan): string[] {
-  return [...plan.environments.flatMap((e) => ENV_STEPS.map((s) => `${e.env}/${s}`)), ...ASSET_STEPS];
+  return [
+    ...plan.environments.flatMap((e) => ENV_STEPS.map((s) => `${e.env}/${s}`)),
+    ...(plan.registry ? REGISTRY_STEPS : []),
+    ...(plan.kind === "team" ? [] : ASSET_STEPS),
+  ];
 }
 
 class Halted extends Error {
@@ -133,6 +139,8 @@ export async function executePlan(
     return result;
   };
 
+  /** Environment -> its groups' object ids, for the registry's role assignments. */
+  const groupIds = new Map<string, ReadonlyMap<string, string>>();
   const runEnv = async (env: EnvironmentPlan): Promise<void> => {
     const s = (name: string) => `${env.env}/${name}`;
     const rg = step(s("resourceGroup"), () => ensureResourceGroup(ctx, env));
@@ -142,6 +150,7 @@ export async function executePlan(
       .then(() => step(s("workspace"), () => ensureWorkspace(ctx, env)))
       .then(() => step(s("dataAccess"), () => ensureDataAccess(ctx, env)));
     const budget = rg.then(() => step(s("budget"), () => ensureBudget(ctx, env)));
+    void groups.then((g) => groupIds.set(env.env, g.groupIds)).catch(() => {});
     const access = Promise.all([rg, groups]).then(([, g]) =>
       step(s("roleAssignments"), () => ensureRoleAssignments(ctx, env, g.groupIds)),
     );
@@ -149,6 +158,13 @@ export async function executePlan(
   };
 
   await settle(plan.environments.map(runEnv));
+  if (plan.registry) {
+    const r = registrySteps(plan.registry, plan, ctx, groupIds);
+    await step("registry/registry", r.create);
+    await step("registry/roleAssignments", r.access);
+  }
+  // A team workspace starts empty: its members bring their own work into it.
+  if (plan.kind === "team") return;
 
   // Selected inside the copy step, so that a refused asset is a failed step on record.
   let selected: SelectedAsset[] = [];
@@ -161,6 +177,42 @@ export async function executePlan(
     return { ...r, detail: r.detail ? `${r.detail}; ${note}` : note };
   });
   await step("assets/archive", () => archiveAssets(ctx, selected));
+}
+
+/**
+ * The project's registry after every environment (its role assignments name groups of all of
+ * them): created in the first environment's resource group like a dependency, then each
+ * environment's groups get their registry roles on it.
+ */
+function registrySteps(
+  registry: PlannedRegistry,
+  plan: PromotionPlan,
+  ctx: StepContext,
+  groupIds: ReadonlyMap<string, ReadonlyMap<string, string>>,
+) {
+  const first = plan.environments[0]!;
+  return {
+    create: () => ensureDependencies(ctx, { ...first, dependencies: [registry.resource] }),
+    access: async () => {
+      let writes = 0;
+      const resources: string[] = [];
+      for (const { env, assignments } of registry.roleAssignments) {
+        const e = plan.environments.find((x) => x.env === env)!;
+        const r = await ensureRoleAssignments(
+          ctx,
+          {
+            ...e,
+            resourceGroup: { ...e.resourceGroup, id: registry.resource.id },
+            roleAssignments: assignments,
+          },
+          groupIds.get(env) ?? new Map(),
+        );
+        writes += r.writes;
+        resources.push(...(r.resources ?? []));
+      }
+      return { outcome: writes > 0 ? ("created" as const) : ("unchanged" as const), writes, resources };
+    },
+  };
 }
 
 /** Waits for every branch, then throws the most telling failure (a real error over a halt). */

@@ -10,6 +10,9 @@ import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
 import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js";
+import { narrowedCells, projectAccessMatrix, type NarrowedCell } from "./projectAccess.js";
+import { planRegistry, type PlannedRegistry } from "./registryPlan.js";
+import { assetSource, isTeamRequest, TEAM_ENV, teamEnvironment, workspaceId } from "./setupAdmission.js";
 import {
   API_VERSIONS,
   creationTagNames,
@@ -121,6 +124,12 @@ export interface PromotionPlan {
   ownershipTags: { managedBy: string; project: string };
   environments: EnvironmentPlan[];
   assets: AssetPlan;
+  /** The project's Azure ML registry (policy mlRegistry: perProject, more than one environment). */
+  registry?: PlannedRegistry;
+  /** "team": a team onboarding, one workspace and no assets to move; absent: a project. */
+  kind?: "team";
+  /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
+  access?: NarrowedCell[];
 }
 
 export interface PlanContext {
@@ -153,7 +162,10 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner, created));
   const first = envPlans[0];
   if (!first) throw new Error("a promotion needs at least one environment");
-  const ex = policy.exploration;
+  const registry = isTeamRequest(request)
+    ? undefined
+    : planRegistry(policy, request.project, envPlans, region);
+  const ex = assetSource(policy, request);
   return {
     requestId: request.requestId.toLowerCase(),
     project: request.project,
@@ -163,11 +175,14 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     fillOnlyTags: creationTagNames(policy),
     ownershipTags: { managedBy: policy.tags.managedBy, project: policy.tags.project },
     environments: envPlans,
+    ...(isTeamRequest(request) ? { kind: "team" as const } : {}),
+    ...(registry ? { registry } : {}),
+    ...(request.narrowAccess ? { access: narrowedCells(policy, request.narrowAccess) } : {}),
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
       sourceResourceGroup: ex.resourceGroup,
       sourceWorkspace: ex.workspace,
-      sourceWorkspaceId: `${resourceGroupId(ex.subscriptionId, ex.resourceGroup)}/providers/Microsoft.MachineLearningServices/workspaces/${ex.workspace}`,
+      sourceWorkspaceId: workspaceId(ex),
       targetEnv: first.env,
       targetProductionData: first.productionData,
       selection: request.assets,
@@ -187,7 +202,10 @@ function planEnvironment(
   const { request, region } = input;
   const sub = policy.projectSubscriptionId;
   const names = environmentNames(policy, request.project, env);
-  const envDef = policy.environments.find((e) => e.name === env)!;
+  const team = env === TEAM_ENV && isTeamRequest(request) ? teamEnvironment(policy) : undefined;
+  const envDef: EstatePolicy["environments"][number] =
+    team ?? policy.environments.find((e) => e.name === env)!;
+  const column = team?.columnOf ?? env;
   const rgId = resourceGroupId(sub, names.resourceGroup);
   const tags = managedTags(policy, {
     costCenter: request.costCenter,
@@ -197,7 +215,7 @@ function planEnvironment(
     createdBy: created.by,
     createdOn: created.on,
   });
-  const hardening = environmentHardening(policy, env);
+  const hardening = environmentHardening(policy, column);
   const { dependencies, workspace: ws } = workspaceBlueprint({
     resourceGroupId: rgId,
     region,
@@ -245,9 +263,10 @@ function planEnvironment(
   });
 
   const roleAssignments: PlannedRoleAssignment[] = [];
+  const matrix = projectAccessMatrix(policy, request.narrowAccess);
   for (const group of groups) {
     const groupId = ctx.groupIds?.get(group.uniqueName);
-    for (const grant of policy.accessMatrix[group.role]?.[env] ?? []) {
+    for (const grant of matrix[group.role]?.[column] ?? []) {
       const guid = grant.id.toLowerCase();
       roleAssignments.push({
         role: group.role,
@@ -341,10 +360,12 @@ export function withGroupIds(
 
 /** Every resource id the plan creates (for the record and for cleanup reports). */
 export function plannedResourceIds(plan: PromotionPlan): string[] {
-  return plan.environments.flatMap((e) => [
-    e.resourceGroup.id,
-    ...e.dependencies.map((d) => d.id),
-    e.workspace.id,
-    ...(e.budget ? [e.budget.id] : []),
-  ]);
+  return plan.environments
+    .flatMap((e) => [
+      e.resourceGroup.id,
+      ...e.dependencies.map((d) => d.id),
+      e.workspace.id,
+      ...(e.budget ? [e.budget.id] : []),
+    ])
+    .concat(plan.registry ? [plan.registry.resource.id] : []);
 }

@@ -29,12 +29,12 @@ import { AuditLog } from "../ledger/audit.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { admit, normaliseRef } from "./admission.js";
-import { authorise, groupsToCheck } from "./authorise.js";
+import { authorise, groupsToCheck, type TeamOfRequest } from "./authorise.js";
 import { parseEnvelope, type ApprovalDecision } from "./envelope.js";
 import { executePlan, type ExecuteOptions } from "./execute.js";
 import { azureLookups, existingGroupIds } from "./lookups.js";
 import { planPromotion, type PromotionPlan } from "./plan.js";
-import { ProjectConflict, ProjectRegistry } from "./projects.js";
+import { ProjectConflict, ProjectRegistry, type ProjectEntry } from "./projects.js";
 import {
   isFinished,
   PromotionRecords,
@@ -222,9 +222,13 @@ class Delivery {
         .map((o) => admission.principals.get(normaliseRef(o))?.objectId)
         .filter((o): o is string => !!o);
       const project = await deps.projects.get(request.project);
-      const callerGroups = project
-        ? new Set<string>()
-        : await deps.memberGroups(caller.objectId, groupsToCheck(deps.policy, request.costCenter));
+      const team = request.fromTeam ? await teamOf(deps, request.fromTeam) : undefined;
+      const asked = [
+        ...(project ? [] : groupsToCheck(deps.policy, request.costCenter)),
+        ...(team?.groupIds ?? []),
+      ];
+      const callerGroups =
+        asked.length > 0 ? await deps.memberGroups(caller.objectId, asked) : new Set<string>();
       const auth = authorise({
         policy: deps.policy,
         request,
@@ -233,6 +237,7 @@ class Delivery {
         caller,
         project,
         callerGroups,
+        ...(team ? { team } : {}),
       });
       if (!auth.ok) return await this.reject(requestId, auth.reasons);
 
@@ -657,4 +662,24 @@ export function defaultProcessDeps(
     tokens,
     memberGroups,
   };
+}
+
+/**
+ * The team a project is promoted from: its registry entry and the object ids of the groups its
+ * onboarding created (from the onboarding's records), so authorise can ask whether the caller
+ * is one of the team.
+ */
+async function teamOf(
+  deps: { projects: { get(p: string): Promise<ProjectEntry | undefined> }; records: PromotionRecords },
+  name: string,
+): Promise<TeamOfRequest> {
+  const entry = await deps.projects.get(name);
+  if (!entry) return { name, groupIds: [] };
+  const ids = new Set<string>();
+  for (const id of new Set([entry.createdBy, entry.lastRequestId])) {
+    const r = await deps.records.get(id);
+    for (const res of r?.resources ?? [])
+      if (res.startsWith("group:")) ids.add(res.split(":")[2]!.toLowerCase());
+  }
+  return { name, entry, groupIds: [...ids] };
 }

@@ -90,6 +90,21 @@ export const promotionRequestSchema = z.strictObject({
    */
   requestedBy: principalRefSchema.optional(),
   dryRun: z.boolean().default(false),
+  /**
+   * Per-solution access: role -> environment -> the Azure roles (id or name) of the estate
+   * matrix this project keeps. Narrowing only; admission refuses anything the estate matrix
+   * does not grant (projectAccess.ts).
+   */
+  /** "team": a team onboarding request (its one workspace); default: a project. */
+  kind: z.enum(["project", "team"]).optional(),
+  /** A project promoted from this team's workspace instead of from exploration. */
+  fromTeam: safeToken("a team", 24).optional(),
+  narrowAccess: z
+    .record(
+      safeToken("a role", 64),
+      z.record(safeToken("an environment", 24), z.array(z.string().min(1).max(128)).max(20)),
+    )
+    .optional(),
 });
 
 /** A request as a sender wrote it. */

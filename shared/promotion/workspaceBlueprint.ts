@@ -21,7 +21,13 @@ export const API_VERSIONS = {
 } as const;
 
 export type DependencyKind =
-  "storageAccount" | "keyVault" | "logAnalytics" | "applicationInsights" | "containerRegistry";
+  | "storageAccount"
+  | "keyVault"
+  | "logAnalytics"
+  | "applicationInsights"
+  | "containerRegistry"
+  /** A project's Azure ML registry (registryPlan.ts), not a workspace dependency. */
+  | "mlRegistry";
 
 export interface PlannedResource {
   kind: DependencyKind;

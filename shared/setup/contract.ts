@@ -297,6 +297,15 @@ export const PROMOTION_ROLE_ACTIONS: readonly RoleAction[] = [
   ...rw("Microsoft.Consumption/budgets", "the environment's budget (an update keeps its existing alerts)"),
 ];
 
+/**
+ * Only when the policy asks for per-project registries (mlRegistry: perProject): an estate
+ * without them keeps a role that cannot create one.
+ */
+export const REGISTRY_ROLE_ACTIONS: readonly RoleAction[] = rw(
+  "Microsoft.MachineLearningServices/registries",
+  "the project's Azure ML registry, which the first environment publishes to and later environments consume from without copying data",
+);
+
 /** The custom role's GUID: derived from the project subscription, so every deployment and check agree. */
 export function promotionRoleId(policy: EstatePolicy): string {
   const h = createHash("sha256")
@@ -337,7 +346,10 @@ export function appRoleSet(policy: EstatePolicy): {
     roleName: PROMOTION_ROLE_NAME,
     description:
       "aml-steward: create project resource groups, Azure ML workspaces with their dependencies, promoted assets and budgets. No deletes, no keys, no access management.",
-    actions: [...PROMOTION_ROLE_ACTIONS],
+    actions: [
+      ...PROMOTION_ROLE_ACTIONS,
+      ...(policy.mlRegistry === "perProject" ? REGISTRY_ROLE_ACTIONS : []),
+    ],
     assignableScopes: [project],
   };
   const matrix = accessMatrixRoles(policy).map((r) => r.id);

@@ -79,7 +79,11 @@ export class SpecSet {
   readonly operations = new Map<string, SpecOperation>();
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  constructor(readonly dir: string) {
+  /** `extraFiles`: spec files (relative to `dir`) beyond SPEC_FILES, for a contract test of its own. */
+  constructor(
+    readonly dir: string,
+    extraFiles: readonly string[] = [],
+  ) {
     this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
     addFormats(this.ajv);
     for (const f of [
@@ -94,7 +98,8 @@ export class SpecSet {
       "decimal",
     ])
       this.ajv.addFormat(f, true);
-    for (const rel of Object.values(SPEC_FILES)) this.indexOperations(path.join(dir, rel));
+    for (const rel of [...Object.values(SPEC_FILES), ...extraFiles])
+      this.indexOperations(path.join(dir, rel));
   }
 
   private load(abs: string): Json {

@@ -7,6 +7,7 @@
  * `Microsoft.Resources/tags/write` over the tagged scope.
  */
 import { lower, splitAtProvider, splitPath } from "../ids.js";
+import { registryAssetAction } from "../mlRegistries.js";
 
 export interface ArmOperation {
   /** e.g. Microsoft.Resources/subscriptions/resourceGroups/write */
@@ -102,7 +103,9 @@ export function operationOf(method: string, path: string): ArmOperation | undefi
     // A collection (GET lists a type under its container) or an action on a resource (POST).
     if (m === "GET")
       return {
-        action: `${namespace}/${types.join("/")}/read`,
+        action:
+          registryAssetAction(`${namespace}/${types.join("/")}/read`) ??
+          `${namespace}/${types.join("/")}/read`,
         scope: rest.length === 1 ? rg : idOf(types.length - 1),
       };
     if (m === "POST" && rest.length >= 3)
@@ -113,5 +116,7 @@ export function operationOf(method: string, path: string): ArmOperation | undefi
     return undefined;
   }
   const verb = verbOf(m);
-  return verb ? { action: `${namespace}/${types.join("/")}/${verb}`, scope: idOf(types.length) } : undefined;
+  if (!verb) return undefined;
+  const action = `${namespace}/${types.join("/")}/${verb}`;
+  return { action: registryAssetAction(action) ?? action, scope: idOf(types.length) };
 }
