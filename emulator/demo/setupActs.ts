@@ -28,6 +28,7 @@ export function actsFor(policy: EstatePolicy): Act[] {
     ...(policy.mlRegistry === "perProject" && policy.environments.length > 1 ? [rollout] : []),
     ...(policy.teams.length > 0 ? [team] : []),
     act("drift"),
+    act("tamper"),
     act("refuse"),
   ];
 }
