@@ -11,7 +11,8 @@
  * through the queue so the queue handler stays the only place that decides and records.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { bearerToken, callerTokens, type Caller } from "../shared/auth/callerToken.js";
+import { bearerToken } from "../shared/auth/bearer.js";
+import type { Caller } from "../shared/auth/callerToken.js";
 import { memberGroups } from "../shared/auth/membership.js";
 import { azure } from "../shared/azure/clients.js";
 import { getSettings, QUEUES, TABLES } from "../shared/config/settings.js";
@@ -37,6 +38,8 @@ export async function authenticate(request: HttpRequest): Promise<Authenticated>
       ),
     };
   }
+  // jose and the token checks load with the first API call, not at every instance's start.
+  const { callerTokens } = await import("../shared/auth/callerToken.js");
   const check = await callerTokens(getSettings()).validate(token);
   if (check.ok) return { ok: true, caller: check.caller, token };
   const description = check.reason.replace(/"/g, "'");

@@ -137,11 +137,7 @@ function fail(failure: TokenFailure, reason: string): TokenCheck {
   return { ok: false, failure, reason };
 }
 
-/** The bearer token of an `Authorization` header, if it has one. */
-export function bearerToken(header: string | null | undefined): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-  return m?.[1];
-}
+export { bearerToken } from "./bearer.js";
 
 export interface TokenAuthority {
   /** https://login.microsoftonline.com, a sovereign cloud's, or the local emulator's. */
