@@ -224,6 +224,28 @@ export function entraRouter(dir: Directory, _faults: () => FaultSettings): Route
   };
 }
 
+/** AADSTS700016: the client id names no application of the tenant (both token flows answer it). */
+function unknownApplication(req: EmuRequest, dir: Directory, clientId: string): EmuResponse {
+  return aadError(
+    req,
+    400,
+    "unauthorized_client",
+    700016,
+    `Application with identifier '${clientId}' was not found in the directory '${dir.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+  );
+}
+
+/** AADSTS7000215: a client secret that is not the application's. */
+function invalidClientSecret(req: EmuRequest, clientId: string): EmuResponse {
+  return aadError(
+    req,
+    401,
+    "invalid_client",
+    7000215,
+    `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+  );
+}
+
 function tokenEndpoint(dir: Directory, req: EmuRequest, v2: boolean): EmuResponse {
   const form = new URLSearchParams(req.rawBody);
   // client_secret_basic: credentials in the Authorization header instead of the body.
@@ -308,13 +330,7 @@ function tokenEndpoint(dir: Directory, req: EmuRequest, v2: boolean): EmuRespons
   }
   const principal = dir.getServicePrincipalByAppId(clientId);
   if (!principal) {
-    return aadError(
-      req,
-      400,
-      "unauthorized_client",
-      700016,
-      `Application with identifier '${clientId}' was not found in the directory '${dir.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
-    );
+    return unknownApplication(req, dir, clientId);
   }
   const secret = form.get("client_secret");
   if (secret === null) {
@@ -327,13 +343,7 @@ function tokenEndpoint(dir: Directory, req: EmuRequest, v2: boolean): EmuRespons
     );
   }
   if (principal.clientSecret === undefined || principal.clientSecret !== secret) {
-    return aadError(
-      req,
-      401,
-      "invalid_client",
-      7000215,
-      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
-    );
+    return invalidClientSecret(req, clientId);
   }
   return tokenResponse(dir, principal, resource, v2 ? "v2" : "v1", {
     baseUrl: req.baseUrl,
@@ -403,23 +413,11 @@ function passwordGrant(dir: Directory, req: EmuRequest, form: URLSearchParams, v
   // A first-party public client (Azure CLI) or an app registered in the tenant.
   const client = dir.getServicePrincipalByAppId(clientId);
   if (clientId.toLowerCase() !== USER_TOKEN_CLIENT_APP_ID && (!client || client.kind === "managedIdentity")) {
-    return aadError(
-      req,
-      400,
-      "unauthorized_client",
-      700016,
-      `Application with identifier '${clientId}' was not found in the directory '${dir.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
-    );
+    return unknownApplication(req, dir, clientId);
   }
   const secret = form.get("client_secret");
   if (secret !== null && (client?.clientSecret === undefined || client.clientSecret !== secret)) {
-    return aadError(
-      req,
-      401,
-      "invalid_client",
-      7000215,
-      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
-    );
+    return invalidClientSecret(req, clientId);
   }
 
   const user = dir.getUserByUpn(username);
