@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { buildResourceEvent } from "../emulator/events.js";
-import { contosoSeed, PEOPLE, STEWARD_APP } from "../emulator/seeds/contoso.js";
+import { contosoSeed, PEOPLE, STEWARD_APP } from "../local/seeds/contoso.js";
 import type { EmulatorSeed, Principal } from "../emulator/types.js";
 import type { PromotionRecord } from "../shared/promotion/record.js";
 import { DEFAULT_POLICY_PATH, loadPolicyFile } from "../shared/policy/index.js";

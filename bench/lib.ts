@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startAzurite, type AzuriteHandle } from "../emulator/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../local/azurite.js";
 import { createCertificate } from "../emulator/cert.js";
 import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
-import { emulatorAppSettings } from "../emulator/stack.js";
+import { emulatorAppSettings } from "../local/stack.js";
 import type { EmulatorSeed } from "../emulator/types.js";
 
 export interface BenchStack {

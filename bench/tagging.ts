@@ -19,7 +19,7 @@ import type { ClientRequest } from "node:http";
 import { parseArgs } from "node:util";
 import functionsRuntime from "@azure/functions";
 import { buildResourceEvent } from "../emulator/events.js";
-import { contosoSeed, PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../emulator/seeds/contoso.js";
+import { contosoSeed, PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../local/seeds/contoso.js";
 import type { EmulatorSeed, Principal } from "../emulator/types.js";
 import { emptyCounts, processCounts, type CallCounts } from "../shared/azure/callCounter.js";
 import { getPolicy } from "../shared/policy/index.js";

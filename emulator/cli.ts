@@ -1,19 +1,27 @@
 /**
- * `npm run emulator -- [--port N] [--seed FILE | --empty] [--cert-dir DIR] [--page-size N] [--no-rbac]`:
- * runs the emulator in the foreground and prints the settings to paste into a shell. FILE is
- * JSON, or a module whose default export (or `seed` export) is an EmulatorSeed or a function
- * returning one. Without --seed it starts with the Contoso estate and an outside client's
- * service principal (seeds/outsideClient.ts), whose credentials it prints; --empty starts bare.
- * --no-rbac turns off ARM and Graph authorisation (on by default, as in Azure).
+ * The emulator's command line: runs it in the foreground and prints the settings to paste into
+ * a shell. Options: [--port N] [--seed FILE | --empty] [--cert-dir DIR] [--page-size N]
+ * [--tenant-id ID] [--no-rbac]. FILE is JSON, or a module whose default export (or `seed`
+ * export) is an EmulatorSeed or a function returning one. --no-rbac turns off ARM and Graph
+ * authorisation (on by default, as in Azure).
+ *
+ * The package's bin starts bare without --seed; a caller with an estate of its own (the app's
+ * `npm run emulator` starts the Contoso estate) passes `defaultSeed` and prints what it adds.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startEmulator } from "./index.js";
-import { runCommand, stopOnSignals } from "./lifecycle.js";
-import { defaultCliSeed, OUTSIDE_CLIENT } from "./seeds/outsideClient.js";
+import { startEmulator, type EmulatorHandle } from "./index.js";
+import { stopOnSignals } from "./lifecycle.js";
 import type { EmulatorSeed } from "./types.js";
+
+export interface EmulatorCliOptions {
+  /** The seed used when neither --seed nor --empty is given (default: none). */
+  defaultSeed?: () => EmulatorSeed;
+  /** Called after start-up when the default seed was used, to print what it holds. */
+  describeDefaultSeed?: (emulator: EmulatorHandle) => void;
+}
 
 async function loadSeed(file: string): Promise<EmulatorSeed> {
   const full = path.resolve(file);
@@ -26,8 +34,12 @@ async function loadSeed(file: string): Promise<EmulatorSeed> {
   return seed as EmulatorSeed;
 }
 
-async function main(): Promise<void> {
+export async function runEmulatorCli(
+  args: string[] = process.argv.slice(2),
+  opts: EmulatorCliOptions = {},
+): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       port: { type: "string", default: "8443" },
       seed: { type: "string" },
@@ -39,8 +51,8 @@ async function main(): Promise<void> {
     },
   });
   if (values.seed && values.empty) throw new Error("--seed and --empty exclude each other");
-  const contoso = !values.seed && !values.empty;
-  const seed = values.seed ? await loadSeed(values.seed) : contoso ? defaultCliSeed() : undefined;
+  const useDefault = !values.seed && !values.empty && opts.defaultSeed !== undefined;
+  const seed = values.seed ? await loadSeed(values.seed) : useDefault ? opts.defaultSeed!() : undefined;
   const emulator = await startEmulator({
     port: Number(values.port),
     seed,
@@ -53,15 +65,7 @@ async function main(): Promise<void> {
     `Azure emulator listening on ${emulator.url} (tenant ${emulator.tenantId}). Paste into your shell:\n`,
   );
   for (const [k, v] of Object.entries(emulator.settings)) console.log(`export ${k}=${JSON.stringify(v)}`);
-  if (contoso) {
-    console.log(
-      `\nOutside clients (Azure CLI, Python SDK, Cloud Custodian; docs/emulator.md) sign in as a service principal, Owner of the governed subscriptions:\n` +
-        `export AZURE_TENANT_ID=${JSON.stringify(emulator.tenantId)}\n` +
-        `export AZURE_CLIENT_ID=${JSON.stringify(OUTSIDE_CLIENT.appId)}\n` +
-        `export AZURE_CLIENT_SECRET=${JSON.stringify(OUTSIDE_CLIENT.clientSecret)}\n` +
-        `export REQUESTS_CA_BUNDLE=${JSON.stringify(emulator.caCertPath)}   # Python clients`,
-    );
-  }
+  if (useDefault) opts.describeDefaultSeed?.(emulator);
   console.log(
     `\nControl API: ${emulator.url}/_emulator/state, /_emulator/requests, /_emulator/faults, /_emulator/reset. Ctrl+C stops.`,
   );
@@ -70,5 +74,3 @@ async function main(): Promise<void> {
     (signal) => console.log(`\n${signal}: stopping the emulator...`),
   );
 }
-
-runCommand(main);

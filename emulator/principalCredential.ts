@@ -4,17 +4,23 @@
  * sign in interactively and managed identities use their host's endpoint; neither exists on
  * a laptop, so tests and the demo use this to make writes "by" those people.
  */
-import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 
-export class EmulatorPrincipalCredential implements TokenCredential {
-  private cached = new Map<string, AccessToken>();
+/** The shape of @azure/core-auth's AccessToken, spelled out so the package needs no Azure SDK. */
+export interface EmulatorAccessToken {
+  token: string;
+  expiresOnTimestamp: number;
+}
+
+/** Structurally a TokenCredential of @azure/core-auth: any Azure SDK client takes it. */
+export class EmulatorPrincipalCredential {
+  private cached = new Map<string, EmulatorAccessToken>();
 
   constructor(
     private readonly emulatorUrl: string,
     private readonly principal: { objectId: string },
   ) {}
 
-  async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+  async getToken(scopes: string | string[], _options?: unknown): Promise<EmulatorAccessToken> {
     const scope = Array.isArray(scopes) ? scopes[0]! : scopes;
     const hit = this.cached.get(scope);
     if (hit && hit.expiresOnTimestamp - Date.now() > 60_000) return hit;

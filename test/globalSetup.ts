@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createCertificate } from "../emulator/cert.js";
-import { startAzurite, type AzuriteHandle } from "../emulator/azurite.js";
+import { startAzurite, type AzuriteHandle } from "../local/azurite.js";
 import { contractSkipNotice } from "./contract/notice.js";
 
 let azurite: AzuriteHandle | undefined;

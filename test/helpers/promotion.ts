@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
-import { startHost, type LocalHost } from "../../emulator/host/index.js";
+import { startHost, type LocalHost } from "../../local/host/index.js";
 import type { RequestLogEntry } from "../../emulator/requestLog.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
@@ -16,7 +16,7 @@ import type { ExecuteOptions } from "../../shared/promotion/execute.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { createPromotionHandler, definitions } from "../../functions/processPromotion.js";
 import type { FunctionDefinition } from "../../functions/definition.js";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { startTestStack, type TestStack } from "./stack.js";
 

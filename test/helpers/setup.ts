@@ -6,7 +6,7 @@
  * infra/modules/event-wiring.bicep makes it, filter from shared/setup/contract.ts).
  */
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import { contosoSeed, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { contosoSeed, PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
 import { createAzureClients, type AzureClients } from "../../shared/azure/clients.js";
 import { getSettings } from "../../shared/config/settings.js";

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import type { RequestLogEntry } from "../../emulator/requestLog.js";
 import { audit } from "../../cli/commands/audit.js";
 import { checkScope } from "../../shared/access/check.js";

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCalls } from "../../shared/azure/callCounter.js";
 import { azure } from "../../shared/azure/clients.js";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
 
 let stack: TestStack;

@@ -12,8 +12,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import { explorationIds, PEOPLE, STEWARD_API } from "../../emulator/seeds/contoso.js";
-import { EVENT_SUBSCRIPTION, startLocalStack, type LocalStack } from "../../emulator/stack.js";
+import { explorationIds, PEOPLE, STEWARD_API } from "../../local/seeds/contoso.js";
+import { EVENT_SUBSCRIPTION, startLocalStack, type LocalStack } from "../../local/stack.js";
 import { main, type CliIo } from "../../cli/index.js";
 
 let stack: LocalStack;

@@ -9,7 +9,7 @@
  * permissions missing (setup makes them).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { main, type CliIo } from "../../cli/index.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { GRAPH_PERMISSIONS, SETUP_CREATED_BY, type SetupReport } from "../../shared/setup/index.js";

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runDemo } from "../../emulator/demo/index.js";
+import { runDemo } from "../../local/demo/index.js";
 
 describe("npm run demo", () => {
   it("plays the whole scenario and every step does what it should", async () => {

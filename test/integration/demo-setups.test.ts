@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runDemo } from "../../emulator/demo/index.js";
+import { runDemo } from "../../local/demo/index.js";
 
 const EXPECTED_ACTS: Record<string, string[]> = {
   contoso: ["explore", "promote", "drift", "tamper", "refuse"],

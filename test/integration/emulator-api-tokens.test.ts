@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { USER_TOKEN_CLIENT_APP_ID } from "../../emulator/directory.js";
 import type { EmulatorHandle } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import { emulatorAppSettings } from "../../emulator/stack.js";
+import { emulatorAppSettings } from "../../local/stack.js";
 import {
   contosoSeed,
   explorationIds,
@@ -29,7 +29,7 @@ import {
   STEWARD_API,
   STEWARD_APP,
   TENANT_ID,
-} from "../../emulator/seeds/contoso.js";
+} from "../../local/seeds/contoso.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 

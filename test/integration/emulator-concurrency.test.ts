@@ -4,7 +4,7 @@
  * hold when the requests race.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { STEWARD_APP } from "../../local/seeds/contoso.js";
 import { azure } from "../../shared/azure/clients.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";

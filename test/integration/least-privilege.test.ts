@@ -6,7 +6,7 @@
  */
 import type { RestError } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { explorationIds, PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { explorationIds, PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import { azure } from "../../shared/azure/clients.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { abacCondition, accessMatrixRoles, appRoleSet, ROLE_IDS } from "../../shared/setup/contract.js";

@@ -44,7 +44,7 @@ describe("npm start", () => {
       process.execPath,
       [
         path.join(repo, "node_modules/tsx/dist/cli.mjs"),
-        "emulator/host/start.ts",
+        "local/host/start.ts",
         "--host-port",
         "0",
         "--timers",

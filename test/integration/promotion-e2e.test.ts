@@ -5,7 +5,7 @@
  */
 import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP, USE_CASE, explorationIds } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP, USE_CASE, explorationIds } from "../../local/seeds/contoso.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { isWrite, startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
 

@@ -3,7 +3,7 @@
  * read-after-write delays, throttling, and a failure that never clears (poison queue).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import { requestHash } from "../../shared/promotion/process.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { stepNames } from "../../shared/promotion/execute.js";

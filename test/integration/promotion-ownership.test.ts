@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client as GraphClient } from "@microsoft/microsoft-graph-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP, explorationIds } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP, explorationIds } from "../../local/seeds/contoso.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";

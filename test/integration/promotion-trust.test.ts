@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { callerTokens } from "../../shared/auth/callerToken.js";
 import { memberGroups } from "../../shared/auth/membership.js";
 import { azure } from "../../shared/azure/clients.js";

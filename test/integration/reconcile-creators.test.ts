@@ -8,7 +8,7 @@
 import type { ResourceManagementClient } from "@azure/arm-resources";
 import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { runReconcile } from "../../shared/reconcile/index.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
 import {

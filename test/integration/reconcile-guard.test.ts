@@ -8,14 +8,14 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { callerTokens } from "../../shared/auth/callerToken.js";
 import { memberGroups } from "../../shared/auth/membership.js";
 import { getSettings } from "../../shared/config/settings.js";
 import { approveBlockedRun } from "../../shared/reconcile/approve.js";
 import { approveRun, defaultDeps, getRun, listDrift, runReconcile } from "../../shared/reconcile/index.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
-import { governanceGroups } from "../../emulator/seeds/contoso.js";
+import { governanceGroups } from "../../local/seeds/contoso.js";
 import {
   clearRequests,
   FRAUD_TAGS,

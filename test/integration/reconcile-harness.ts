@@ -5,7 +5,7 @@
  * emulator's request log and for the tags a resource ends up with.
  */
 import { randomUUID } from "node:crypto";
-import { contosoSeed } from "../../emulator/seeds/contoso.js";
+import { contosoSeed } from "../../local/seeds/contoso.js";
 import type { EmulatorSeed } from "../../emulator/types.js";
 import { silentLogger, type Logger } from "../../shared/log.js";
 import { getPolicy, parsePolicy, type EstatePolicy } from "../../shared/policy/index.js";

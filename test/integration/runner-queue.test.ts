@@ -8,7 +8,7 @@ import { QueueServiceClient } from "@azure/storage-queue";
 import type { InvocationContext } from "@azure/functions";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FunctionDefinition } from "../../functions/definition.js";
-import { startHost, type LocalHost } from "../../emulator/host/index.js";
+import { startHost, type LocalHost } from "../../local/host/index.js";
 
 const connection = () => {
   const c = process.env.STEWARD_TEST_STORAGE_CONNECTION;

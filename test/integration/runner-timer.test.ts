@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Timer } from "@azure/functions";
-import { nextOccurrences, parseSchedule } from "../../emulator/host/timer.js";
-import { parseTimeSpan } from "../../emulator/host/config.js";
-import { startHost, type LocalHost } from "../../emulator/host/index.js";
+import { nextOccurrences, parseSchedule } from "../../local/host/timer.js";
+import { parseTimeSpan } from "../../local/host/config.js";
+import { startHost, type LocalHost } from "../../local/host/index.js";
 
 const at = (iso: string) => new Date(iso);
 

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventGridEvent, HttpRequest, InvocationContext } from "@azure/functions";
 import type { FunctionDefinition } from "../../functions/definition.js";
-import { startHost, type LocalHost } from "../../emulator/host/index.js";
-import { matchRoute } from "../../emulator/host/httpTrigger.js";
+import { startHost, type LocalHost } from "../../local/host/index.js";
+import { matchRoute } from "../../local/host/httpTrigger.js";
 
 const received: Array<{ event: EventGridEvent; ctx: InvocationContext }> = [];
 const defs: FunctionDefinition[] = [

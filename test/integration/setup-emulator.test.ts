@@ -6,7 +6,7 @@
  * the emulated Graph's app role assignments on Microsoft Graph's service principal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { getPolicy } from "../../shared/policy/index.js";
 import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";

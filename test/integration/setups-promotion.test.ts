@@ -7,7 +7,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { TEAM_ENV } from "../../shared/policy/setupRules.js";
 import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";

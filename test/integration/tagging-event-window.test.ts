@@ -7,7 +7,7 @@
  */
 import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { EVENT_BUDGET_MS, onResourceWrite } from "../../functions/onResourceWrite.js";
 import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
 import { resetTaggingState } from "../../shared/tagging/runtime.js";

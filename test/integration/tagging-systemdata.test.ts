@@ -6,7 +6,7 @@
  */
 import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
 import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
 import { resetTaggingState } from "../../shared/tagging/runtime.js";

@@ -5,7 +5,7 @@
  * Real SDKs against the emulator, events delivered by its Event Grid through a webhook.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import type { RequestLogEntry } from "../../emulator/requestLog.js";
 import { azure } from "../../shared/azure/clients.js";
 import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { TableClient } from "@azure/data-tables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { parseResourceWriteEvent } from "../../shared/events/resourceWrite.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";

@@ -12,7 +12,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { runCommand, stopOnSignals } from "../lifecycle.js";
+import { runCommand, stopOnSignals } from "../../emulator/lifecycle.js";
 import { ensureTrustedCertificate } from "./trust.js";
 
 async function main(): Promise<void> {

@@ -16,7 +16,7 @@ import { CREATED_BY_SUFFIX } from "../../shared/promotion/plan.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
-import { EmulatorPrincipalCredential } from "../principalCredential.js";
+import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { explorationIds, PEOPLE, STEWARD_API, USE_CASE } from "../seeds/contoso.js";
 import type { LocalStack } from "../stack.js";
 import { tamper } from "./tamperAct.js";
