@@ -6,17 +6,13 @@
  * the action, and its condition (if any) holds for the request. docs/emulator.md lists what is
  * modelled and what is not (deny assignments, data-plane requests, subscription list filtering).
  */
-import {
-  evaluateCondition,
-  parseCondition,
-  type ConditionInput,
-} from "../../../shared/azure/abacCondition.js";
 import type { Principal } from "../../types.js";
 import { builtInByGuid } from "../builtInRoles.js";
 import type { ArmContext, ArmRequest } from "../context.js";
 import { fail } from "../errors.js";
 import { isAtOrBelow, lower, splitAtProvider } from "../ids.js";
 import { bucketOf, type RoleAssignmentRecord } from "../state.js";
+import { compileCondition, type ConditionPredicate, type RequestAttributes } from "./conditions.js";
 import { operationOf, type ArmOperation } from "./operations.js";
 import { roleAllows } from "./permissions.js";
 
@@ -53,8 +49,8 @@ function principalTypeOf(ctx: ArmContext, id: string): string | undefined {
  * The attributes role-assignment conditions read: for a write, the assignment in the request
  * (@Request); for a delete, the assignment that exists (@Resource).
  */
-function conditionInput(ctx: ArmContext, req: ArmRequest, op: ArmOperation): ConditionInput {
-  const attributes: ConditionInput["attributes"] = {};
+function conditionInput(ctx: ArmContext, req: ArmRequest, op: ArmOperation): RequestAttributes {
+  const attributes: RequestAttributes["attributes"] = {};
   const ra = "Microsoft.Authorization/roleAssignments";
   if (lower(op.action) === lower(`${ra}/write`)) {
     const props = (req.body as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
@@ -88,13 +84,22 @@ function conditionInput(ctx: ArmContext, req: ArmRequest, op: ArmOperation): Con
   return { action: op.action, attributes };
 }
 
-function conditionHolds(condition: string, input: ConditionInput): boolean {
-  try {
-    return evaluateCondition(parseCondition(condition), input);
-  } catch {
-    // A condition the emulator cannot read grants nothing.
-    return false;
+/** Compiled conditions by text: assignments share a handful of condition texts. */
+const compiledConditions = new Map<string, ConditionPredicate>();
+const grantsNothing: ConditionPredicate = () => false;
+
+function conditionHolds(condition: string, input: RequestAttributes): boolean {
+  let predicate = compiledConditions.get(condition);
+  if (!predicate) {
+    try {
+      predicate = compileCondition(condition);
+    } catch {
+      // A condition the emulator cannot read grants nothing.
+      predicate = grantsNothing;
+    }
+    compiledConditions.set(condition, predicate);
   }
+  return predicate(input);
 }
 
 /** Decides a request without answering it; the first matching assignment is the evidence. */
@@ -108,7 +113,7 @@ export function decide(ctx: ArmContext, req: ArmRequest, caller: Principal): Dec
     ...(bucket ? ctx.state.assignmentsInBucket(bucket).values() : []),
   ];
   let conditionFailed = false;
-  let input: ConditionInput | undefined;
+  let input: RequestAttributes | undefined;
   for (const ra of candidates) {
     if (!ids.has(lower(ra.principalId)) || !isAtOrBelow(op.scope, ra.scope)) continue;
     const role = builtInByGuid.get(ra.roleDefinitionGuid) ?? ctx.state.customRoles.get(ra.roleDefinitionGuid);
