@@ -4,7 +4,7 @@
  * Graph, the control API and ARM. A router answers with an EmuResponse, or undefined to pass.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { ThrottleSettings } from "./arm/throttling.js";
+import type { ThrottleSettings } from "./arm/throttleSettings.js";
 
 export interface EmuRequest {
   method: string;

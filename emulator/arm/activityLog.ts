@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { buildResourceEvent } from "../events.js";
 import type { EmuResponse, ResourceWrite } from "../types.js";
-import type { ArmRequest } from "./context.js";
+import type { ArmRequest } from "./request.js";
 import { armError } from "./errors.js";
 import { lower, splitPath } from "./ids.js";
 

@@ -4,11 +4,12 @@
  * correlation id and api-version the router already extracted.
  */
 import { randomUUID } from "node:crypto";
-import type { EmuRequest, EmulatorSeed, FaultSettings, Principal, ResourceWrite } from "../types.js";
+import type { EmulatorSeed, FaultSettings, Principal, ResourceWrite } from "../types.js";
 import { fail } from "./errors.js";
 import type { LroManager } from "./lro.js";
 import type { ArmThrottle } from "./throttling.js";
 import type { ActivityLog } from "./activityLog.js";
+import type { ArmRequest } from "./request.js";
 import type { ArmState, SystemData } from "./state.js";
 
 /** The part of helper B's Directory the ARM side uses (structural, so either can evolve). */
@@ -43,10 +44,7 @@ export interface ArmContext {
   activityLog?: ActivityLog;
 }
 
-export interface ArmRequest extends EmuRequest {
-  correlationId: string;
-  apiVersion: string;
-}
+export type { ArmRequest } from "./request.js";
 
 export function newId(): string {
   return randomUUID();

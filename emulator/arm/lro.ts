@@ -3,11 +3,11 @@
  * or its resource type's entry in lroDurationMsByType, after it started): a timer completes it, and a poll that arrives after the deadline completes
  * it first if the timer has not fired yet, so a client never sees "done" before the state is.
  */
+import { randomUUID } from "node:crypto";
 import type { EmuResponse, FaultSettings } from "../types.js";
 import { lroDurationFor } from "../faults.js";
 import { armError } from "./errors.js";
 import { splitPath } from "./ids.js";
-import { newId } from "./context.js";
 
 type PollKind = "async" | "location";
 
@@ -65,7 +65,7 @@ export class LroManager {
 
   /** Starts an operation; returns the headers of the initial 202 response. */
   start(opts: StartOptions): { headers: Record<string, string>; doneAt: number } {
-    const id = newId();
+    const id = randomUUID();
     const startedAt = this.now();
     const loc = opts.location ?? "eastus";
     const pollPath =

@@ -11,7 +11,7 @@
  * per-type actions the path would suggest, so a role holder can publish any kind of asset.
  */
 import { randomUUID } from "node:crypto";
-import type { NameRule, TypeInfo } from "./resourceTypes.js";
+import type { NameRule, TypeInfo } from "./typeInfo.js";
 
 export const ML_REGISTRY_TYPE = "Microsoft.MachineLearningServices/registries";
 const ASSETS = ["models", "data", "environments", "components", "codes"];

@@ -5,45 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { registryTypes } from "./mlRegistries.js";
+import type { NameRule, TypeInfo } from "./typeInfo.js";
 
-export type LroStyle =
-  /** 202 + Azure-AsyncOperation (+ Location); poll returns {status}; then the client GETs the resource. */
-  | "azure-async-operation"
-  /** 202 + Location; the Location URL answers 202 until done, then 200 with the resource. */
-  | "location"
-  /** 201/200 with properties.provisioningState non-terminal; the client re-GETs the resource. */
-  | "provisioning-state"
-  /** 200/201 with provisioningState Succeeded at once. */
-  | "immediate";
-
-export interface NameRule {
-  test(name: string): boolean;
-  code: string;
-  message(name: string): string;
-  /** True when the code/message could not be confirmed against Azure (see docs/emulator.md). */
-  unverified?: boolean;
-}
-
-export interface TypeInfo {
-  /** Canonical casing, e.g. Microsoft.Storage/storageAccounts */
-  type: string;
-  nameRule?: NameRule;
-  locationRequired: boolean;
-  /** Names unique across all subscriptions (they become DNS names). */
-  globallyUnique?: { code: string; message(name: string): string };
-  put: LroStyle;
-  patch: LroStyle;
-  delete: LroStyle;
-  /** Transitional provisioningState while a PUT runs (provisioning-state style). */
-  creatingState?: string;
-  /** Fills in read-only properties Azure adds on create. */
-  onCreate?(
-    ctx: { name: string; tenantId: string; location?: string },
-    resource: { properties: Record<string, unknown>; identity?: Record<string, unknown> },
-  ): void;
-  /** Nested ML asset types carry tags inside properties and have no location. */
-  mlAsset?: "container" | "version";
-}
+export type { LroStyle, NameRule, TypeInfo } from "./typeInfo.js";
 
 const storageName: NameRule = {
   test: (n) => /^[a-z0-9]{3,24}$/.test(n),

@@ -20,25 +20,11 @@
 import type { EmuResponse } from "../types.js";
 import { armError } from "./errors.js";
 import { lower, splitPath } from "./ids.js";
+import type { BucketLimit, ThrottleSettings } from "./throttleSettings.js";
+
+export type { BucketLimit, ThrottleSettings } from "./throttleSettings.js";
 
 export type OperationType = "reads" | "writes" | "deletes";
-
-export interface BucketLimit {
-  burst: number;
-  perSecond: number;
-}
-
-export interface ThrottleSettings {
-  /** Default true: Azure always throttles; tests that turn it off say why. */
-  enabled: boolean;
-  reads: BucketLimit;
-  writes: BucketLimit;
-  deletes: BucketLimit;
-  /** Size of the subscription-wide bucket, as a multiple of one principal's. */
-  subscriptionMultiplier: number;
-  /** Azure seconds per real second (1 = real time). */
-  timeScale: number;
-}
 
 export function defaultThrottleSettings(): ThrottleSettings {
   return {

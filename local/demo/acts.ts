@@ -5,9 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
-import { ResourceManagementClient } from "@azure/arm-resources";
+import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { azure } from "../../shared/azure/clients.js";
 import { QUEUES, TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
@@ -16,48 +14,14 @@ import { CREATED_BY_SUFFIX } from "../../shared/promotion/plan.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { explorationIds, PEOPLE, STEWARD_API, USE_CASE } from "../seeds/contoso.js";
 import type { LocalStack } from "../stack.js";
+import { as, type Act } from "./act.js";
 import { tamper } from "./tamperAct.js";
 
-export interface Check {
-  what: string;
-  ok: boolean;
-  detail?: string;
-}
-
-export interface ActResult {
-  id: string;
-  title: string;
-  status: "passed" | "failed" | "unavailable";
-  checks: Check[];
-  notes: string[];
-  durationMs: number;
-  error?: string;
-}
-
-export interface DemoContext {
-  stack: LocalStack;
-  /** Shared between acts: what earlier acts made. */
-  facts: {
-    exploredResourceId?: string;
-    strayResourceId?: string;
-    promotion?: PromotionRecord;
-    driftedResourceId?: string;
-    refused?: PromotionRecord;
-    project: string;
-  };
-  say(line: string): void;
-}
-
-export interface Act {
-  id: string;
-  title: string;
-  /** Functions this act needs the app to have. */
-  needs: string[];
-  run(ctx: DemoContext, check: (what: string, ok: boolean, detail?: string) => void): Promise<void>;
-}
+// The vocabulary of acts lives in act.ts, so that acts in their own files need not import this list.
+export type { Act, ActResult, Check, DemoContext } from "./act.js";
+export { as } from "./act.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,22 +38,6 @@ async function until<T>(
     v = await read();
   }
   return v;
-}
-
-const armOptions = (url: string) => ({
-  endpoint: url,
-  credentialScopes: ["https://management.azure.com/.default"],
-  retryOptions: { maxRetries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 1000 },
-});
-
-/** ARM clients acting as a seeded person, as the portal or the CLI would on their behalf. */
-export function as(stack: LocalStack, person: { objectId: string }, subscriptionId: string) {
-  const cred = new EmulatorPrincipalCredential(stack.emulator.url, person);
-  return {
-    arm: new ResourceManagementClient(cred, subscriptionId, armOptions(stack.emulator.url)),
-    ml: new AzureMachineLearningWorkspaces(cred, subscriptionId, armOptions(stack.emulator.url)),
-    auth: new AuthorizationManagementClient(cred, subscriptionId, armOptions(stack.emulator.url)),
-  };
 }
 
 const EXAMPLE_REQUEST = JSON.parse(

@@ -11,7 +11,7 @@ import { ViolationLog } from "../../shared/ledger/violations.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { ROLE_IDS } from "../../shared/setup/contract.js";
 import { PEOPLE } from "../seeds/contoso.js";
-import { as, type Act } from "./acts.js";
+import { as, type Act } from "./act.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,15 +8,9 @@
  * drift blob. Entries are taken from the blob in order, so "how many were taken" is exact; the
  * few a stop caught between two attempts of their own are recorded by value and go first.
  */
-import type { DriftEntry, ReconcileReport } from "./types.js";
+import type { DriftEntry, ReconcileReport, ResumePoint } from "./types.js";
 
-export interface ResumePoint {
-  phase: "write";
-  /** Drift entries of `driftBlob` the write phase took, in blob order (done, failed or in `retry`). */
-  taken: number;
-  /** Taken but stopped between attempts: neither written nor failed. */
-  retry: DriftEntry[];
-}
+export type { ResumePoint } from "./types.js";
 
 /** The previous run, when this run can finish its writes instead of scanning again. */
 export function resumableFrom(

@@ -30,8 +30,6 @@ export interface DriftEntry {
 export type RunStatus =
   "running" | "completed" | "blocked" | "dryRun" | "partial" | "busy" | "aborted" | "failed";
 
-import type { ResumePoint } from "./resume.js";
-
 export interface RunCounts {
   /** Every resource the listing returned. */
   scanned: number;
@@ -195,4 +193,13 @@ export function emptyCounts(): RunCounts {
     overTagLimit: 0,
     unattributed: 0,
   };
+}
+
+/** Where a partial run stopped, so that the next run finishes its writes instead of scanning again (resume.ts). */
+export interface ResumePoint {
+  phase: "write";
+  /** Drift entries of `driftBlob` the write phase took, in blob order (done, failed or in `retry`). */
+  taken: number;
+  /** Taken but stopped between attempts: neither written nor failed. */
+  retry: DriftEntry[];
 }
