@@ -2,7 +2,7 @@
  * The emulated Microsoft Entra directory: users, service principals (including managed
  * identities), security groups with members and owners, app role assignments (application
  * permissions granted on a service principal such as Microsoft Graph's, which is always present,
- * as in every Entra tenant), and the access tokens the emulated token endpoint issues. Graph (graph.ts) and the token endpoint (entra.ts) read and write it;
+ * as in every Entra tenant), and the access tokens the emulated token endpoint issues. Graph (graph/) and the token endpoint (entra/) read and write it;
  * ARM resolves callers through principalForToken and asks objectCreatedAt for the replication
  * delay fault.
  *
@@ -28,11 +28,11 @@ import {
   GRAPH_APP_ROLES,
   GRAPH_SERVICE_PRINCIPAL_ID,
   MICROSOFT_SERVICES_TENANT_ID,
-} from "./graphAppRoles.js";
-import { GroupChangeLog } from "./graphDelta.js";
+} from "./graph/appRoles.js";
+import { GroupChangeLog } from "./graph/deltaLog.js";
 import type { AppRoleAssignmentRecord, EmulatorSeed, Principal } from "./types.js";
 
-export { GRAPH_APP_ID, GRAPH_SERVICE_PRINCIPAL_ID } from "./graphAppRoles.js";
+export { GRAPH_APP_ID, GRAPH_SERVICE_PRINCIPAL_ID } from "./graph/appRoles.js";
 
 /** Azure CLI's public client id: the appid a user's token carries when the user signs in with `az login`. */
 export const USER_TOKEN_CLIENT_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
@@ -185,7 +185,7 @@ export class Directory {
   private mailNicknames = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
   private appRoleAssignments = new Map<string, AppRoleAssignmentRecord>();
-  /** Membership and group changes, in order, for `/groups/delta` (emulator/graphDelta.ts). */
+  /** Membership and group changes, in order, for `/groups/delta` (emulator/graph/deltaLog.ts). */
   readonly groupChanges = new GroupChangeLog();
 
   constructor(opts: { tenantId: string; now?: () => number }) {

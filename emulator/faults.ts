@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { defaultThrottleSettings, mergeThrottleSettings } from "./arm/throttling.js";
-import { graphErrorBody } from "./graph.js";
+import { graphErrorBody } from "./graph/responses.js";
 import type { EmuResponse, FaultRule, FaultSettings } from "./types.js";
 
 export function defaultFaultSettings(): FaultSettings {

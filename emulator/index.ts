@@ -18,7 +18,7 @@ import { Directory, GRAPH_SERVICE_PRINCIPAL_ID } from "./directory.js";
 import { entraRouter } from "./entra.js";
 import { EventBus, eventsRouter } from "./events.js";
 import { FaultInjector } from "./faults.js";
-import { graphRouter } from "./graph.js";
+import { graphRouter } from "./graph/router.js";
 import { RequestLog } from "./requestLog.js";
 import { startServer } from "./server.js";
 import type { EmulatorSeed } from "./types.js";

@@ -5,7 +5,7 @@
  * lists; see docs/emulator.md). Only the object id of the service principal is the emulator's own:
  * in Azure it differs from tenant to tenant, which is why callers look it up by appId.
  */
-import type { AppRole } from "./types.js";
+import type { AppRole } from "../types.js";
 
 /** Microsoft Graph's application id. */
 export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";

@@ -9,9 +9,9 @@
  * Delegated (user) calls are not checked: Entra decides them by the user's directory roles and
  * the app's consented scopes, which the emulator does not model (docs/emulator.md).
  */
-import type { Directory, GroupRecord } from "./directory.js";
-import { GRAPH_SERVICE_PRINCIPAL_ID } from "./graphAppRoles.js";
-import type { Principal } from "./types.js";
+import type { Directory, GroupRecord } from "../directory.js";
+import { GRAPH_SERVICE_PRINCIPAL_ID } from "./appRoles.js";
+import type { Principal } from "../types.js";
 
 const DIRECTORY_READ = ["Directory.Read.All", "Directory.ReadWrite.All"];
 const USER_READ = ["User.Read.All", "User.ReadWrite.All", ...DIRECTORY_READ];

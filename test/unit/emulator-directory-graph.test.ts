@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { Directory } from "../../emulator/directory.js";
 import { entraRouter } from "../../emulator/entra.js";
-import { graphRouter, __filterForTests } from "../../emulator/graph.js";
+import { evaluate, parseFilter } from "../../emulator/graph/filter.js";
+import { graphRouter } from "../../emulator/graph/router.js";
 import type { EmuRequest, EmuResponse, FaultSettings } from "../../emulator/types.js";
 
 const TENANT = "11111111-1111-4111-8111-111111111111";
@@ -79,7 +80,6 @@ const newGroup = (name: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("OData $filter parser", () => {
-  const { parseFilter, evaluate } = __filterForTests;
   it("unescapes doubled quotes and matches case-insensitively", () => {
     const tree = parseFilter("displayName eq 'siobhan o''brien'");
     expect(evaluate(tree, { displayName: "Siobhan O'Brien" })).toBe(true);

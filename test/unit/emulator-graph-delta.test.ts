@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { Directory } from "../../emulator/directory.js";
-import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/graphAppRoles.js";
-import { graphRouter } from "../../emulator/graph.js";
+import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/graph/appRoles.js";
+import { graphRouter } from "../../emulator/graph/router.js";
 import type { EmuRequest, EmuResponse, FaultSettings } from "../../emulator/types.js";
 
 const TENANT = "11111111-1111-4111-8111-111111111111";
