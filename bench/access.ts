@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildResourceEvent } from "../emulator/events.js";
+import { buildResourceEvent } from "../emulator/eventgrid/resourceEvents.js";
 import { contosoSeed, PEOPLE, STEWARD_APP } from "../local/seeds/contoso.js";
 import type { EmulatorSeed, Principal } from "../emulator/types.js";
 import type { PromotionRecord } from "../shared/promotion/record.js";

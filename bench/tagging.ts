@@ -18,7 +18,7 @@ import diagnostics from "node:diagnostics_channel";
 import type { ClientRequest } from "node:http";
 import { parseArgs } from "node:util";
 import functionsRuntime from "@azure/functions";
-import { buildResourceEvent } from "../emulator/events.js";
+import { buildResourceEvent } from "../emulator/eventgrid/resourceEvents.js";
 import { contosoSeed, PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../local/seeds/contoso.js";
 import type { EmulatorSeed, Principal } from "../emulator/types.js";
 import { emptyCounts, processCounts, type CallCounts } from "../shared/azure/callCounter.js";

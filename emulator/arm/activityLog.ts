@@ -14,7 +14,7 @@
  * kept, newest first, pages of up to 200 events with a nextLink.
  */
 import { randomUUID } from "node:crypto";
-import { buildResourceEvent } from "../events.js";
+import { buildResourceEvent } from "../eventgrid/resourceEvents.js";
 import type { EmuResponse, ResourceWrite } from "../types.js";
 import type { ArmRequest } from "./request.js";
 import { armError } from "./errors.js";

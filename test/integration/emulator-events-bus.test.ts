@@ -8,7 +8,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { QueueClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { EventBus, eventsRouter } from "../../emulator/events.js";
+import { EventBus } from "../../emulator/eventgrid/bus.js";
+import { eventsRouter } from "../../emulator/eventgrid/router.js";
 import type { EmuRequest, Principal, ResourceWrite } from "../../emulator/types.js";
 import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 

@@ -6,7 +6,7 @@
 import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../../local/seeds/contoso.js";
-import type { EventLogEntry } from "../../emulator/events.js";
+import type { EventLogEntry } from "../../emulator/eventgrid/types.js";
 import type { FaultRule } from "../../emulator/types.js";
 import type { RequestLogEntry } from "../../emulator/requestLog.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
