@@ -2,27 +2,15 @@
  * The emulated Microsoft Entra directory: users, service principals (including managed
  * identities), security groups with members and owners, app role assignments (application
  * permissions granted on a service principal such as Microsoft Graph's, which is always present,
- * as in every Entra tenant), and the access tokens the emulated token endpoint issues. Graph (graph/) and the token endpoint (entra/) read and write it;
+ * as in every Entra tenant). Graph (graph/) and the token endpoint (entra/) read and write it;
  * ARM resolves callers through principalForToken and asks objectCreatedAt for the replication
  * delay fault.
  *
- * Tokens for ARM and Graph look like Entra's v1 access tokens (oid, tid, appid, upn, name...);
- * tokens for an API that a seeded app registration exposes (identifierUris) are v2.0 access
- * tokens, as Entra issues them to an app whose manifest accepts v2 tokens. All are RS256 JWTs
- * signed with an RSA key pair made for this directory and published as a JWKS, so code that
- * validates tokens against a tenant's OpenID configuration (jose, MSAL...) runs unchanged here,
- * while the private key never leaves the process: nothing outside the emulator can mint a token
- * and a token from one emulator process is worthless in another.
+ * The tenant's tokens are issued and checked by its token service (entra/tokens.ts); the
+ * directory holds it and passes its methods on, since every service that authenticates a
+ * caller (ARM, Graph, the token endpoint) already holds the directory.
  */
-import {
-  createHash,
-  generateKeyPairSync,
-  randomBytes,
-  randomUUID,
-  sign,
-  verify,
-  type KeyObject,
-} from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
   GRAPH_APP_ID,
   GRAPH_APP_ROLES,
@@ -30,15 +18,14 @@ import {
   MICROSOFT_SERVICES_TENANT_ID,
 } from "./graph/appRoles.js";
 import { GroupChangeLog } from "./graph/deltaLog.js";
+import type { IssuedToken, IssueOptions, TokenCheckFailure, TokenClaims } from "./entra/claims.js";
+import type { PublicJwk } from "./entra/jwt.js";
+import { TokenService } from "./entra/tokens.js";
 import type { AppRoleAssignmentRecord, EmulatorSeed, Principal } from "./types.js";
 
 export { GRAPH_APP_ID, GRAPH_SERVICE_PRINCIPAL_ID } from "./graph/appRoles.js";
 
-/** Azure CLI's public client id: the appid a user's token carries when the user signs in with `az login`. */
-export const USER_TOKEN_CLIENT_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
-
 const DAY_MS = 24 * 60 * 60 * 1000;
-const TOKEN_LIFETIME_S = 3599;
 
 export interface GroupRecord {
   id: string;
@@ -64,123 +51,12 @@ export type DirectoryObject =
   | { type: "servicePrincipal"; principal: Principal }
   | { type: "group"; group: GroupRecord };
 
-interface CommonClaims {
-  aud: string;
-  iss: string;
-  iat: number;
-  nbf: number;
-  exp: number;
-  tid: string;
-  oid: string;
-  sub: string;
-  idtyp: "user" | "app";
-  uti: string;
-  rh: string;
-  scp?: string;
-  roles?: string[];
-  [claim: string]: unknown;
-}
-
-/** An Entra v1 access token (ARM, Graph): the app is `appid`, the issuer sts.windows.net. */
-export interface V1TokenClaims extends CommonClaims {
-  ver: "1.0";
-  appid: string;
-  appidacr: string;
-  name: string;
-  upn?: string;
-  unique_name?: string;
-  app_displayname?: string;
-}
-
-/**
- * An Entra v2.0 access token for an API exposed by an app registration: aud is the API's client
- * id, the calling app is `azp`, the issuer `{authority}/{tenant}/v2.0`.
- */
-export interface V2TokenClaims extends CommonClaims {
-  ver: "2.0";
-  azp: string;
-  /** How the client app authenticated: "0" public client, "1" secret, "2" certificate or managed identity. */
-  azpacr: "0" | "1" | "2";
-  name?: string;
-  preferred_username?: string;
-}
-
-/** Claims of a token this directory issued, as decoded by verifyToken. */
-export type TokenClaims = V1TokenClaims | V2TokenClaims;
-
-export interface IssuedToken {
-  accessToken: string;
-  expiresIn: number;
-  claims: TokenClaims;
-}
-
-/** How a principal came to ask for a token; only v2 (API) tokens use it. */
-export interface IssueOptions {
-  /**
-   * The emulator's base URL as the client reached it (e.g. https://127.0.0.1:8443): v2 tokens'
-   * issuer derives from it, as the openid-configuration's does, so both agree for any port.
-   */
-  baseUrl?: string;
-  /** The application the principal signed in through (`azp`). Default: the principal's own app; Azure CLI for users. */
-  clientAppId?: string;
-  /** How that application authenticated (`azpacr`). Default: "0" for users, "2" for managed identities, "1" otherwise. */
-  clientAuth?: V2TokenClaims["azpacr"];
-}
-
-/** A public signing key as the tenant's JWKS publishes it. */
-export interface PublicJwk {
-  kty: "RSA";
-  use: "sig";
-  alg: "RS256";
-  kid: string;
-  n: string;
-  e: string;
-}
-
-interface SigningKey {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  jwk: PublicJwk;
-}
-
-export type TokenCheckFailure = "malformed" | "algorithm" | "signature" | "tenant" | "expired";
-
-/** The v2.0 issuer of a tenant behind an authority base URL, as Entra spells it: {authority}/{tenant}/v2.0. */
-export function v2Issuer(baseUrl: string, tenantId: string): string {
-  return `${baseUrl.replace(/\/+$/, "")}/${tenantId}/v2.0`;
-}
-
-function makeSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const { n, e } = publicKey.export({ format: "jwk" });
-  if (!n || !e) throw new Error("node:crypto exported an RSA public key without n or e");
-  // RFC 7638 thumbprint: the same key always gets the same kid, whoever computes it.
-  const kid = createHash("sha256")
-    .update(JSON.stringify({ e, kty: "RSA", n }))
-    .digest("base64url");
-  return { privateKey, publicKey, jwk: { kty: "RSA", use: "sig", alg: "RS256", kid, n, e } };
-}
-
-function b64url(data: string | Buffer): string {
-  return Buffer.from(data).toString("base64url");
-}
-
-/** The resource (audience) of a scope: "https://graph.microsoft.com/.default" -> "https://graph.microsoft.com". */
-export function resourceOfScope(scope: string): string {
-  const first = scope.trim().split(/\s+/)[0] ?? "";
-  return first.endsWith("/.default") ? first.slice(0, -"/.default".length) : first;
-}
-
 export class Directory {
   readonly tenantId: string;
   /** The directory's clock (epoch ms); tests may inject one. */
   readonly now: () => number;
-  /**
-   * Signs tokens; kept across reset() so tokens cached by SDK clients (and JWKS cached by
-   * validators) stay valid. Made on first use: RSA key generation costs tens of milliseconds and
-   * many unit tests build a Directory without ever issuing a token.
-   */
-  private key: SigningKey | undefined;
+  /** Issues and checks this tenant's tokens (entra/tokens.ts); its key outlives reset(). */
+  private readonly tokens = new TokenService(this);
   private principals = new Map<string, Principal>();
   private mailNicknames = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
@@ -521,191 +397,31 @@ export class Directory {
     return removed;
   }
 
-  // ---------------------------------------------------------------- tokens
-
-  private signingKey(): SigningKey {
-    this.key ??= makeSigningKey();
-    return this.key;
-  }
+  // ---------------------------------------------------------------- tokens (entra/tokens.ts)
 
   /** The tenant's JWKS (what /{tenant}/discovery/v2.0/keys serves). */
   jwks(): { keys: PublicJwk[] } {
-    return { keys: [{ ...this.signingKey().jwk }] };
+    return this.tokens.jwks();
   }
 
-  private signJwt(claims: object): string {
-    const key = this.signingKey();
-    const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", kid: key.jwk.kid }));
-    const payload = b64url(JSON.stringify(claims));
-    const signature = sign("sha256", Buffer.from(`${header}.${payload}`), key.privateKey).toString(
-      "base64url",
-    );
-    return `${header}.${payload}.${signature}`;
-  }
-
-  /**
-   * Entra gives each application its own `sub` for a user (a pairwise id), so `sub` must not be
-   * used to recognise a person across apps; `oid` is the stable id.
-   */
-  private pairwiseSubject(objectId: string, appId: string): string {
-    return createHash("sha256").update(`${this.tenantId}|${appId}|${objectId}`).digest("base64url");
-  }
-
-  /**
-   * Issues an access token for the principal and resource: a v1 token for ARM, Graph and any
-   * other resource (e.g. https://management.azure.com/), a v2.0 token when the resource is an
-   * API a seeded app registration exposes (see apiForResource), which needs opts.baseUrl.
-   */
+  /** An access token for the principal and resource (v1, or v2.0 for an exposed API). */
   issueToken(principal: Principal, resource: string, opts: IssueOptions = {}): IssuedToken {
-    const api = this.apiForResource(resource);
-    const claims = api ? this.v2Claims(principal, api, opts) : this.v1Claims(principal, resource);
-    return { accessToken: this.signJwt(claims), expiresIn: TOKEN_LIFETIME_S, claims };
+    return this.tokens.issueToken(principal, resource, opts);
   }
 
-  private times(): { iat: number; nbf: number; exp: number } {
-    const nowS = Math.floor(this.now() / 1000);
-    return { iat: nowS - 5, nbf: nowS - 5, exp: nowS + TOKEN_LIFETIME_S };
-  }
-
-  private v1Claims(principal: Principal, resource: string): V1TokenClaims {
-    const base = {
-      aud: resource,
-      iss: `https://sts.windows.net/${this.tenantId}/`,
-      ...this.times(),
-      tid: this.tenantId,
-      oid: principal.objectId,
-      sub: principal.objectId,
-      name: principal.displayName,
-      ver: "1.0" as const,
-      uti: randomBytes(16).toString("base64url"),
-      rh: "0.emulator",
-    };
-    const claims: V1TokenClaims =
-      principal.kind === "user"
-        ? {
-            ...base,
-            appid: USER_TOKEN_CLIENT_APP_ID,
-            appidacr: "0",
-            idtyp: "user",
-            upn: principal.userPrincipalName,
-            unique_name: principal.userPrincipalName,
-            scp: "user_impersonation",
-            amr: ["pwd"],
-          }
-        : {
-            ...base,
-            appid: principal.appId ?? "",
-            appidacr: "1",
-            idtyp: "app",
-            app_displayname: principal.displayName,
-          };
-    // App-only tokens for Microsoft Graph carry the application permissions granted to the app.
-    if (principal.kind !== "user" && resource.replace(/\/+$/, "") === "https://graph.microsoft.com") {
-      const roles = this.appRoleValues(principal.objectId, GRAPH_SERVICE_PRINCIPAL_ID);
-      if (roles.length > 0) claims.roles = roles;
-    }
-    return claims;
-  }
-
-  private v2Claims(principal: Principal, api: Principal, opts: IssueOptions): V2TokenClaims {
-    if (!opts.baseUrl)
-      throw new Error(
-        `a token for ${api.displayName}'s API is a v2.0 token whose issuer needs the emulator's base URL`,
-      );
-    const user = principal.kind === "user";
-    const apiAppId = api.appId ?? "";
-    const roles = this.appRoleValues(principal.objectId, api.objectId);
-    return {
-      aud: apiAppId,
-      iss: v2Issuer(opts.baseUrl, this.tenantId),
-      ...this.times(),
-      azp: opts.clientAppId?.toLowerCase() ?? (user ? USER_TOKEN_CLIENT_APP_ID : (principal.appId ?? "")),
-      azpacr: opts.clientAuth ?? (user ? "0" : principal.kind === "managedIdentity" ? "2" : "1"),
-      ...(user ? { name: principal.displayName, preferred_username: principal.userPrincipalName ?? "" } : {}),
-      oid: principal.objectId,
-      sub: user ? this.pairwiseSubject(principal.objectId, apiAppId) : principal.objectId,
-      tid: this.tenantId,
-      uti: randomBytes(16).toString("base64url"),
-      rh: "0.emulator",
-      ver: "2.0",
-      idtyp: user ? "user" : "app",
-      // Delegated tokens carry the delegated permission; app-only tokens only app roles.
-      ...(user ? { scp: "user_impersonation" } : {}),
-      ...(roles.length > 0 ? { roles } : {}),
-    };
-  }
-
-  /**
-   * A v2.0 ID token for a user signing in to a client app (the ROPC response's id_token, which
-   * MSAL reads to build the signed-in account).
-   */
+  /** A v2.0 ID token for a user signing in to a client app. */
   issueIdToken(user: Principal, clientAppId: string, baseUrl: string): string {
-    const client = clientAppId.toLowerCase();
-    return this.signJwt({
-      aud: client,
-      iss: v2Issuer(baseUrl, this.tenantId),
-      ...this.times(),
-      name: user.displayName,
-      oid: user.objectId,
-      preferred_username: user.userPrincipalName ?? "",
-      rh: "0.emulator",
-      sub: this.pairwiseSubject(user.objectId, client),
-      tid: this.tenantId,
-      uti: randomBytes(16).toString("base64url"),
-      ver: "2.0",
-    });
+    return this.tokens.issueIdToken(user, clientAppId, baseUrl);
   }
 
-  /**
-   * Decodes and checks a token this directory issued: algorithm, signature, tenant and lifetime.
-   * Only RS256 is accepted, whatever the header says, so `alg: none` or an HMAC keyed with the
-   * public key (the classic algorithm-confusion forgeries) cannot pass.
-   */
+  /** Decodes and checks a token this directory issued (algorithm, signature, tenant, lifetime). */
   checkToken(token: string): { ok: true; claims: TokenClaims } | { ok: false; reason: TokenCheckFailure } {
-    const parts = token.split(".");
-    if (parts.length !== 3) return { ok: false, reason: "malformed" };
-    const [header, payload, signature] = parts as [string, string, string];
-    let head: unknown;
-    try {
-      head = JSON.parse(Buffer.from(header, "base64url").toString("utf8"));
-    } catch {
-      return { ok: false, reason: "malformed" };
-    }
-    if (typeof head !== "object" || head === null) return { ok: false, reason: "malformed" };
-    const { alg, kid } = head as { alg?: unknown; kid?: unknown };
-    if (alg !== "RS256") return { ok: false, reason: "algorithm" };
-    const key = this.signingKey();
-    if (kid !== undefined && kid !== key.jwk.kid) return { ok: false, reason: "signature" };
-    let valid: boolean;
-    try {
-      valid = verify(
-        "sha256",
-        Buffer.from(`${header}.${payload}`),
-        key.publicKey,
-        Buffer.from(signature, "base64url"),
-      );
-    } catch {
-      valid = false;
-    }
-    if (!valid) return { ok: false, reason: "signature" };
-    let claims: TokenClaims;
-    try {
-      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as TokenClaims;
-    } catch {
-      return { ok: false, reason: "malformed" };
-    }
-    if (typeof claims !== "object" || claims === null) return { ok: false, reason: "malformed" };
-    if (claims.tid !== this.tenantId) return { ok: false, reason: "tenant" };
-    const nowS = this.now() / 1000;
-    if (typeof claims.exp !== "number" || claims.exp <= nowS || claims.nbf > nowS + 300)
-      return { ok: false, reason: "expired" };
-    return { ok: true, claims };
+    return this.tokens.checkToken(token);
   }
 
   /** The claims of a valid token this directory issued; undefined otherwise. */
   verifyToken(token: string): TokenClaims | undefined {
-    const r = this.checkToken(token);
-    return r.ok ? r.claims : undefined;
+    return this.tokens.verifyToken(token);
   }
 
   /** The principal a bearer token belongs to (token with or without the "Bearer " prefix). */

@@ -15,7 +15,7 @@ import { createCertificate } from "./cert.js";
 import { cloudMetadataRouter } from "./cloudMetadata.js";
 import { controlRouter } from "./control.js";
 import { Directory, GRAPH_SERVICE_PRINCIPAL_ID } from "./directory.js";
-import { entraRouter } from "./entra.js";
+import { entraRouter } from "./entra/router.js";
 import { EventBus } from "./eventgrid/bus.js";
 import { eventsRouter } from "./eventgrid/router.js";
 import { FaultInjector } from "./faults.js";

@@ -18,7 +18,7 @@ import {
 } from "jose";
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { USER_TOKEN_CLIENT_APP_ID } from "../../emulator/directory.js";
+import { USER_TOKEN_CLIENT_APP_ID } from "../../emulator/entra/claims.js";
 import type { EmulatorHandle } from "../../emulator/index.js";
 import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
 import { emulatorAppSettings } from "../../local/stack.js";

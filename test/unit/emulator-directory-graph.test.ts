@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Directory } from "../../emulator/directory.js";
-import { entraRouter } from "../../emulator/entra.js";
+import { entraRouter } from "../../emulator/entra/router.js";
 import { evaluate, parseFilter } from "../../emulator/graph/filter.js";
 import { graphRouter } from "../../emulator/graph/router.js";
 import type { EmuRequest, EmuResponse, FaultSettings } from "../../emulator/types.js";
