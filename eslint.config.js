@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".azurite/**", "reports/**"] },
+  { ignores: ["dist/**", "emulator/dist/**", "node_modules/**", "coverage/**", ".azurite/**", "reports/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,16 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+// The emulator package by name, from its sources, as tsconfig.json's `paths` map it for tsc and tsx.
+const emulator = (file: string): string => fileURLToPath(new URL(`./emulator/${file}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@aml-steward\/azure-emulator$/, replacement: emulator("index.ts") },
+      { find: /^@aml-steward\/azure-emulator\/cli$/, replacement: emulator("cli.ts") },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/globalSetup.ts"],

@@ -17,9 +17,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildResourceEvent } from "../emulator/eventgrid/resourceEvents.js";
+import { buildResourceEvent } from "@aml-steward/azure-emulator";
 import { contosoSeed, PEOPLE, STEWARD_APP } from "../local/seeds/contoso.js";
-import type { EmulatorSeed, Principal } from "../emulator/types.js";
+import type { EmulatorSeed, Principal } from "@aml-steward/azure-emulator";
 import type { PromotionRecord } from "../shared/promotion/record.js";
 import { DEFAULT_POLICY_PATH, loadPolicyFile } from "../shared/policy/index.js";
 import type { EstatePolicy } from "../shared/policy/schema.js";
@@ -158,7 +158,7 @@ async function child(projects: number, changedShare: number): Promise<void> {
   const { TABLES } = await import("../shared/config/settings.js");
   const { silentLogger } = await import("../shared/log.js");
   const { AuthorizationManagementClient } = await import("@azure/arm-authorization");
-  const { EmulatorPrincipalCredential } = await import("../emulator/principalCredential.js");
+  const { EmulatorPrincipalCredential } = await import("@aml-steward/azure-emulator");
 
   const policy = getPolicy();
   const { sub, scopes, groups, records } = layout(policy, projects);

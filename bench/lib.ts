@@ -9,10 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startAzurite, type AzuriteHandle } from "../local/azurite.js";
-import { createCertificate } from "../emulator/cert.js";
-import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
+import { createCertificate } from "@aml-steward/azure-emulator";
+import { startEmulator, type EmulatorHandle } from "@aml-steward/azure-emulator";
 import { emulatorAppSettings } from "../local/stack.js";
-import type { EmulatorSeed } from "../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 
 export interface BenchStack {
   certPath: string;

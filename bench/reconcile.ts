@@ -27,7 +27,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { parseArgs } from "node:util";
 import { contosoSeed } from "../local/seeds/contoso.js";
-import type { EmulatorSeed } from "../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { getPolicy, parsePolicy, type EstatePolicy } from "../shared/policy/index.js";
 import { runMain, startBenchStack } from "./lib.js";
 

@@ -18,9 +18,9 @@ import diagnostics from "node:diagnostics_channel";
 import type { ClientRequest } from "node:http";
 import { parseArgs } from "node:util";
 import functionsRuntime from "@azure/functions";
-import { buildResourceEvent } from "../emulator/eventgrid/resourceEvents.js";
+import { buildResourceEvent } from "@aml-steward/azure-emulator";
 import { contosoSeed, PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../local/seeds/contoso.js";
-import type { EmulatorSeed, Principal } from "../emulator/types.js";
+import type { EmulatorSeed, Principal } from "@aml-steward/azure-emulator";
 import { emptyCounts, processCounts, type CallCounts } from "../shared/azure/callCounter.js";
 import { getPolicy } from "../shared/policy/index.js";
 import { runMain, startBenchStack } from "./lib.js";
@@ -359,7 +359,7 @@ async function child(resources: number, concurrency: number): Promise<void> {
 /** Dave's own tag writes, through his own client (not aml-steward's, so not counted). */
 async function tamperAs(person: { objectId: string }, remove: string[], note: string[]): Promise<void> {
   const { ResourceManagementClient } = await import("@azure/arm-resources");
-  const { EmulatorPrincipalCredential } = await import("../emulator/principalCredential.js");
+  const { EmulatorPrincipalCredential } = await import("@aml-steward/azure-emulator");
   const endpoint = process.env.STEWARD_ARM_ENDPOINT!;
   const arm = new ResourceManagementClient(
     new EmulatorPrincipalCredential(new URL(endpoint).origin, person),

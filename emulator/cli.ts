@@ -14,6 +14,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startEmulator, type EmulatorHandle } from "./index.js";
 import { stopOnSignals } from "./lifecycle.js";
+
+export { runCommand, stopOnSignals } from "./lifecycle.js";
 import type { EmulatorSeed } from "./types.js";
 
 export interface EmulatorCliOptions {

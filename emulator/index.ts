@@ -1,6 +1,8 @@
 /**
- * Starts the whole emulator in-process: Entra token endpoint, Microsoft Graph, ARM, the event
- * bus and the control API, on one HTTPS port. Used by the CLI, the demo and every test file.
+ * The package's entry: startEmulator starts the whole emulator in-process (Entra token
+ * endpoint, Microsoft Graph, ARM, the Event Grid bus and the control API) on one HTTPS port,
+ * and the names its users need beside it are re-exported here. The command line is the
+ * `./cli` export (cli.ts).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -23,6 +25,22 @@ import { graphRouter } from "./graph/router.js";
 import { RequestLog } from "./requestLog.js";
 import { startServer } from "./server.js";
 import type { EmulatorSeed } from "./types.js";
+
+export type * from "./types.js";
+export type { RequestLogEntry, RouteKind } from "./requestLog.js";
+export type { CloudEvent, EventGridEvent, EventLogEntry, EventSubscription } from "./eventgrid/types.js";
+export { buildResourceEvent, toCloudEvent } from "./eventgrid/resourceEvents.js";
+export { USER_TOKEN_CLIENT_APP_ID } from "./entra/claims.js";
+export { GRAPH_APP_ID, GRAPH_SERVICE_PRINCIPAL_ID } from "./graph/appRoles.js";
+export { createCertificate } from "./cert.js";
+export { EmulatorPrincipalCredential, type EmulatorAccessToken } from "./principalCredential.js";
+export type { Directory, GroupRecord } from "./directory.js";
+export type { EventBus } from "./eventgrid/bus.js";
+export type { ArmState } from "./arm/state.js";
+export type { FaultInjector } from "./faults.js";
+export type { RequestLog } from "./requestLog.js";
+export type { ArmThrottle } from "./arm/throttling.js";
+export type { ActivityLog } from "./arm/activityLog.js";
 
 export interface StartEmulatorOptions {
   /** 0 (default) picks a free port. */

@@ -17,9 +17,9 @@ import { startAzurite, type AzuriteHandle } from "./azurite.js";
 import { loadDefinitions } from "./host/definitions.js";
 import { startHost, type LocalHost, type StartHostOptions } from "./host/index.js";
 import { HostLog, type HostLogOptions } from "./host/log.js";
-import { startEmulator, type EmulatorHandle } from "../emulator/index.js";
+import { startEmulator, type EmulatorHandle } from "@aml-steward/azure-emulator";
 import { contosoSeed, STEWARD_API, STEWARD_APP } from "./seeds/contoso.js";
-import type { EmulatorSeed } from "../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 
 export const EVENT_SUBSCRIPTION = "steward-resource-writes";
 

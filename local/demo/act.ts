@@ -5,7 +5,7 @@
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ResourceManagementClient } from "@azure/arm-resources";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
 import type { PromotionRecord } from "../../shared/promotion/record.js";
 import type { LocalStack } from "../stack.js";
 

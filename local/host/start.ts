@@ -12,7 +12,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { runCommand, stopOnSignals } from "../../emulator/lifecycle.js";
+import { runCommand, stopOnSignals } from "@aml-steward/azure-emulator/cli";
 import { ensureTrustedCertificate } from "./trust.js";
 
 async function main(): Promise<void> {

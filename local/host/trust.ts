@@ -9,7 +9,7 @@ import { existsSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createCertificate } from "../../emulator/cert.js";
+import { createCertificate } from "@aml-steward/azure-emulator";
 
 export interface CertificatePaths {
   certPath: string;

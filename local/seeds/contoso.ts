@@ -7,7 +7,7 @@
  */
 import type { EstatePolicy } from "../../shared/policy/schema.js";
 import { appRoleSet, GRAPH_PERMISSIONS, ROLE_IDS } from "../../shared/setup/contract.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 
 export const TENANT_ID = "72f988bf-0000-4e7a-9c3b-2d7cd011db47";
 

@@ -6,7 +6,7 @@
  * account such tools usually run as; the secret exists only in this local emulator.
  */
 import { getPolicy } from "../../shared/policy/index.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { contosoSeed } from "./contoso.js";
 
 export const OUTSIDE_CLIENT = {

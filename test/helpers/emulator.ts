@@ -5,7 +5,7 @@
  */
 import type { PipelineRetryOptions } from "@azure/core-rest-pipeline";
 import { ClientSecretCredential } from "@azure/identity";
-import { startEmulator, type EmulatorHandle, type StartEmulatorOptions } from "../../emulator/index.js";
+import { startEmulator, type EmulatorHandle, type StartEmulatorOptions } from "@aml-steward/azure-emulator";
 
 /** An emulator on a free port with globalSetup's certificate. */
 export function startTestEmulator(

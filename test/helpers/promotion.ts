@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import { startHost, type LocalHost } from "../../local/host/index.js";
-import type { RequestLogEntry } from "../../emulator/requestLog.js";
+import type { RequestLogEntry } from "@aml-steward/azure-emulator";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { AuditLog } from "../../shared/ledger/audit.js";

@@ -5,9 +5,9 @@
  * runs (the identity's Azure roles, and each governed subscription's Event Grid wiring as
  * infra/modules/event-wiring.bicep makes it, filter from shared/setup/contract.ts).
  */
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
 import { contosoSeed, PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { createAzureClients, type AzureClients } from "../../shared/azure/clients.js";
 import { getSettings } from "../../shared/config/settings.js";
 import { roleAssignmentName } from "../../shared/ids.js";

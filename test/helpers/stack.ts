@@ -8,12 +8,12 @@
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import type { startEmulator } from "../../emulator/index.js";
+import type { startEmulator } from "@aml-steward/azure-emulator";
 import { startAzurite } from "../../local/azurite.js";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
 import { emulatorAppSettings } from "../../local/stack.js";
 import { contosoSeed, STEWARD_API } from "../../local/seeds/contoso.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { resetAzureClients } from "../../shared/azure/clients.js";
 import { resetSettings } from "../../shared/config/settings.js";
 import { getPolicy, type EstatePolicy } from "../../shared/policy/index.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
-import type { RequestLogEntry } from "../../emulator/requestLog.js";
+import type { RequestLogEntry } from "@aml-steward/azure-emulator";
 import { audit } from "../../cli/commands/audit.js";
 import { checkScope } from "../../shared/access/check.js";
 import { groupViolationId } from "../../shared/access/members.js";

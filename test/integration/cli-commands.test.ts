@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceManagementClient } from "@azure/arm-resources";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
 import { explorationIds, PEOPLE, STEWARD_API } from "../../local/seeds/contoso.js";
 import { EVENT_SUBSCRIPTION, startLocalStack, type LocalStack } from "../../local/stack.js";
 import { main, type CliIo } from "../../cli/index.js";

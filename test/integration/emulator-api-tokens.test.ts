@@ -18,9 +18,9 @@ import {
 } from "jose";
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { USER_TOKEN_CLIENT_APP_ID } from "../../emulator/entra/claims.js";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { USER_TOKEN_CLIENT_APP_ID } from "@aml-steward/azure-emulator";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
 import { emulatorAppSettings } from "../../local/stack.js";
 import {
   contosoSeed,

@@ -4,7 +4,7 @@
  */
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
 import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const SUB = "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e";

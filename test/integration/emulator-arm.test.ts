@@ -7,8 +7,8 @@ import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import type { RestError } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import type { EmulatorSeed, ResourceWrite } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed, ResourceWrite } from "@aml-steward/azure-emulator";
 import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const SUB = "3f2a1b0c-4d5e-4f60-8a71-92b3c4d5e6f7";

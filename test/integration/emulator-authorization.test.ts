@@ -6,8 +6,8 @@
  * role-assignment writes and deletes. Requests go over HTTPS with tokens the emulator issued.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { abacCondition, ROLE_IDS } from "../../shared/setup/contract.js";
 import { startTestEmulator } from "../helpers/emulator.js";
 

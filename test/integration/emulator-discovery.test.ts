@@ -5,7 +5,7 @@
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { createPipelineRequest } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
 import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const SUB = "63e4c5d6-7f80-4192-a3b4-c5d6e7f80910";

@@ -10,7 +10,7 @@ import { QueueClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EventBus } from "../../emulator/eventgrid/bus.js";
 import { eventsRouter } from "../../emulator/eventgrid/router.js";
-import type { EmuRequest, Principal, ResourceWrite } from "../../emulator/types.js";
+import type { EmuRequest, Principal, ResourceWrite } from "@aml-steward/azure-emulator";
 import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 
 const TENANT = "11111111-1111-4111-8111-111111111111";

@@ -7,9 +7,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 import { armClientOptions, startTestEmulator } from "../helpers/emulator.js";
 

@@ -8,8 +8,8 @@
 import { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const APP = {

@@ -6,8 +6,8 @@
  * anything else is 403 Authorization_RequestDenied. Delegated (user) calls are not checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { startTestEmulator } from "../helpers/emulator.js";
 
 const CREATOR = "c1000000-0000-4000-8000-000000000001";

@@ -6,9 +6,9 @@
 import { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import { GRAPH_SERVICE_PRINCIPAL_ID } from "@aml-steward/azure-emulator";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const TENANT = "6d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a";

@@ -6,9 +6,9 @@
 import { AuthenticationRequiredError } from "@azure/identity";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const TENANT = "5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";

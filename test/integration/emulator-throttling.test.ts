@@ -6,8 +6,8 @@
 import { ResourceManagementClient } from "@azure/arm-resources";
 import type { RestError } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorHandle } from "@aml-steward/azure-emulator";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { armClientOptions, emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
 
 const SUB = "41c2a3b4-5d6e-4f70-8a91-b2c3d4e5f607";

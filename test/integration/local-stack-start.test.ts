@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseEnvFile } from "../../cli/envFile.js";
-import { startEmulator } from "../../emulator/index.js";
+import { startEmulator } from "@aml-steward/azure-emulator";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const work = mkdtempSync(path.join(os.tmpdir(), "steward-start-"));

@@ -4,7 +4,7 @@
  * one is refused with a recorded reason, and nothing is created or changed in Azure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmulatorPrincipalCredential } from "../../emulator/principalCredential.js";
+import { EmulatorPrincipalCredential } from "@aml-steward/azure-emulator";
 import { PEOPLE } from "../../local/seeds/contoso.js";
 import { callerTokens } from "../../shared/auth/callerToken.js";
 import { memberGroups } from "../../shared/auth/membership.js";

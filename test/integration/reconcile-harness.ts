@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { contosoSeed } from "../../local/seeds/contoso.js";
-import type { EmulatorSeed } from "../../emulator/types.js";
+import type { EmulatorSeed } from "@aml-steward/azure-emulator";
 import { silentLogger, type Logger } from "../../shared/log.js";
 import { getPolicy, parsePolicy, type EstatePolicy } from "../../shared/policy/index.js";
 import type { TestStack } from "../helpers/stack.js";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { getPolicy } from "../../shared/policy/index.js";
-import { GRAPH_SERVICE_PRINCIPAL_ID } from "../../emulator/directory.js";
+import { GRAPH_SERVICE_PRINCIPAL_ID } from "@aml-steward/azure-emulator";
 import {
   appRoleSet,
   formatSetupReport,

@@ -6,9 +6,9 @@
 import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../../local/seeds/contoso.js";
-import type { EventLogEntry } from "../../emulator/eventgrid/types.js";
-import type { FaultRule } from "../../emulator/types.js";
-import type { RequestLogEntry } from "../../emulator/requestLog.js";
+import type { EventLogEntry } from "@aml-steward/azure-emulator";
+import type { FaultRule } from "@aml-steward/azure-emulator";
+import type { RequestLogEntry } from "@aml-steward/azure-emulator";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
 import { azure } from "../../shared/azure/clients.js";
 import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
-import type { RequestLogEntry } from "../../emulator/requestLog.js";
+import type { RequestLogEntry } from "@aml-steward/azure-emulator";
 import { azure } from "../../shared/azure/clients.js";
 import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
 import { TABLES } from "../../shared/config/settings.js";

@@ -110,6 +110,18 @@ describe("import layering", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("keeps the app (functions/, cli/) free of the emulator and the local stack", () => {
+    const wrong = [...graph].flatMap(([file, { local, packages }]) =>
+      top(file) === "functions" || top(file) === "cli"
+        ? [
+            ...local.filter((t) => top(t) === "emulator" || top(t) === "local"),
+            ...packages.filter((p) => p.startsWith("@aml-steward/azure-emulator")),
+          ].map((t) => `${file} -> ${t}`)
+        : [],
+    );
+    expect(wrong).toEqual([]);
+  });
+
   it("keeps the emulator package to itself, Node and its declared dependencies", () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "emulator/package.json"), "utf8")) as {
       dependencies?: Record<string, string>;
