@@ -4,8 +4,7 @@
  * with the Contoso estate and an outside client's service principal (seeds/outsideClient.ts),
  * whose credentials it prints; --empty starts bare.
  */
-import { runEmulatorCli } from "@aml-steward/azure-emulator/cli";
-import { runCommand } from "@aml-steward/azure-emulator/cli";
+import { runCommand, runEmulatorCli } from "@aml-steward/azure-emulator/cli";
 import { defaultCliSeed, OUTSIDE_CLIENT } from "./seeds/outsideClient.js";
 
 runCommand(() =>
