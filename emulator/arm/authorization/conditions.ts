@@ -29,45 +29,32 @@ export class ConditionError extends Error {
 
 // --- Lexing -----------------------------------------------------------------------------------
 
+type PunctText = "(" | ")" | "{" | "}" | "," | "!" | "&&" | "||";
 type Token =
-  | { type: "punct"; text: "(" | ")" | "{" | "}" | "," | "!" | "&&" | "||" }
+  | { type: "punct"; text: PunctText }
   | { type: "quoted"; text: string }
   | { type: "attribute"; source: string; name: string }
   | { type: "word"; text: string };
 
-const WORD = /[A-Za-z0-9_.:-]/;
+/**
+ * One token at the sticky position, after any whitespace: punctuation, a quoted string, an
+ * attribute reference `@Source[name]`, or a word (keyword, operator, GUID, number).
+ */
+const TOKEN = /\s*(?:(&&|\|\||[(){},!])|'([^']*)'|@(\w+)\[([^\]]+)\]|([A-Za-z0-9_.:-]+))/y;
 
 function lex(text: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (text.startsWith("&&", i) || text.startsWith("||", i)) {
-      tokens.push({ type: "punct", text: text.slice(i, i + 2) as "&&" | "||" });
-      i += 2;
-    } else if ("(){},!".includes(c)) {
-      tokens.push({ type: "punct", text: c as "(" | ")" | "{" | "}" | "," | "!" });
-      i++;
-    } else if (c === "'") {
-      const end = text.indexOf("'", i + 1);
-      if (end < 0) throw new ConditionError(`unterminated string at ${i}`);
-      tokens.push({ type: "quoted", text: text.slice(i + 1, end) });
-      i = end + 1;
-    } else if (c === "@") {
-      const m = /^@(\w+)\[([^\]]+)\]/.exec(text.slice(i));
-      if (!m) throw new ConditionError(`malformed attribute reference at ${i}`);
-      tokens.push({ type: "attribute", source: m[1]!, name: m[2]!.trim() });
-      i += m[0].length;
-    } else if (WORD.test(c)) {
-      let j = i;
-      while (j < text.length && WORD.test(text[j]!)) j++;
-      tokens.push({ type: "word", text: text.slice(i, j) });
-      i = j;
-    } else {
-      throw new ConditionError(`unexpected '${c}' at ${i}`);
-    }
+  TOKEN.lastIndex = 0;
+  while (text.slice(TOKEN.lastIndex).trim() !== "") {
+    const at = TOKEN.lastIndex;
+    const m = TOKEN.exec(text);
+    if (!m)
+      throw new ConditionError(`cannot read the condition at ${at}: '${text.slice(at, at + 20).trim()}'`);
+    const [, punct, quoted, source, name, word] = m;
+    if (punct !== undefined) tokens.push({ type: "punct", text: punct as PunctText });
+    else if (quoted !== undefined) tokens.push({ type: "quoted", text: quoted });
+    else if (source !== undefined) tokens.push({ type: "attribute", source, name: name!.trim() });
+    else tokens.push({ type: "word", text: word! });
   }
   return tokens;
 }
@@ -168,22 +155,34 @@ class Compiler {
     if (t.type !== "punct" || t.text !== text) throw new ConditionError(`expected '${text}'`);
   }
 
-  private disjunction(): ConditionPredicate {
-    const parts = [this.conjunction()];
-    while (this.isKeyword(["OR"], ["||"])) {
+  /** `operand (keyword operand)*`, combined by `combine` when there is more than one. */
+  private chain(
+    keyword: [word: string, punct: string],
+    operand: () => ConditionPredicate,
+    combine: (parts: ConditionPredicate[]) => ConditionPredicate,
+  ): ConditionPredicate {
+    const parts = [operand()];
+    while (this.isKeyword([keyword[0]], [keyword[1]])) {
       this.at++;
-      parts.push(this.conjunction());
+      parts.push(operand());
     }
-    return parts.length === 1 ? parts[0]! : (r) => parts.some((p) => p(r));
+    return parts.length === 1 ? parts[0]! : combine(parts);
+  }
+
+  private disjunction(): ConditionPredicate {
+    return this.chain(
+      ["OR", "||"],
+      () => this.conjunction(),
+      (parts) => (r) => parts.some((p) => p(r)),
+    );
   }
 
   private conjunction(): ConditionPredicate {
-    const parts = [this.negation()];
-    while (this.isKeyword(["AND"], ["&&"])) {
-      this.at++;
-      parts.push(this.negation());
-    }
-    return parts.length === 1 ? parts[0]! : (r) => parts.every((p) => p(r));
+    return this.chain(
+      ["AND", "&&"],
+      () => this.negation(),
+      (parts) => (r) => parts.every((p) => p(r)),
+    );
   }
 
   private negation(): ConditionPredicate {
