@@ -9,9 +9,17 @@ import type { EstatePolicy } from "../policy/schema.js";
 import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
-import { isGuid, type AssetSelection, type PromotionRequest } from "./request.js";
-import { narrowedCells, projectAccessMatrix, type NarrowedCell } from "./projectAccess.js";
-import { planRegistry, type PlannedRegistry } from "./registryPlan.js";
+import type {
+  EnvironmentPlan,
+  PlannedBudget,
+  PlannedGroup,
+  PlannedRoleAssignment,
+  PlannedWorkspace,
+  PromotionPlan,
+} from "./planTypes.js";
+import { isGuid, type PromotionRequest } from "./request.js";
+import { narrowedCells, projectAccessMatrix } from "./projectAccess.js";
+import { planRegistry } from "./registryPlan.js";
 import { assetSource, isTeamRequest, TEAM_ENV, teamEnvironment, workspaceId } from "./setupAdmission.js";
 import {
   API_VERSIONS,
@@ -20,117 +28,22 @@ import {
   MANAGED_BY,
   managedTags,
   workspaceBlueprint,
-  type PlannedResource,
 } from "./workspaceBlueprint.js";
 
 export { API_VERSIONS, MANAGED_BY, type DependencyKind, type PlannedResource } from "./workspaceBlueprint.js";
 
-export interface PlannedWorkspace {
-  id: string;
-  name: string;
-  resourceGroup: string;
-  location: string;
-  tags: Record<string, string>;
-  identity: { type: "SystemAssigned" };
-  storageAccount: string;
-  keyVault: string;
-  applicationInsights: string;
-  containerRegistry?: string;
-  /** From the policy's `hardening` (default: Disabled where the environment holds production data). */
-  publicNetworkAccess: "Enabled" | "Disabled";
-  friendlyName: string;
-  description: string;
-  /**
-   * Identity-based data access. API 2022-10-01 (the ML SDK's) has no workspace-level
-   * `systemDatastoresAuthMode`; the equivalent is the default blob datastore with credentials
-   * "None" and the workspace's system identity for service-side access.
-   */
-  dataAccess: {
-    datastore: string;
-    credentialsType: "None";
-    serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity";
-  };
-}
-
-export interface PlannedGroup {
-  role: string;
-  uniqueName: string;
-  displayName: string;
-  mailNickname: string;
-  description: string;
-  /** aml-steward's own object id: an app that creates a group without owning it cannot manage it later. */
-  owners: string[];
-  /** Object ids of the requested initial members (never removed by aml-steward). */
-  members: string[];
-}
-
-export interface PlannedRoleAssignment {
-  role: string;
-  groupUniqueName: string;
-  roleDefinitionGuid: string;
-  roleName: string;
-  roleDefinitionId: string;
-  scope: string;
-  principalType: "Group";
-  /** Deterministic name; known once the group's object id is (undefined in a dry run before the group exists). */
-  name?: string;
-  principalId?: string;
-}
-
-export interface PlannedBudget {
-  id: string;
-  name: string;
-  apiVersion: string;
-  body: Record<string, unknown>;
-}
-
-export interface EnvironmentPlan {
-  env: string;
-  productionData: boolean;
-  subscriptionId: string;
-  resourceGroup: { id: string; name: string; location: string; tags: Record<string, string> };
-  dependencies: PlannedResource[];
-  workspace: PlannedWorkspace;
-  groups: PlannedGroup[];
-  roleAssignments: PlannedRoleAssignment[];
-  budget?: PlannedBudget;
-}
-
-export interface AssetPlan {
-  sourceSubscriptionId: string;
-  sourceResourceGroup: string;
-  sourceWorkspace: string;
-  sourceWorkspaceId: string;
-  /** The first requested environment (dev, in policy order) receives the assets. */
-  targetEnv: string;
-  targetProductionData: boolean;
-  selection: AssetSelection;
-  useCaseId: string;
-}
-
-export interface PromotionPlan {
-  requestId: string;
-  project: string;
-  costCenter: string;
-  fundingReference: string;
-  region: string;
-  /**
-   * Tag names the steps only add when missing (or blank) and never overwrite: createdBy and
-   * createdOn. A resource someone else created first (or an earlier request of the same
-   * project) keeps its values, so a retry or a second request sees no difference.
-   */
-  fillOnlyTags: string[];
-  /** Tag names of the marks an existing resource group must carry to be continued (ownership.ts). */
-  ownershipTags: { managedBy: string; project: string };
-  environments: EnvironmentPlan[];
-  assets: AssetPlan;
-  /** The project's Azure ML registry (policy mlRegistry: perProject, more than one environment). */
-  registry?: PlannedRegistry;
-  /** "team": a team onboarding, one workspace and no assets to move; absent: a project. */
-  kind?: "team";
-  /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
-  access?: NarrowedCell[];
-}
+// The plan's shapes live in planTypes.ts, so that the steps and records that read a plan need
+// not import the planner (which imports the admission checks, which import the steps).
+export type {
+  AssetPlan,
+  EnvironmentPlan,
+  PlannedBudget,
+  PlannedGroup,
+  PlannedRegistry,
+  PlannedRoleAssignment,
+  PlannedWorkspace,
+  PromotionPlan,
+} from "./planTypes.js";
 
 export interface PlanContext {
   tenantId: string;

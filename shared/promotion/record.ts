@@ -8,7 +8,7 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import { ensureTable } from "../ledger/tables.js";
-import type { PromotionPlan } from "./plan.js";
+import type { PromotionPlan } from "./planTypes.js";
 import type { Refusal } from "./request.js";
 
 export type PromotionStatus =

@@ -17,17 +17,12 @@
 import { builtInRoleById } from "../policy/builtInRoles.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { registryName } from "../policy/setupRules.js";
-import type { EnvironmentPlan, PlannedRoleAssignment } from "./plan.js";
-import type { PlannedResource } from "./workspaceBlueprint.js";
+import type { EnvironmentPlan, PlannedRegistry } from "./planTypes.js";
 
 export const ML_REGISTRY_API_VERSION = "2023-04-01";
 const REGISTRY_ACTION = /^Microsoft\.MachineLearningServices\/registries\//i;
 
-export interface PlannedRegistry {
-  resource: PlannedResource;
-  /** Environment name -> the role assignments of that environment's groups on the registry. */
-  roleAssignments: { env: string; assignments: PlannedRoleAssignment[] }[];
-}
+export type { PlannedRegistry } from "./planTypes.js";
 
 /** Does this Azure role grant anything on ML registries? */
 export function isRegistryRole(policy: EstatePolicy, roleId: string): boolean {

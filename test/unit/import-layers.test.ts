@@ -3,8 +3,7 @@
  * import cycles anywhere; the core (shared/) imports none of its callers; the emulator package
  * (emulator/) imports nothing of the app or the local stack, only Node's built-ins and the
  * dependencies its own package.json declares, so it works when installed from npm alone.
- * Type-only imports count for cycles too (a type cycle is still a design cycle), except the
- * few listed in TYPE_CYCLES_TO_BREAK, which must still exist: the list can only shrink.
+ * Type-only imports count for cycles too: a type cycle is still a design cycle.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -21,19 +20,6 @@ function sourcesUnder(dir: string): string[] {
     return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [rel] : [];
   });
 }
-
-/**
- * Type-only cycles in the promotion core that predate this check: the plan, the record and the
- * admission checks name each other's types. None loads a module twice at run time (each has a
- * type-only edge), but each should go by moving the shared types into a module of their own.
- */
-const TYPE_CYCLES_TO_BREAK = [
-  "shared/promotion/record.ts -> shared/promotion/plan.ts -> shared/promotion/admission.ts -> shared/promotion/ownership.ts -> shared/promotion/record.ts",
-  "shared/promotion/plan.ts -> shared/promotion/admission.ts -> shared/promotion/steps/assets.ts -> shared/promotion/plan.ts",
-  "shared/promotion/plan.ts -> shared/promotion/admission.ts -> shared/promotion/steps/assets.ts -> shared/promotion/steps/context.ts -> shared/promotion/plan.ts",
-  "shared/promotion/record.ts -> shared/promotion/plan.ts -> shared/promotion/admission.ts -> shared/promotion/steps/assets.ts -> shared/promotion/steps/context.ts -> shared/promotion/record.ts",
-  "shared/promotion/plan.ts -> shared/promotion/registryPlan.ts -> shared/promotion/plan.ts",
-];
 
 interface Specifier {
   name: string;
@@ -99,8 +85,8 @@ describe("import layering", () => {
     expect(cycles("runtime")).toEqual([]);
   });
 
-  it("has no cycles through type imports either, but for the listed ones", () => {
-    expect(cycles("local").sort()).toEqual([...TYPE_CYCLES_TO_BREAK].sort());
+  it("has no cycles through type imports either", () => {
+    expect(cycles("local")).toEqual([]);
   });
 
   it("keeps shared/ free of its callers", () => {

@@ -11,7 +11,7 @@
  */
 import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { isNotFound } from "../../azure/errors.js";
-import type { AssetPlan, PromotionPlan } from "../plan.js";
+import type { AssetPlan, PromotionPlan } from "../planTypes.js";
 import { mapLimit } from "../retry.js";
 import { DEFAULT_USE_CASE_TAG, type AssetKind, type AssetRef } from "../request.js";
 import { assetOwnershipProblem, OwnershipRefused } from "../ownership.js";

@@ -7,7 +7,7 @@ import type { AzureClients } from "../../azure/clients.js";
 import type { AuditLog } from "../../ledger/audit.js";
 import type { Logger } from "../../log.js";
 import type { Backoff } from "../retry.js";
-import type { PromotionPlan } from "../plan.js";
+import type { PromotionPlan } from "../planTypes.js";
 import type { StepOutcome } from "../record.js";
 import type { ProjectOwnership } from "../ownership.js";
 
