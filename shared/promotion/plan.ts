@@ -4,8 +4,15 @@
  * plan, so a retried or redelivered request converges on exactly what the first attempt aimed
  * at. The executor compares this plan with what exists; a dry run returns it as is.
  */
-import { environmentNames } from "../policy/naming.js";
-import type { EstatePolicy } from "../policy/schema.js";
+import { environmentNames, type EnvironmentNames } from "../policy/naming.js";
+import {
+  projectRegionPlan,
+  regionSites,
+  replicationRegions,
+  roleTagValue,
+  type RegionSite,
+} from "../policy/regionPlans.js";
+import type { EstatePolicy, RegionRole } from "../policy/schema.js";
 import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
@@ -20,6 +27,7 @@ import {
   MANAGED_BY,
   managedTags,
   workspaceBlueprint,
+  type Hardening,
   type PlannedResource,
 } from "./workspaceBlueprint.js";
 
@@ -89,11 +97,36 @@ export interface EnvironmentPlan {
   productionData: boolean;
   subscriptionId: string;
   resourceGroup: { id: string; name: string; location: string; tags: Record<string, string> };
+  /** The home region's workspace dependencies (the only ones without a region plan). */
   dependencies: PlannedResource[];
   workspace: PlannedWorkspace;
+  /**
+   * The region plan's other workspaces of this environment (regionPlans.ts), each with its own
+   * dependencies, in the environment's one resource group; absent without a plan.
+   */
+  regional?: RegionalWorkspace[];
   groups: PlannedGroup[];
   roleAssignments: PlannedRoleAssignment[];
   budget?: PlannedBudget;
+}
+
+/** A workspace (and its dependencies) that a region plan puts in a region other than home. */
+export interface RegionalWorkspace {
+  region: string;
+  roles: RegionRole[];
+  servedFrom?: string;
+  dependencies: PlannedResource[];
+  workspace: PlannedWorkspace;
+}
+
+/** What a region plan builds where (the record lists it with the plan). */
+export interface PlannedRegions {
+  plan: string;
+  /** Where the resource groups, the promoted assets and the registry live. */
+  home: string;
+  sites: RegionSite[];
+  /** Regions the project's registry is replicated to (fine-tuning). */
+  registryReplicas: string[];
 }
 
 export interface AssetPlan {
@@ -130,6 +163,8 @@ export interface PromotionPlan {
   kind?: "team";
   /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
   access?: NarrowedCell[];
+  /** The project's region plan; absent: everything in `region`, as without plans. */
+  regions?: PlannedRegions;
 }
 
 export interface PlanContext {
@@ -159,12 +194,15 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   const { request, region } = input;
   const created = { by: createdByTagValue(request, input.principals), on: ctx.acceptedOn };
   const owner = ownerTagValue(request, input.principals);
-  const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner, created));
+  const regions = isTeamRequest(request) ? undefined : plannedRegions(policy, request.project, region);
+  const envPlans = input.environments.map((env) =>
+    planEnvironment(policy, input, ctx, env, owner, created, regions),
+  );
   const first = envPlans[0];
   if (!first) throw new Error("a promotion needs at least one environment");
   const registry = isTeamRequest(request)
     ? undefined
-    : planRegistry(policy, request.project, envPlans, region);
+    : planRegistry(policy, request.project, envPlans, regions?.registryReplicas ?? [region]);
   const ex = assetSource(policy, request);
   return {
     requestId: request.requestId.toLowerCase(),
@@ -178,6 +216,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     ...(isTeamRequest(request) ? { kind: "team" as const } : {}),
     ...(registry ? { registry } : {}),
     ...(request.narrowAccess ? { access: narrowedCells(policy, request.narrowAccess) } : {}),
+    ...(regions ? { regions } : {}),
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
       sourceResourceGroup: ex.resourceGroup,
@@ -191,6 +230,18 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   };
 }
 
+/** The project's region plan resolved around its home region, or undefined without one. */
+function plannedRegions(policy: EstatePolicy, project: string, home: string): PlannedRegions | undefined {
+  const named = projectRegionPlan(policy, project);
+  if (!named) return undefined;
+  return {
+    plan: named.name,
+    home,
+    sites: regionSites(named.plan, home),
+    registryReplicas: replicationRegions(named.plan, home),
+  };
+}
+
 function planEnvironment(
   policy: EstatePolicy,
   input: PlanInput,
@@ -198,6 +249,7 @@ function planEnvironment(
   env: string,
   owner: string,
   created: { by: string; on: string },
+  regions: PlannedRegions | undefined,
 ): EnvironmentPlan {
   const { request, region } = input;
   const sub = policy.projectSubscriptionId;
@@ -216,35 +268,26 @@ function planEnvironment(
     createdOn: created.on,
   });
   const hardening = environmentHardening(policy, column);
-  const { dependencies, workspace: ws } = workspaceBlueprint({
-    resourceGroupId: rgId,
-    region,
-    tags,
-    tenantId: ctx.tenantId,
-    names,
-    hardening,
-  });
-
-  const workspace: PlannedWorkspace = {
-    id: ws.id,
-    name: names.workspace,
-    resourceGroup: names.resourceGroup,
-    location: region,
-    tags,
-    identity: ws.identity,
-    storageAccount: ws.storageAccount,
-    keyVault: ws.keyVault,
-    applicationInsights: ws.applicationInsights,
-    containerRegistry: ws.containerRegistry,
-    publicNetworkAccess: hardening.publicNetworkAccess,
-    friendlyName: `${request.project} (${env})`,
-    description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
-    dataAccess: {
-      datastore: "workspaceblobstore",
-      credentialsType: "None",
-      serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity",
-    },
-  };
+  const site = (siteRegion: string, roles?: readonly RegionRole[]) =>
+    planWorkspace({
+      request,
+      env,
+      tenantId: ctx.tenantId,
+      resourceGroup: { id: rgId, name: names.resourceGroup },
+      region: siteRegion,
+      // With a plan every workspace's names carry its own region; without one, as ever.
+      names: regions ? environmentNames(policy, request.project, env, siteRegion) : names,
+      tags: roles ? { ...tags, [policy.regionPlans.roleTag]: roleTagValue(roles) } : tags,
+      hardening,
+    });
+  const [homeSite, ...others] = regions?.sites ?? [];
+  const { dependencies, workspace } = site(region, homeSite?.roles);
+  const regional = others.map((s): RegionalWorkspace => ({
+    region: s.region,
+    roles: s.roles,
+    ...(s.servedFrom ? { servedFrom: s.servedFrom } : {}),
+    ...site(s.region, s.roles),
+  }));
 
   const groups: PlannedGroup[] = policy.roles.map((role) => {
     const uniqueName = names.groups[role.name]!;
@@ -307,9 +350,55 @@ function planEnvironment(
     resourceGroup: { id: rgId, name: names.resourceGroup, location: region, tags },
     dependencies,
     workspace,
+    ...(regions ? { regional } : {}),
     groups,
     roleAssignments,
     budget,
+  };
+}
+
+/** One workspace with its dependencies, in `region`, in the environment's resource group. */
+function planWorkspace(w: {
+  request: PromotionRequest;
+  env: string;
+  tenantId: string;
+  resourceGroup: { id: string; name: string };
+  region: string;
+  names: EnvironmentNames;
+  tags: Record<string, string>;
+  hardening: Hardening;
+}): { dependencies: PlannedResource[]; workspace: PlannedWorkspace } {
+  const { request, env, names, tags, region, hardening } = w;
+  const { dependencies, workspace: ws } = workspaceBlueprint({
+    resourceGroupId: w.resourceGroup.id,
+    region,
+    tags,
+    tenantId: w.tenantId,
+    names,
+    hardening,
+  });
+  return {
+    dependencies,
+    workspace: {
+      id: ws.id,
+      name: names.workspace,
+      resourceGroup: w.resourceGroup.name,
+      location: region,
+      tags,
+      identity: ws.identity,
+      storageAccount: ws.storageAccount,
+      keyVault: ws.keyVault,
+      applicationInsights: ws.applicationInsights,
+      containerRegistry: ws.containerRegistry,
+      publicNetworkAccess: hardening.publicNetworkAccess,
+      friendlyName: `${request.project} (${env})`,
+      description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
+      dataAccess: {
+        datastore: "workspaceblobstore",
+        credentialsType: "None",
+        serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity",
+      },
+    },
   };
 }
 
@@ -365,6 +454,7 @@ export function plannedResourceIds(plan: PromotionPlan): string[] {
       e.resourceGroup.id,
       ...e.dependencies.map((d) => d.id),
       e.workspace.id,
+      ...(e.regional ?? []).flatMap((w) => [...w.dependencies.map((d) => d.id), w.workspace.id]),
       ...(e.budget ? [e.budget.id] : []),
     ])
     .concat(plan.registry ? [plan.registry.resource.id] : []);

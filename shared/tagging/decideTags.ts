@@ -14,6 +14,7 @@ import { followsConvention, KIND_BY_RESOURCE_TYPE } from "../policy/naming.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { parseResourceId } from "../azure/resourceId.js";
 import type { ViolationKind } from "../ledger/violations.js";
+import { regionViolation } from "./regionRule.js";
 
 /** Azure's limit of tags per resource, resource group or subscription. */
 export const MAX_TAGS = 50;
@@ -103,27 +104,18 @@ function hasValue(entry: { value: string } | undefined): entry is { key: string;
 
 const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s));
 
-export function normaliseRegion(location: string): string {
-  return location.replace(/\s+/g, "").toLowerCase();
-}
+export { normaliseRegion } from "./regionRule.js";
 
-/** Violations of region and naming rules: they do not depend on tags. */
+/** Violations of region and naming rules: they do not depend on the tags decided here. */
 function placementViolations(
   policy: EstatePolicy,
   r: TagSubject,
   isGroup: boolean,
+  resourceGroupTags: Record<string, string> | undefined,
 ): TagDecision["violations"] {
   const out: TagDecision["violations"] = [];
-  if (r.location) {
-    const region = normaliseRegion(r.location);
-    // "global" resources (DNS zones, Front Door...) have no region to be wrong about.
-    if (region && region !== "global" && !policy.regions.allowed.includes(region)) {
-      out.push({
-        kind: "region",
-        detail: `location ${region} is not allowed (allowed: ${policy.regions.allowed.join(", ")})`,
-      });
-    }
-  }
+  const region = regionViolation(policy, r, isGroup, resourceGroupTags);
+  if (region) out.push({ kind: "region", detail: region });
   const kind = KIND_BY_RESOURCE_TYPE[r.type.toLowerCase()];
   if (kind && !isExplorationResource(policy, r, isGroup) && !followsConvention(policy, kind, r.name)) {
     out.push({
@@ -186,7 +178,7 @@ export function decideTags(ctx: TagContext): TagDecision {
     want(policy.tags.createdOn, ctx.createdOn, "creation date (from the write event)");
 
   // Required tags, judged on the tags the resource will carry after the merge.
-  const violations = placementViolations(policy, resource, isGroup);
+  const violations = placementViolations(policy, resource, isGroup, ctx.resourceGroupTags);
   const willHave = (name: string) => {
     const lower = name.toLowerCase();
     return hasValue(wanted.get(lower)) || hasValue(current.get(lower));

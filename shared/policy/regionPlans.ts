@@ -1,0 +1,177 @@
+/**
+ * Per-project region plans (policy `regionPlans`): which regions a project spans and what each
+ * region does for it. Microsoft's guidance describes three reasons to span regions:
+ *
+ * - regional training: a workspace (with its own storage) in every region that holds data, so
+ *   training runs where the data is and only metadata leaves it;
+ * - regional serving: inference close to its users, fed by a training region (batch endpoints
+ *   may need a workspace in the serving region; an AKS cluster attached elsewhere may not);
+ * - regional fine-tuning: a base model trained in region A, fine-tuned in region B on data that
+ *   may not leave B, carried through the project's registry replicated to both.
+ *
+ * Pure: the planner (what to build where), admission (what a request may ask), the region rule
+ * (what may sit where) and `policy show` all read plans through these functions only.
+ */
+import type { PolicyProblem } from "./load.js";
+import { canonicalProjectProblem, type NameKind } from "./naming.js";
+import type { EstatePolicy, RegionPlan, RegionRole } from "./schema.js";
+
+export interface NamedRegionPlan {
+  name: string;
+  plan: RegionPlan;
+}
+
+/** One region of a plan that gets a workspace of its own, with the roles it plays. */
+export interface RegionSite {
+  region: string;
+  roles: RegionRole[];
+  /** Serving sites: the training region whose models they serve. */
+  servedFrom?: string;
+}
+
+/** The project's region plan, when the policy assigns it one. */
+export function projectRegionPlan(policy: EstatePolicy, project: string): NamedRegionPlan | undefined {
+  const name = policy.regionPlans.projects[project];
+  const plan = name === undefined ? undefined : policy.regionPlans.plans[name];
+  return name !== undefined && plan ? { name, plan } : undefined;
+}
+
+/**
+ * The regions that get a workspace, home first: every training region, every serving region
+ * that asks for a workspace, every fine-tuning target. A region playing several roles is one
+ * site (one workspace) with all of them.
+ */
+export function regionSites(plan: RegionPlan, home: string = plan.training[0]!): RegionSite[] {
+  const sites = new Map<string, RegionSite>();
+  const add = (region: string, role: RegionRole, servedFrom?: string) => {
+    const site = sites.get(region) ?? { region, roles: [] };
+    if (!site.roles.includes(role)) site.roles.push(role);
+    if (servedFrom && !site.servedFrom) site.servedFrom = servedFrom;
+    sites.set(region, site);
+  };
+  add(home, "training");
+  plan.training.forEach((r) => add(r, "training"));
+  plan.serving.filter((s) => s.workspace).forEach((s) => add(s.region, "serving", s.servedFrom));
+  plan.fineTuning.forEach((f) => add(f.target, "fine-tuning"));
+  return [...sites.values()];
+}
+
+/** Which regions may hold a resource of each role (serving regions without a workspace included). */
+export function regionsByRole(plan: RegionPlan): Record<RegionRole, string[]> {
+  const uniq = (xs: string[]) => [...new Set(xs)];
+  return {
+    training: uniq(plan.training),
+    serving: uniq(plan.serving.map((s) => s.region)),
+    "fine-tuning": uniq(plan.fineTuning.map((f) => f.target)),
+  };
+}
+
+/** Every region of the plan. */
+export function plannedRegions(plan: RegionPlan): string[] {
+  return [...new Set(Object.values(regionsByRole(plan)).flat())];
+}
+
+/** Where the project's registry must be replicated: home, then every fine-tuning base and target. */
+export function replicationRegions(plan: RegionPlan, home: string): string[] {
+  return [...new Set([home, ...plan.fineTuning.flatMap((f) => [f.base, f.target])])];
+}
+
+/** The value of the role tag on a site's resources: its roles, comma-separated, in a fixed order. */
+export function roleTagValue(roles: readonly RegionRole[]): string {
+  const order: RegionRole[] = ["training", "serving", "fine-tuning"];
+  return order.filter((r) => roles.includes(r)).join(",");
+}
+
+/** The roles a role tag names (unknown words dropped). */
+export function parseRoleTag(value: string | undefined): RegionRole[] {
+  const known = new Set<string>(["training", "serving", "fine-tuning"]);
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter((s): s is RegionRole => known.has(s));
+}
+
+/** Name kinds of a workspace and its dependencies: one of each per site, so each needs `{region}`. */
+export function regionalNameKinds(policy: EstatePolicy): NameKind[] {
+  return [
+    "workspace",
+    "storageAccount",
+    "keyVault",
+    "applicationInsights",
+    "logAnalytics",
+    ...(policy.containerRegistry === "perEnvironment" ? (["containerRegistry"] as const) : []),
+  ];
+}
+
+/** Cross-field rules of `regionPlans` (load.ts reports them with every other problem). */
+export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
+  const out: PolicyProblem[] = [];
+  const add = (path: string, value: unknown, rule: string) => out.push({ path, value, rule });
+  const allowed = p.regions.allowed;
+  const mustBeAllowed = (path: string, region: string) => {
+    if (!allowed.includes(region))
+      add(path, region, `must be one of regions.allowed (${allowed.join(", ")})`);
+  };
+  let multiSite: string | undefined;
+  for (const [name, plan] of Object.entries(p.regionPlans.plans)) {
+    const at = `regionPlans.plans.${name}`;
+    plan.training.forEach((r, i) => mustBeAllowed(`${at}.training[${i}]`, r));
+    if (new Set(plan.training).size !== plan.training.length)
+      add(`${at}.training`, plan.training, "each region may be named once");
+    const serving = new Set<string>();
+    plan.serving.forEach((s, i) => {
+      mustBeAllowed(`${at}.serving[${i}].region`, s.region);
+      if (!plan.training.includes(s.servedFrom))
+        add(
+          `${at}.serving[${i}].servedFrom`,
+          s.servedFrom,
+          `must be one of the plan's training regions (${plan.training.join(", ")})`,
+        );
+      if (serving.has(s.region)) add(`${at}.serving[${i}].region`, s.region, "each region may be named once");
+      serving.add(s.region);
+    });
+    plan.fineTuning.forEach((f, i) => {
+      mustBeAllowed(`${at}.fineTuning[${i}].target`, f.target);
+      if (!plan.training.includes(f.base))
+        add(
+          `${at}.fineTuning[${i}].base`,
+          f.base,
+          `must be one of the plan's training regions (${plan.training.join(", ")}): the base model is trained there`,
+        );
+      if (f.base === f.target)
+        add(
+          `${at}.fineTuning[${i}]`,
+          f,
+          "base and target must differ: fine-tuning moves a model to another region",
+        );
+    });
+    if (plan.fineTuning.length > 0 && (p.mlRegistry !== "perProject" || p.environments.length < 2))
+      add(
+        `${at}.fineTuning`,
+        plan.fineTuning,
+        "fine-tuning carries the base model through the project's registry: needs mlRegistry: perProject (and two environments or more)",
+      );
+    if (regionSites(plan).length > 1) multiSite ??= name;
+  }
+  // Names must stay one-to-one: two workspaces of one environment differ only by their region.
+  if (multiSite) {
+    for (const kind of regionalNameKinds(p))
+      if (!p.naming[kind].includes("{region}"))
+        add(
+          `naming.${kind}`,
+          p.naming[kind],
+          `must contain {region}: region plan ${multiSite} puts several workspaces in each environment`,
+        );
+  }
+  for (const [project, name] of Object.entries(p.regionPlans.projects)) {
+    const canonical = canonicalProjectProblem(project);
+    if (canonical) add(`regionPlans.projects.${project}`, project, canonical);
+    if (!p.regionPlans.plans[name])
+      add(
+        `regionPlans.projects.${project}`,
+        name,
+        `is not a plan of regionPlans.plans (${Object.keys(p.regionPlans.plans).join(", ") || "none"})`,
+      );
+  }
+  return out;
+}
