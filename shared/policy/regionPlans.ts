@@ -175,3 +175,45 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
   }
   return out;
 }
+
+/** The trade-offs of the policy's region plans, in the guidance's terms (`policy show`). */
+export function regionTradeOffs(p: EstatePolicy): string[] {
+  const out: string[] = [];
+  for (const [project, name] of Object.entries(p.regionPlans.projects)) {
+    const plan = p.regionPlans.plans[name];
+    if (!plan) continue;
+    const by = regionsByRole(plan);
+    if (by.training.length > 1)
+      out.push(
+        `regional training (${project}, plan ${name}): a workspace per data region (${by.training.join(", ")}); training runs where the data is and its metadata stays there; more workspaces to run and to keep in step`,
+      );
+    if (by.serving.length > 0)
+      out.push(
+        `regional serving (${project}, plan ${name}): inference in ${by.serving.join(", ")}, close to its users; data its endpoints collect must flow back to the training region for retraining`,
+      );
+    if (plan.fineTuning.length > 0)
+      out.push(
+        `regional fine-tuning (${project}, plan ${name}): ${plan.fineTuning.map((f) => `${f.base} -> ${f.target}`).join(", ")} through the project's registry replicated to both; the fine-tuning data never leaves its region`,
+      );
+  }
+  return out;
+}
+
+/** `policy show`: one line per plan, with the projects it applies to. */
+export function regionPlanLines(p: EstatePolicy): string[] {
+  const plans = Object.entries(p.regionPlans.plans);
+  if (plans.length === 0) return ["region plans: none (every project in one region)"];
+  return [
+    `region plans (role tag ${p.regionPlans.roleTag}):`,
+    ...plans.map(([name, plan]) => {
+      const projects = Object.entries(p.regionPlans.projects)
+        .filter(([, n]) => n === name)
+        .map(([project]) => project);
+      const serving = plan.serving.map(
+        (s) => `${s.region} from ${s.servedFrom}${s.workspace ? " (workspace)" : ""}`,
+      );
+      const tuning = plan.fineTuning.map((f) => `${f.base} -> ${f.target}`);
+      return `  ${name}: training ${plan.training.join(", ")}${serving.length ? `; serving ${serving.join(", ")}` : ""}${tuning.length ? `; fine-tuning ${tuning.join(", ")}` : ""}; projects: ${projects.join(", ") || "none"}`;
+    }),
+  ];
+}

@@ -28,6 +28,9 @@ const NAMES = [
   "team-workspaces",
   "two-environments",
   "multiple-environments",
+  "regional-training",
+  "regional-serving",
+  "regional-fine-tuning",
 ];
 
 function cli() {
