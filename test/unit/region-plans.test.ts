@@ -28,8 +28,8 @@ import { decideTags } from "../../shared/tagging/decideTags.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/policies/", import.meta.url));
 const example = (name: string) => loadPolicyFile(path.join(EXAMPLES, `${name}.yaml`));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a policy document edited freely, then validated
 const doc = (name: string) =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a policy document edited freely, then validated
   YAML.parse(readFileSync(path.join(EXAMPLES, `${name}.yaml`), "utf8")) as Record<string, any>;
 
 function problems(d: unknown): string[] {
