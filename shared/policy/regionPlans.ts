@@ -118,26 +118,20 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
     plan.training.forEach((r, i) => mustBeAllowed(`${at}.training[${i}]`, r));
     if (new Set(plan.training).size !== plan.training.length)
       add(`${at}.training`, plan.training, "each region may be named once");
+    const mustBeTraining = (path: string, region: string, why = "") => {
+      if (!plan.training.includes(region))
+        add(path, region, `must be one of the plan's training regions (${plan.training.join(", ")})${why}`);
+    };
     const serving = new Set<string>();
     plan.serving.forEach((s, i) => {
       mustBeAllowed(`${at}.serving[${i}].region`, s.region);
-      if (!plan.training.includes(s.servedFrom))
-        add(
-          `${at}.serving[${i}].servedFrom`,
-          s.servedFrom,
-          `must be one of the plan's training regions (${plan.training.join(", ")})`,
-        );
+      mustBeTraining(`${at}.serving[${i}].servedFrom`, s.servedFrom);
       if (serving.has(s.region)) add(`${at}.serving[${i}].region`, s.region, "each region may be named once");
       serving.add(s.region);
     });
     plan.fineTuning.forEach((f, i) => {
       mustBeAllowed(`${at}.fineTuning[${i}].target`, f.target);
-      if (!plan.training.includes(f.base))
-        add(
-          `${at}.fineTuning[${i}].base`,
-          f.base,
-          `must be one of the plan's training regions (${plan.training.join(", ")}): the base model is trained there`,
-        );
+      mustBeTraining(`${at}.fineTuning[${i}].base`, f.base, ": the base model is trained there");
       if (f.base === f.target)
         add(
           `${at}.fineTuning[${i}]`,
