@@ -160,6 +160,31 @@ describe("regional serving: a serving workspace close to its users", () => {
     expect((await s.w.azureRequests(since)).filter(isWrite)).toEqual([]);
   });
 
+  it("a request placing the project outside its plan, or adding a region, is refused with the reason", async () => {
+    const outside = s.w.request({
+      environments: ENVS,
+      region: "australiaeast",
+      requestedBy: "erin@contoso.com",
+    });
+    await s.w.submit(outside, PEOPLE.erin);
+    const refused = await s.w.waitForRecord(outside.requestId, (r) => r.status === "rejected");
+    expect(refused.reasons).toEqual([
+      {
+        path: "region",
+        reason: `"australiaeast" is not a training region of project "fraud-detection"'s region plan "eu-train-au-serve" (training: westeurope); the project's resource groups live in one of them`,
+      },
+    ]);
+    const adding = {
+      ...s.w.request({ environments: ENVS, requestedBy: "erin@contoso.com" }),
+      serving: [{ region: "eastus" }],
+    };
+    await s.w.submit(adding, PEOPLE.erin);
+    const added = await s.w.waitForRecord(adding.requestId, (r) => r.status === "rejected");
+    expect(added.reasons?.map((r) => `${r.path}: ${r.reason}`)).toEqual([
+      "serving: regions come only from the estate policy's region plans; a request may name its home `region` and its project's `regionPlan`, never add a region",
+    ]);
+  });
+
   it("a resource outside its role's regions is flagged on the event path, naming the plan", async () => {
     await alice().resources.beginCreateOrUpdateByIdAndWait(
       misplaced(),

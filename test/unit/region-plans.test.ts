@@ -320,6 +320,31 @@ describe("the region rule knows plans and roles", () => {
     ]);
   });
 
+  it("a serving region without a workspace still holds serving resources (an AKS cluster attached elsewhere)", () => {
+    const d = doc("regional-serving");
+    d.regionPlans.plans["eu-train-au-serve"].serving[0].workspace = false;
+    const p = parsePolicy(d);
+    const r = exampleRequest({ environments: ["dev", "prod"], region: undefined });
+    const planned = planPromotion(
+      p,
+      { request: r, environments: ["dev", "prod"], region: "westeurope", principals },
+      ctx,
+    );
+    expect(planned.environments.every((e) => e.regional?.length === 0)).toBe(true);
+    const aks = decideTags({
+      policy: p,
+      resource: {
+        id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/aks1`,
+        type: "Microsoft.ContainerService/managedClusters",
+        name: "aks1",
+        location: "australiaeast",
+        tags: { regionRole: "serving" },
+      },
+      resourceGroupTags: rgTags,
+    });
+    expect(aks.violations.filter((v) => v.kind === "region")).toEqual([]);
+  });
+
   it("outside regions.allowed stays the estate rule's violation", () => {
     expect(region({ location: "eastus" })).toEqual([
       "location eastus is not allowed (allowed: westeurope, australiaeast)",
