@@ -24,6 +24,7 @@ import type { StepContext, StepResult } from "./steps/context.js";
 import { ensureDependencies } from "./steps/dependencies.js";
 import { ensureGroups } from "./steps/groups.js";
 import { ensureResourceGroup } from "./steps/resourceGroup.js";
+import { ensureRegistryReplicas } from "./steps/registryReplicas.js";
 import { ensureRoleAssignments } from "./steps/roleAssignments.js";
 import { ProjectOwnership, recordSecurityFindings, OwnershipRefused } from "./ownership.js";
 import { ensureDataAccess, ensureWorkspace } from "./steps/workspace.js";
@@ -210,7 +211,14 @@ function registrySteps(
 ) {
   const first = plan.environments[0]!;
   return {
-    create: () => ensureDependencies(ctx, { ...first, dependencies: [registry.resource] }),
+    create: async () => {
+      const made = await ensureDependencies(ctx, { ...first, dependencies: [registry.resource] });
+      // Created just now with every replica; found existing, it may lack a newly planned one.
+      if (made.outcome === "created") return made;
+      const replicas = await ensureRegistryReplicas(ctx, registry, first.subscriptionId);
+      const writes = made.writes + replicas.writes;
+      return { ...made, writes, outcome: writes > 0 ? ("updated" as const) : made.outcome };
+    },
     access: async () => {
       let writes = 0;
       const resources: string[] = [];

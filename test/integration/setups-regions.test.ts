@@ -31,14 +31,14 @@ const ENVS = ["dev", "prod"];
 const STORAGE_API = "2023-01-01";
 
 /** Starts a world on the example policy and promotes fraud-detection into dev and prod. */
-function promoted(example: string) {
+function promoted(example: string, over: Record<string, unknown> = {}) {
   const state = {} as { w: PromotionWorld; record: PromotionRecord; body: Record<string, unknown> };
   const previous = process.env.STEWARD_POLICY_PATH;
   beforeAll(async () => {
     process.env.STEWARD_POLICY_PATH = path.join(EXAMPLES, `${example}.yaml`);
     state.w = await startPromotionWorld();
     await state.w.startHost();
-    state.body = state.w.request({ environments: ENVS });
+    state.body = state.w.request({ environments: ENVS, ...over });
     await state.w.promote(state.body);
     state.record = await state.w.waitForRecord(state.body.requestId as string, (r) =>
       ["succeeded", "failed", "rejected"].includes(r.status),
@@ -99,7 +99,23 @@ describe("regional training: a workspace per data region", () => {
 });
 
 describe("regional fine-tuning: a fine-tuning workspace and a registry replicated to both regions", () => {
-  const s = promoted("regional-fine-tuning");
+  // Alice co-owns the project, so a later change can come from her and be approved by Erin.
+  const s = promoted("regional-fine-tuning", { owners: ["erin@contoso.com", "alice@contoso.com"] });
+  const registryId = () => {
+    const policy = s.w.stack.policy;
+    return `/subscriptions/${policy.projectSubscriptionId}/resourceGroups/${environmentNames(policy, project, "dev").resourceGroup}/providers/Microsoft.MachineLearningServices/registries/${registryName(policy, project)}`;
+  };
+  const replicas = async () => {
+    const reg = await s.w.stack
+      .armAs(PEOPLE.erin.objectId, s.w.stack.policy.projectSubscriptionId)
+      .resources.getById(registryId(), ML_REGISTRY_API_VERSION);
+    return {
+      location: reg.location,
+      regions: (reg.properties as { regionDetails: { location: string }[] }).regionDetails.map(
+        (r) => r.location,
+      ),
+    };
+  };
   it("builds the fine-tuning workspace in eastus and replicates the registry", async () => {
     expect(s.record.lastError).toBeUndefined();
     const policy = s.w.stack.policy;
@@ -109,14 +125,35 @@ describe("regional fine-tuning: a fine-tuning workspace and a registry replicate
         ["eastus", "eastus", "fine-tuning", "eastus"],
       ]),
     );
-    const id = `/subscriptions/${policy.projectSubscriptionId}/resourceGroups/${environmentNames(policy, project, "dev").resourceGroup}/providers/Microsoft.MachineLearningServices/registries/${registryName(policy, project)}`;
-    const reg = await s.w.stack
-      .armAs(PEOPLE.erin.objectId, policy.projectSubscriptionId)
-      .resources.getById(id, ML_REGISTRY_API_VERSION);
-    expect(reg.location).toBe("westeurope");
-    expect(
-      (reg.properties as { regionDetails: { location: string }[] }).regionDetails.map((r) => r.location),
-    ).toEqual(["westeurope", "eastus"]);
+    expect(await replicas()).toEqual({ location: "westeurope", regions: ["westeurope", "eastus"] });
+  });
+
+  it("a registry made before the plan named the fine-tuning region gets the replica on the next change", async () => {
+    // As a registry created under a one-region policy: its only replica is home.
+    const arm = s.w.stack.armAs(PEOPLE.erin.objectId, s.w.stack.policy.projectSubscriptionId);
+    const reg = await arm.resources.getById(registryId(), ML_REGISTRY_API_VERSION);
+    const props = reg.properties as { regionDetails: { location: string }[] };
+    await arm.resources.beginCreateOrUpdateByIdAndWait(
+      registryId(),
+      ML_REGISTRY_API_VERSION,
+      { ...reg, properties: { ...props, regionDetails: props.regionDetails.slice(0, 1) } },
+      { updateIntervalInMs: 10 },
+    );
+    expect((await replicas()).regions).toEqual(["westeurope"]);
+    const change = s.w.request({
+      environments: ENVS,
+      owners: ["erin@contoso.com", "alice@contoso.com"],
+    });
+    await s.w.promote(change);
+    const record = await s.w.waitForRecord(change.requestId, (r) =>
+      ["succeeded", "failed", "rejected"].includes(r.status),
+    );
+    expect(record.lastError).toBeUndefined();
+    expect(record.steps.find((x) => x.name === "registry/registry")).toMatchObject({
+      outcome: "updated",
+      writes: 1,
+    });
+    expect(await replicas()).toEqual({ location: "westeurope", regions: ["westeurope", "eastus"] });
   });
 });
 
