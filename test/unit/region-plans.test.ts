@@ -25,6 +25,8 @@ import { homeRegion } from "../../shared/promotion/regionAdmission.js";
 import { parsePromotionRequest, type PromotionRequest } from "../../shared/promotion/request.js";
 import { stepNames } from "../../shared/promotion/execute.js";
 import { decideTags } from "../../shared/tagging/decideTags.js";
+import { formatRecord } from "../../cli/commands/promotion.js";
+import type { PromotionRecord } from "../../shared/promotion/record.js";
 import { EXAMPLE_BODY, EXAMPLE_PRINCIPALS, exampleRequest, PLAN_CONTEXT } from "../helpers/planInputs.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/policies/", import.meta.url));
@@ -186,6 +188,19 @@ describe("promotion plans what the region plan says, per environment", () => {
       region: "australiaeast",
       servedFrom: "westeurope",
     });
+    // `steward status` says what was built where.
+    const shown = formatRecord({
+      requestId: p.requestId,
+      status: "succeeded",
+      steps: [],
+      resources: [],
+      attempts: 1,
+      acceptedAt: "2026-12-05T10:00:00Z",
+      updatedAt: "2026-12-05T10:05:00Z",
+      plan: p,
+    } as unknown as PromotionRecord);
+    expect(shown).toContain("region plan eu-train-au-serve: home westeurope; registry in westeurope\n");
+    expect(shown).toContain("  workspace per environment in australiaeast: serving (served from westeurope)");
   });
 
   it("regional fine-tuning: a fine-tuning workspace, the registry replicated to both regions", () => {
