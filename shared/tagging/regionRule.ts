@@ -4,10 +4,12 @@
  *
  * - Anywhere outside `regions.allowed` is a violation (the estate rule, unchanged).
  * - A resource of a project without a region plan: that is all.
- * - A resource of a project with a plan (its project tag, else its resource group's) must sit
- *   in the plan's regions for the role it plays. Promotion tags every regional resource with
- *   its region's roles (`regionPlans.roleTag`); a resource claiming roles must sit in a region
- *   that plays all of them, one claiming none in any region of the plan.
+ * - A resource of a project with a plan (the project whose resource group holds it, else its
+ *   project tag, else its resource group's) must sit in the plan's regions for the role it
+ *   plays. Promotion tags every regional resource with its region's roles
+ *   (`regionPlans.roleTag`); a resource claiming roles must sit in a region that plays all of
+ *   them, one claiming none in any region of the plan. A project tag naming another project
+ *   does not take a resource out of the plan of the project whose resource group holds it.
  * - A role claim counts only inside the project's own resource groups (derived from its name),
  *   since anyone can write tags: a resource group (or anything in one) elsewhere that is
  *   tagged to look like the project's serving resource gains nothing, and resource groups
@@ -39,7 +41,16 @@ export function regionViolation(
   const allowed = policy.regions.allowed;
   if (!allowed.includes(region)) return `location ${region} is not allowed (allowed: ${allowed.join(", ")})`;
 
+  // Whose plan applies: the project whose resource group holds it (by name, which tags cannot
+  // change), else the project its tags name.
+  const parts = parseResourceId(r.id);
+  const group =
+    parts?.subscriptionId.toLowerCase() === policy.projectSubscriptionId.toLowerCase()
+      ? (isGroup ? parts.name : parts.resourceGroup)?.toLowerCase()
+      : undefined;
+  const holder = group === undefined ? undefined : plannedProjectOfGroup(policy, group);
   const project =
+    holder ??
     tagValue(r.tags, policy.tags.project) ??
     (isGroup ? undefined : tagValue(resourceGroupTags, policy.tags.project));
   const named = project === undefined ? undefined : projectRegionPlan(policy, project);
@@ -47,20 +58,13 @@ export function regionViolation(
   const { name, plan } = named;
   const byRole = regionsByRole(plan);
   const of = `project ${project}'s region plan "${name}"`;
-
-  const own = ownResourceGroups(policy, project);
-  const parts = parseResourceId(r.id);
-  const group = (isGroup ? parts?.name : parts?.resourceGroup)?.toLowerCase();
-  const inOwnGroup =
-    parts?.subscriptionId.toLowerCase() === policy.projectSubscriptionId.toLowerCase() &&
-    group !== undefined &&
-    own.includes(group);
+  const inOwnGroup = holder !== undefined;
   if (isGroup || !inOwnGroup) {
     if (byRole.training.includes(region)) return undefined;
     const what = isGroup ? "resource group" : "resource";
     const why = inOwnGroup
       ? `${of} keeps its resource groups in its training regions`
-      : `it is tagged as project ${project} but sits outside the project's resource groups (${own.join(", ")}), where a regional role counts for nothing; ${of} allows only its training regions`;
+      : `it is tagged as project ${project} but sits outside the project's resource groups (${ownResourceGroups(policy, project).join(", ")}), where a regional role counts for nothing; ${of} allows only its training regions`;
     return `${what} location ${region} breaks the region plan: ${why} (training: ${byRole.training.join(", ")})`;
   }
 
@@ -79,6 +83,11 @@ export function regionViolation(
 
 export function normaliseRegion(location: string): string {
   return location.replace(/\s+/g, "").toLowerCase();
+}
+
+/** The project with a region plan whose resource group this is (lower-case name), if any. */
+function plannedProjectOfGroup(policy: EstatePolicy, group: string): string | undefined {
+  return Object.keys(policy.regionPlans.projects).find((p) => ownResourceGroups(policy, p).includes(group));
 }
 
 /** The project's resource group names (lower case), one per environment; none when underivable. */

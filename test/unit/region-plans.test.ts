@@ -389,6 +389,26 @@ describe("the region rule knows plans and roles", () => {
     ]);
   });
 
+  it("a project tag naming another project does not take a resource out of its resource group's plan", () => {
+    const d = doc("regional-serving");
+    d.regions.allowed.push("northeurope");
+    const p = parsePolicy(d);
+    const inOwn = decideTags({
+      policy: p,
+      resource: {
+        id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/aks1`,
+        type: "Microsoft.ContainerService/managedClusters",
+        name: "aks1",
+        location: "northeurope",
+        tags: { project: "churn-model" },
+      },
+      resourceGroupTags: { ...rgTags, project: "churn-model" },
+    });
+    expect(inOwn.violations.filter((v) => v.kind === "region").map((v) => v.detail)).toEqual([
+      `location northeurope is outside project fraud-detection's region plan "eu-train-au-serve" (westeurope, australiaeast)`,
+    ]);
+  });
+
   it("a project without a plan keeps today's rule", () => {
     const other = { ...rgTags, project: "churn-model" };
     const d = decideTags({
