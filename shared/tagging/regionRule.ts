@@ -85,9 +85,22 @@ export function normaliseRegion(location: string): string {
   return location.replace(/\s+/g, "").toLowerCase();
 }
 
+/**
+ * Resource group name (lower case) -> the project with a region plan that owns it, derived once
+ * per policy: the nightly run asks for every resource of the project subscription.
+ */
+const groupOwners = new WeakMap<EstatePolicy, Map<string, string>>();
+
 /** The project with a region plan whose resource group this is (lower-case name), if any. */
 function plannedProjectOfGroup(policy: EstatePolicy, group: string): string | undefined {
-  return Object.keys(policy.regionPlans.projects).find((p) => ownResourceGroups(policy, p).includes(group));
+  let owners = groupOwners.get(policy);
+  if (!owners) {
+    owners = new Map();
+    for (const project of Object.keys(policy.regionPlans.projects))
+      for (const rg of ownResourceGroups(policy, project)) owners.set(rg, project);
+    groupOwners.set(policy, owners);
+  }
+  return owners.get(group);
 }
 
 /** The project's resource group names (lower case), one per environment; none when underivable. */
