@@ -13,7 +13,7 @@
  * (what may sit where) and `policy show` all read plans through these functions only.
  */
 import type { PolicyProblem } from "./load.js";
-import { canonicalProjectProblem, type NameKind } from "./naming.js";
+import { canonicalProjectProblem, deriveName, NamingError, type NameKind } from "./naming.js";
 import type { EstatePolicy, RegionPlan, RegionRole } from "./schema.js";
 
 export interface NamedRegionPlan {
@@ -103,6 +103,9 @@ export function regionalNameKinds(policy: EstatePolicy): NameKind[] {
   ];
 }
 
+/** A project name as long as admission lets through (load.ts checks the other kinds with it). */
+const LONG_PROJECT = "a".repeat(60) + "-forecasting-and-anomaly-detection";
+
 /** Cross-field rules of `regionPlans` (load.ts reports them with every other problem). */
 export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
   const out: PolicyProblem[] = [];
@@ -147,6 +150,20 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
       );
     if (regionSites(plan).length > 1) multiSite ??= name;
   }
+  // Every site's names must derive, in its region, for the longest projects the pattern admits.
+  const regions = new Set(
+    Object.values(p.regionPlans.plans).flatMap((plan) => regionSites(plan).map((x) => x.region)),
+  );
+  for (const region of regions)
+    for (const kind of regionalNameKinds(p))
+      for (const env of p.environments)
+        try {
+          deriveName(p, kind, { project: LONG_PROJECT, env: env.name, region });
+        } catch (e) {
+          if (e instanceof NamingError)
+            add(`naming.${kind}`, p.naming[kind], `${e.message} (region ${region})`);
+          else throw e;
+        }
   // Names must stay one-to-one: two workspaces of one environment differ only by their region.
   if (multiSite) {
     for (const kind of regionalNameKinds(p))

@@ -268,8 +268,9 @@ function planEnvironment(
     createdOn: created.on,
   });
   const hardening = environmentHardening(policy, column);
-  const site = (siteRegion: string, roles?: readonly RegionRole[]) =>
+  const site = (siteRegion: string, roles?: readonly RegionRole[], servedFrom?: string) =>
     planWorkspace({
+      servedFrom,
       request,
       env,
       tenantId: ctx.tenantId,
@@ -286,7 +287,7 @@ function planEnvironment(
     region: s.region,
     roles: s.roles,
     ...(s.servedFrom ? { servedFrom: s.servedFrom } : {}),
-    ...site(s.region, s.roles),
+    ...site(s.region, s.roles, s.servedFrom),
   }));
 
   const groups: PlannedGroup[] = policy.roles.map((role) => {
@@ -359,6 +360,8 @@ function planEnvironment(
 
 /** One workspace with its dependencies, in `region`, in the environment's resource group. */
 function planWorkspace(w: {
+  /** A serving workspace: the training region whose models it serves (said in its description). */
+  servedFrom?: string;
   request: PromotionRequest;
   env: string;
   tenantId: string;
@@ -392,7 +395,7 @@ function planWorkspace(w: {
       containerRegistry: ws.containerRegistry,
       publicNetworkAccess: hardening.publicNetworkAccess,
       friendlyName: `${request.project} (${env})`,
-      description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
+      description: `Project ${request.project}, environment ${env}${w.servedFrom ? `; serves models trained in ${w.servedFrom}` : ""}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
       dataAccess: {
         datastore: "workspaceblobstore",
         credentialsType: "None",

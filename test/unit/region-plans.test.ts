@@ -116,6 +116,18 @@ describe("policy: region plans", () => {
     expect(problems(d)).toEqual([]);
   });
 
+  it("every workspace kind must derive in every planned region for the longest project names", () => {
+    const d = doc("regional-serving");
+    d.naming.keyVault = "kv-{project}-{env}-{region}-{hash}";
+    expect(problems(d)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^naming\.keyVault: cannot derive a valid keyVault name .* leaves no room for the project \(region australiaeast\)$/,
+        ),
+      ]),
+    );
+  });
+
   it("fine-tuning needs the project's registry", () => {
     const d = doc("regional-fine-tuning");
     d.mlRegistry = "none";
@@ -188,6 +200,9 @@ describe("promotion plans what the region plan says, per environment", () => {
       region: "australiaeast",
       servedFrom: "westeurope",
     });
+    expect(p.environments[1]!.regional![0]!.workspace.description).toContain(
+      "serves models trained in westeurope",
+    );
     // `steward status` says what was built where.
     const shown = formatRecord({
       requestId: p.requestId,
