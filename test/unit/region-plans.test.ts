@@ -309,15 +309,18 @@ describe("the region rule knows plans and roles", () => {
     environment: "prod",
     owner: "erin@contoso.com",
   };
+  /** The region violations of an AKS cluster (or, with isGroup, a resource group) placed so. */
   const region = (over: {
     location: string;
     tags?: Record<string, string>;
     group?: string;
     isGroup?: boolean;
+    policy?: EstatePolicy;
+    groupTags?: Record<string, string>;
   }) => {
     const group = over.group ?? rg;
     const d = decideTags({
-      policy,
+      policy: over.policy ?? policy,
       resource: over.isGroup
         ? {
             id: `/subscriptions/${sub}/resourceGroups/${group}`,
@@ -333,7 +336,7 @@ describe("the region rule knows plans and roles", () => {
             location: over.location,
             tags: over.tags ?? {},
           },
-      resourceGroupTags: over.isGroup ? undefined : rgTags,
+      resourceGroupTags: over.isGroup ? undefined : (over.groupTags ?? rgTags),
     });
     return d.violations.filter((v) => v.kind === "region").map((v) => v.detail);
   };
@@ -361,18 +364,7 @@ describe("the region rule knows plans and roles", () => {
       ctx,
     );
     expect(planned.environments.every((e) => e.regional?.length === 0)).toBe(true);
-    const aks = decideTags({
-      policy: p,
-      resource: {
-        id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/aks1`,
-        type: "Microsoft.ContainerService/managedClusters",
-        name: "aks1",
-        location: "australiaeast",
-        tags: { regionRole: "serving" },
-      },
-      resourceGroupTags: rgTags,
-    });
-    expect(aks.violations.filter((v) => v.kind === "region")).toEqual([]);
+    expect(region({ policy: p, location: "australiaeast", tags: { regionRole: "serving" } })).toEqual([]);
   });
 
   it("outside regions.allowed stays the estate rule's violation", () => {
@@ -408,36 +400,24 @@ describe("the region rule knows plans and roles", () => {
     const d = doc("regional-serving");
     d.regions.allowed.push("northeurope");
     const p = parsePolicy(d);
-    const inOwn = decideTags({
-      policy: p,
-      resource: {
-        id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/aks1`,
-        type: "Microsoft.ContainerService/managedClusters",
-        name: "aks1",
-        location: "northeurope",
-        tags: { project: "churn-model" },
-      },
-      resourceGroupTags: { ...rgTags, project: "churn-model" },
-    });
-    expect(inOwn.violations.filter((v) => v.kind === "region").map((v) => v.detail)).toEqual([
+    const other = { ...rgTags, project: "churn-model" };
+    expect(
+      region({ policy: p, location: "northeurope", tags: { project: "churn-model" }, groupTags: other }),
+    ).toEqual([
       `location northeurope is outside project fraud-detection's region plan "eu-train-au-serve" (westeurope, australiaeast)`,
     ]);
   });
 
   it("a project without a plan keeps today's rule", () => {
     const other = { ...rgTags, project: "churn-model" };
-    const d = decideTags({
-      policy,
-      resource: {
-        id: `/subscriptions/${sub}/resourceGroups/rg-aml-churn-model-prod/providers/Microsoft.ContainerService/managedClusters/aks1`,
-        type: "Microsoft.ContainerService/managedClusters",
-        name: "aks1",
+    expect(
+      region({
+        group: "rg-aml-churn-model-prod",
         location: "australiaeast",
         tags: { regionRole: "training" },
-      },
-      resourceGroupTags: other,
-    });
-    expect(d.violations.filter((v) => v.kind === "region")).toEqual([]);
+        groupTags: other,
+      }),
+    ).toEqual([]);
   });
 });
 
