@@ -3,6 +3,7 @@
  * any, 2 when the file cannot be read). `steward policy show`: the effective policy
  * (STEWARD_POLICY_PATH, else the bundled default), with the role x environment access matrix.
  */
+import { regionPlanLines } from "../../shared/policy/regionPlans.js";
 import { DEFAULT_POLICY_PATH, getPolicy, type EstatePolicy } from "../../shared/policy/index.js";
 import { checkPolicyFile } from "./policyCheck.js";
 import { CommandFailed, printJson, tableWidth, UsageError, type CommandContext } from "../io.js";
@@ -42,7 +43,8 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
   const out: string[] = [];
   out.push(`Estate policy of ${policy.organisation} (version ${policy.version})`, `source: ${source}`, "");
   out.push(...setupLines(policy), "");
-  out.push(`regions: ${policy.regions.allowed.join(", ")} (default ${policy.regions.default})`, "");
+  out.push(`regions: ${policy.regions.allowed.join(", ")} (default ${policy.regions.default})`);
+  out.push(...regionPlanLines(policy), "");
   out.push(
     renderTable(
       ["environment", "production data", "budget", "public network", "key vault purge protection"],

@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { azure } from "../../shared/azure/clients.js";
 import { getSettings, QUEUES, TABLES } from "../../shared/config/settings.js";
 import { envelopeFor } from "../../shared/promotion/envelope.js";
+import type { PromotionPlan } from "../../shared/promotion/plan.js";
 import { PromotionRecords, type PromotionRecord } from "../../shared/promotion/record.js";
 import { isGuid, parsePromotionRequest } from "../../shared/promotion/request.js";
 import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
@@ -237,6 +238,17 @@ function report(ctx: CommandContext, r: PromotionRecord): void {
     throw new CommandFailed(`promotion ${r.requestId} failed: ${r.lastError ?? "see the record"}`);
 }
 
+/** What a region plan builds where: one workspace per site in every environment. */
+function regionLines(regions: NonNullable<PromotionPlan["regions"]>): string[] {
+  return [
+    `region plan ${regions.plan}: home ${regions.home}; registry in ${regions.registryReplicas.join(", ")}`,
+    ...regions.sites.map(
+      (s) =>
+        `  workspace per environment in ${s.region}: ${s.roles.join(", ")}${s.servedFrom ? ` (served from ${s.servedFrom})` : ""}`,
+    ),
+  ];
+}
+
 export function formatRecord(r: PromotionRecord, width?: number): string {
   const out: string[] = [];
   out.push(
@@ -292,6 +304,7 @@ export function formatRecord(r: PromotionRecord, width?: number): string {
     );
   }
   if (r.plan?.access?.length) out.push("", ...projectAccessLines(r.plan.access));
+  if (r.plan?.regions) out.push("", ...regionLines(r.plan.regions));
   if ((r.dryRun || r.status === "awaitingApproval") && r.plan) {
     out.push("", "plan:");
     out.push(

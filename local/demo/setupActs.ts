@@ -2,14 +2,20 @@
  * Which acts the demo plays for a policy, and the acts only some setups have: a team onboarded
  * and a project promoted from its workspace (policy `teams`), a model published to the
  * project's registry from dev and read from prod (`mlRegistry: perProject`), a project request
- * refused where the estate has none (`projects: false`). `npm run demo -- --policy FILE`
+ * refused where the estate has none (`projects: false`), a project's workspaces in every region
+ * of its region plan and a stray outside it flagged (`regionPlans`). `npm run demo -- --policy FILE`
  * plays the acts that apply to that setup, so every example policy runs.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { environmentNames, type EstatePolicy } from "../../shared/policy/index.js";
+import { projectRegionPlan, regionsByRole } from "../../shared/policy/regionPlans.js";
+import { REGION_ROLES } from "../../shared/policy/schema.js";
 import { registryName, TEAM_ENV } from "../../shared/policy/setupRules.js";
 import { ML_REGISTRY_API_VERSION } from "../../shared/promotion/registryPlan.js";
+import { azure } from "../../shared/azure/clients.js";
+import { TABLES } from "../../shared/config/settings.js";
+import { ViolationLog } from "../../shared/ledger/violations.js";
 import { PEOPLE } from "../seeds/contoso.js";
 import { ACTS, as, sendAs, waitForRecord, type Act } from "./acts.js";
 
@@ -26,6 +32,7 @@ export function actsFor(policy: EstatePolicy): Act[] {
     act("explore"),
     act("promote"),
     ...(policy.mlRegistry === "perProject" && policy.environments.length > 1 ? [rollout] : []),
+    ...(Object.keys(policy.regionPlans.projects).length > 0 ? [regions] : []),
     ...(policy.teams.length > 0 ? [team] : []),
     act("drift"),
     act("tamper"),
@@ -172,6 +179,76 @@ const rollout: Act = {
       !(read instanceof Error) &&
         (read.properties as { tags?: Record<string, string> }).tags?.stage === "validated",
       read instanceof Error ? read.message : "fraud-classifier v3",
+    );
+  },
+};
+
+const regions: Act = {
+  id: "regions",
+  title: "The project spans the regions of its plan, and nothing of it strays outside",
+  needs: ["processPromotion", "onResourceWrite"],
+  async run(ctx, check) {
+    const { stack } = ctx;
+    const policy = stack.policy;
+    const project = ctx.facts.project;
+    const planned = ctx.facts.promotion?.plan?.regions;
+    check("the promotion followed the project's region plan", !!planned, planned?.plan ?? "no plan");
+    if (!planned) return;
+    const sub = policy.projectSubscriptionId;
+    const erin = as(stack, PEOPLE.erin, sub);
+    for (const env of policy.environments.map((e) => e.name)) {
+      const rg = environmentNames(policy, project, env).resourceGroup;
+      for (const site of planned.sites) {
+        const name = environmentNames(policy, project, env, site.region).workspace;
+        const ws = await erin.ml.workspaces.get(rg, name).catch(() => undefined);
+        const role = ws?.tags?.[policy.regionPlans.roleTag];
+        check(
+          `${env}: ${site.roles.join("+")} workspace ${name} in ${site.region}`,
+          ws?.location === site.region && role === site.roles.join(","),
+          ws ? `${ws.location}, ${policy.regionPlans.roleTag}=${role}` : "missing",
+        );
+      }
+    }
+    if (planned.registryReplicas.length > 1) {
+      const dev = environmentNames(policy, project, policy.environments[0]!.name).resourceGroup;
+      const id = `/subscriptions/${sub}/resourceGroups/${dev}/providers/Microsoft.MachineLearningServices/registries/${registryName(policy, project)}`;
+      const reg = await erin.arm.resources.getById(id, ML_REGISTRY_API_VERSION).catch(() => undefined);
+      const replicas = (reg?.properties as { regionDetails?: { location: string }[] } | undefined)
+        ?.regionDetails;
+      check(
+        `the registry is replicated to ${planned.registryReplicas.join(", ")}`,
+        replicas?.map((r) => r.location).join(",") === planned.registryReplicas.join(","),
+        replicas?.map((r) => r.location).join(", ") ?? "missing",
+      );
+    }
+    // A resource claiming a role in an allowed region that does not play that role.
+    const byRole = regionsByRole(projectRegionPlan(policy, project)!.plan);
+    const wrong = REGION_ROLES.flatMap((role) =>
+      policy.regions.allowed.filter((r) => !byRole[role].includes(r)).map((region) => ({ role, region })),
+    )[0];
+    if (!wrong) return;
+    const prod = environmentNames(policy, project, policy.environments.at(-1)!.name).resourceGroup;
+    const stray = `/subscriptions/${sub}/resourceGroups/${prod}/providers/Microsoft.Storage/storageAccounts/st${wrong.role.replace("-", "")}${randomUUID().slice(0, 6)}`;
+    ctx.say(
+      `Alice puts a ${wrong.role} storage account for ${project} in ${wrong.region}, which plays no ${wrong.role} part in the plan`,
+    );
+    await as(stack, PEOPLE.alice, sub).arm.resources.beginCreateOrUpdateByIdAndWait(stray, "2023-01-01", {
+      location: wrong.region,
+      kind: "StorageV2",
+      sku: { name: "Standard_LRS" },
+      tags: { [policy.regionPlans.roleTag]: wrong.role },
+    });
+    const violations = new ViolationLog(azure().table(TABLES.violations));
+    const deadline = Date.now() + 5000;
+    let found = await violations.list({ subscriptionId: sub, resourceId: stray });
+    while (!found.some((v) => v.kind === "region") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      found = await violations.list({ subscriptionId: sub, resourceId: stray });
+    }
+    check(
+      "flags the region violation, naming the plan",
+      found.some((v) => v.kind === "region" && v.detail.includes(planned.plan)),
+      found.map((v) => v.detail).join("; ") || "none",
     );
   },
 };

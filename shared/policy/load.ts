@@ -11,6 +11,7 @@ import { actionPatternMatches } from "../azure/abacCondition.js";
 import { builtInRoleById, effectivePrivileges } from "./builtInRoles.js";
 import { deriveName, NamingError, type NameKind } from "./naming.js";
 import { estatePolicySchema, type EstatePolicy } from "./schema.js";
+import { regionPlanProblems } from "./regionPlans.js";
 import { setupProblems } from "./setupRules.js";
 
 export const DEFAULT_POLICY_PATH = defaultPolicyPath();
@@ -23,11 +24,9 @@ function defaultPolicyPath(): string {
   return i < 0 ? beside : path.join(beside.slice(0, i), "shared", "policy", "default-policy.yaml");
 }
 
-export interface PolicyProblem {
-  path: string;
-  value: unknown;
-  rule: string;
-}
+import type { PolicyProblem } from "./problem.js";
+
+export type { PolicyProblem };
 
 export class PolicyError extends Error {
   constructor(
@@ -270,7 +269,7 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
     // Not fatal for the policy, but a pattern that refuses simple names is almost surely a typo.
     add("naming.projectPattern", p.naming.projectPattern, 'must accept a simple project name such as "ab1"');
   }
-  out.push(...setupProblems(p));
+  out.push(...setupProblems(p), ...regionPlanProblems(p));
   return dedupe(out);
 }
 

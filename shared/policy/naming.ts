@@ -224,8 +224,18 @@ export interface EnvironmentNames {
   groups: Record<string, string>;
 }
 
-export function environmentNames(policy: EstatePolicy, project: string, env: string): EnvironmentNames {
-  const inputs = { project, env, region: policy.regions.default };
+/**
+ * `region` is the `{region}` token: the estate's default region unless a region plan puts a
+ * workspace elsewhere (regionPlans.ts; a plan with several workspaces per environment needs
+ * `{region}` in their templates, so names stay one-to-one).
+ */
+export function environmentNames(
+  policy: EstatePolicy,
+  project: string,
+  env: string,
+  region: string = policy.regions.default,
+): EnvironmentNames {
+  const inputs = { project, env, region };
   const groups: Record<string, string> = {};
   for (const role of policy.roles)
     groups[role.name] = deriveName(policy, "group", { ...inputs, role: role.name });

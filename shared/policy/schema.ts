@@ -44,6 +44,73 @@ const namingTemplate = z
   .regex(/^[A-Za-z0-9_.{}-]+$/, "may hold only letters, digits, '-', '_', '.', and {tokens}")
   .describe("Name template. Tokens: {project} {env} {role} {region} {hash}.");
 
+// ---- Region plans: projects that span regions (regional training, serving, fine-tuning). ----
+
+const regionRole = z.enum(["training", "serving", "fine-tuning"]);
+
+const regionPlanSchema = z
+  .strictObject({
+    training: z
+      .array(azureRegion)
+      .min(1)
+      .describe(
+        "Regions that hold the project's data: each gets a workspace with its own storage, key vault and monitoring, so training runs where the data is. The first is the project's home (its resource groups, its registry, its promoted assets).",
+      ),
+    serving: z
+      .array(
+        z.strictObject({
+          region: azureRegion.describe("Where inference runs, close to its users."),
+          servedFrom: azureRegion.describe(
+            "The training region whose models this region serves (its data collected by endpoints flows back there for retraining).",
+          ),
+          workspace: z
+            .boolean()
+            .default(true)
+            .describe(
+              "true: a workspace (with its dependencies) in the serving region for online and batch endpoints; false: the region only hosts serving resources attached elsewhere (e.g. an AKS cluster).",
+            ),
+        }),
+      )
+      .default([])
+      .describe("Regions where the project's models are served."),
+    fineTuning: z
+      .array(
+        z.strictObject({
+          base: azureRegion.describe("Training region where the base model is trained."),
+          target: azureRegion.describe(
+            "Region where it is fine-tuned on data that may not leave that region: gets a workspace, and the project's registry is replicated to it.",
+          ),
+        }),
+      )
+      .default([])
+      .describe("Fine-tuning stages: base region -> fine-tuning region, through the project's registry."),
+  })
+  .describe("One project's regions and what each region does.");
+
+const regionPlansSchema = z
+  .strictObject({
+    roleTag: tagName
+      .default("regionRole")
+      .describe(
+        "Tag on a regional resource naming the roles its region plays for the project (training, serving, fine-tuning; comma-separated).",
+      ),
+    plans: z.record(slug, regionPlanSchema).default({}).describe("Named region plans."),
+    projects: z
+      .record(z.string().min(1).max(64), slug)
+      .default({})
+      .describe(
+        "project -> its region plan. A project not listed keeps one region (regions.default, or the region its request names). Only the policy assigns plans: a request may name its project's plan, never choose one.",
+      ),
+  })
+  .default({ roleTag: "regionRole", plans: {}, projects: {} })
+  .describe(
+    "Per-project region plans: which regions a project spans and what each region holds. Empty: everything in one region, as Microsoft's reference setup.",
+  );
+
+export type RegionRole = z.infer<typeof regionRole>;
+export type RegionPlan = z.infer<typeof regionPlanSchema>;
+export const REGION_ROLES = regionRole.options;
+
 export const estatePolicySchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -314,6 +381,9 @@ export const estatePolicySchema = z
       .describe(
         "perProject: each multi-environment project gets an Azure ML registry that its first environment publishes to and later environments read from, so models, environments and components roll out without copying data. none: assets are copied into the first environment only.",
       ),
+    // ---- Region plans (issue #16, regions half): kept in one block apart from the fields above,
+    // ---- so that other policy additions merge cleanly. Shapes in regionPlanSchema below.
+    regionPlans: regionPlansSchema,
   })
   .describe("aml-steward estate policy");
 

@@ -5,6 +5,7 @@
  * examples all speak it.
  */
 import { canonicalProjectProblem, environmentNames, NamingError, stableHash } from "./naming.js";
+import { regionTradeOffs } from "./regionPlans.js";
 import type { EstatePolicy } from "./schema.js";
 
 /**
@@ -76,6 +77,7 @@ export function describeSetup(p: EstatePolicy): SetupDescription {
         ? "rollout: a per-project Azure ML registry; the first environment publishes, later ones consume, no data copied"
         : "rollout: assets are copied into the first environment only; later environments get no shared registry (mlRegistry: none)",
     );
+  out.push(...regionTradeOffs(p));
   return { workspaces, environments, tradeOffs: out };
 }
 

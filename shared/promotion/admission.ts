@@ -4,6 +4,7 @@
  * the `AdmissionLookups` port so the rules stay testable. Every reason is collected: a team
  * fixing its request should see all problems at once, not one per attempt.
  */
+import { homeRegion, regionRefusals } from "./regionAdmission.js";
 import {
   canonicalProjectProblem,
   deriveName,
@@ -143,9 +144,7 @@ export function policyRefusals(policy: EstatePolicy, request: PromotionRequest):
   if (!policy.fundedCostCenters.some((c) => c.id === request.costCenter)) {
     add("costCenter", `"${request.costCenter}" is not a funded cost centre of the estate policy`);
   }
-  if (request.region !== undefined && !policy.regions.allowed.includes(request.region)) {
-    add("region", `"${request.region}" is not an allowed region (${policy.regions.allowed.join(", ")})`);
-  }
+  out.push(...regionRefusals(policy, request));
   const envNames = policy.environments.map((e) => e.name);
   for (const env of request.environments ?? []) {
     if (!envNames.includes(env.toLowerCase()))
@@ -180,7 +179,7 @@ export async function admit(
   // Names that cannot be derived (or are not canonical) leave nothing to look up under them.
   const namesOk = !reasons.some((r) => r.path === "project");
   const environments = requestedEnvironments(policy, request);
-  const region = request.region ?? policy.regions.default;
+  const region = homeRegion(policy, request);
 
   const refs = principalRefs(request);
   const resolved = await lookups.resolvePrincipals(refs);

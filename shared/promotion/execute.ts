@@ -24,6 +24,7 @@ import type { StepContext, StepResult } from "./steps/context.js";
 import { ensureDependencies } from "./steps/dependencies.js";
 import { ensureGroups } from "./steps/groups.js";
 import { ensureResourceGroup } from "./steps/resourceGroup.js";
+import { ensureRegistryReplicas } from "./steps/registryReplicas.js";
 import { ensureRoleAssignments } from "./steps/roleAssignments.js";
 import { ProjectOwnership, recordSecurityFindings, OwnershipRefused } from "./ownership.js";
 import { ensureDataAccess, ensureWorkspace } from "./steps/workspace.js";
@@ -37,6 +38,8 @@ export const ENV_STEPS = [
   "workspace",
   "dataAccess",
 ] as const;
+/** Steps of each further workspace of a region plan, named `<env>/<region>/<step>`. */
+export const REGIONAL_STEPS = ["dependencies", "workspace", "dataAccess"] as const;
 export const ASSET_STEPS = ["assets/copy", "assets/archive"] as const;
 export const REGISTRY_STEPS = ["registry/registry", "registry/roleAssignments"] as const;
 
@@ -59,7 +62,10 @@ export interface ExecuteDeps {
 /** Every step name of a plan, in an order consistent with the dependencies between steps. */
 export function stepNames(plan: PromotionPlan): string[] {
   return [
-    ...plan.environments.flatMap((e) => ENV_STEPS.map((s) => `${e.env}/${s}`)),
+    ...plan.environments.flatMap((e) => [
+      ...ENV_STEPS.map((s) => `${e.env}/${s}`),
+      ...(e.regional ?? []).flatMap((w) => REGIONAL_STEPS.map((s) => `${e.env}/${w.region}/${s}`)),
+    ]),
     ...(plan.registry ? REGISTRY_STEPS : []),
     ...(plan.kind === "team" ? [] : ASSET_STEPS),
   ];
@@ -145,16 +151,29 @@ export async function executePlan(
     const s = (name: string) => `${env.env}/${name}`;
     const rg = step(s("resourceGroup"), () => ensureResourceGroup(ctx, env));
     const groups = step(s("groups"), () => ensureGroups(ctx, env));
-    const infra = rg
-      .then(() => step(s("dependencies"), () => ensureDependencies(ctx, env)))
-      .then(() => step(s("workspace"), () => ensureWorkspace(ctx, env)))
-      .then(() => step(s("dataAccess"), () => ensureDataAccess(ctx, env)));
+    // The home workspace, and each further workspace of a region plan, in parallel: the same
+    // steps on the environment seen through that workspace.
+    const infra = (name: (step: string) => string, site: EnvironmentPlan) =>
+      rg
+        .then(() => step(name("dependencies"), () => ensureDependencies(ctx, site)))
+        .then(() => step(name("workspace"), () => ensureWorkspace(ctx, site)))
+        .then(() => step(name("dataAccess"), () => ensureDataAccess(ctx, site)));
+    const sites = [
+      infra(s, env),
+      ...(env.regional ?? []).map((w) =>
+        infra((n) => s(`${w.region}/${n}`), {
+          ...env,
+          dependencies: w.dependencies,
+          workspace: w.workspace,
+        }),
+      ),
+    ];
     const budget = rg.then(() => step(s("budget"), () => ensureBudget(ctx, env)));
     void groups.then((g) => groupIds.set(env.env, g.groupIds)).catch(() => {});
     const access = Promise.all([rg, groups]).then(([, g]) =>
       step(s("roleAssignments"), () => ensureRoleAssignments(ctx, env, g.groupIds)),
     );
-    await settle([rg, groups, infra, budget, access]);
+    await settle([rg, groups, ...sites, budget, access]);
   };
 
   await settle(plan.environments.map(runEnv));
@@ -192,7 +211,14 @@ function registrySteps(
 ) {
   const first = plan.environments[0]!;
   return {
-    create: () => ensureDependencies(ctx, { ...first, dependencies: [registry.resource] }),
+    create: async () => {
+      const made = await ensureDependencies(ctx, { ...first, dependencies: [registry.resource] });
+      // Created just now with every replica; found existing, it may lack a newly planned one.
+      if (made.outcome === "created") return made;
+      const replicas = await ensureRegistryReplicas(ctx, registry, first.subscriptionId);
+      const writes = made.writes + replicas.writes;
+      return { ...made, writes, outcome: writes > 0 ? ("updated" as const) : made.outcome };
+    },
     access: async () => {
       let writes = 0;
       const resources: string[] = [];

@@ -4,8 +4,9 @@
  * plan, so a retried or redelivered request converges on exactly what the first attempt aimed
  * at. The executor compares this plan with what exists; a dry run returns it as is.
  */
-import { environmentNames } from "../policy/naming.js";
-import type { EstatePolicy } from "../policy/schema.js";
+import { environmentNames, type EnvironmentNames } from "../policy/naming.js";
+import { projectRegionPlan, regionSites, replicationRegions, roleTagValue } from "../policy/regionPlans.js";
+import type { EstatePolicy, RegionRole } from "../policy/schema.js";
 import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
 import { normaliseRef, type ResolvedPrincipal } from "./admission.js";
@@ -13,9 +14,11 @@ import type {
   EnvironmentPlan,
   PlannedBudget,
   PlannedGroup,
+  PlannedRegions,
   PlannedRoleAssignment,
   PlannedWorkspace,
   PromotionPlan,
+  RegionalWorkspace,
 } from "./planTypes.js";
 import { isGuid, type PromotionRequest } from "./request.js";
 import { narrowedCells, projectAccessMatrix } from "./projectAccess.js";
@@ -28,6 +31,8 @@ import {
   MANAGED_BY,
   managedTags,
   workspaceBlueprint,
+  type Hardening,
+  type PlannedResource,
 } from "./workspaceBlueprint.js";
 
 export { API_VERSIONS, MANAGED_BY, type DependencyKind, type PlannedResource } from "./workspaceBlueprint.js";
@@ -39,10 +44,12 @@ export type {
   EnvironmentPlan,
   PlannedBudget,
   PlannedGroup,
+  PlannedRegions,
   PlannedRegistry,
   PlannedRoleAssignment,
   PlannedWorkspace,
   PromotionPlan,
+  RegionalWorkspace,
 } from "./planTypes.js";
 
 export interface PlanContext {
@@ -72,12 +79,15 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   const { request, region } = input;
   const created = { by: createdByTagValue(request, input.principals), on: ctx.acceptedOn };
   const owner = ownerTagValue(request, input.principals);
-  const envPlans = input.environments.map((env) => planEnvironment(policy, input, ctx, env, owner, created));
+  const regions = isTeamRequest(request) ? undefined : plannedRegions(policy, request.project, region);
+  const envPlans = input.environments.map((env) =>
+    planEnvironment(policy, input, ctx, env, owner, created, regions),
+  );
   const first = envPlans[0];
   if (!first) throw new Error("a promotion needs at least one environment");
   const registry = isTeamRequest(request)
     ? undefined
-    : planRegistry(policy, request.project, envPlans, region);
+    : planRegistry(policy, request.project, envPlans, regions?.registryReplicas ?? [region]);
   const ex = assetSource(policy, request);
   return {
     requestId: request.requestId.toLowerCase(),
@@ -91,6 +101,7 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
     ...(isTeamRequest(request) ? { kind: "team" as const } : {}),
     ...(registry ? { registry } : {}),
     ...(request.narrowAccess ? { access: narrowedCells(policy, request.narrowAccess) } : {}),
+    ...(regions ? { regions } : {}),
     assets: {
       sourceSubscriptionId: ex.subscriptionId,
       sourceResourceGroup: ex.resourceGroup,
@@ -104,6 +115,18 @@ export function planPromotion(policy: EstatePolicy, input: PlanInput, ctx: PlanC
   };
 }
 
+/** The project's region plan resolved around its home region, or undefined without one. */
+function plannedRegions(policy: EstatePolicy, project: string, home: string): PlannedRegions | undefined {
+  const named = projectRegionPlan(policy, project);
+  if (!named) return undefined;
+  return {
+    plan: named.name,
+    home,
+    sites: regionSites(named.plan, home),
+    registryReplicas: replicationRegions(named.plan, home),
+  };
+}
+
 function planEnvironment(
   policy: EstatePolicy,
   input: PlanInput,
@@ -111,6 +134,7 @@ function planEnvironment(
   env: string,
   owner: string,
   created: { by: string; on: string },
+  regions: PlannedRegions | undefined,
 ): EnvironmentPlan {
   const { request, region } = input;
   const sub = policy.projectSubscriptionId;
@@ -129,35 +153,27 @@ function planEnvironment(
     createdOn: created.on,
   });
   const hardening = environmentHardening(policy, column);
-  const { dependencies, workspace: ws } = workspaceBlueprint({
-    resourceGroupId: rgId,
-    region,
-    tags,
-    tenantId: ctx.tenantId,
-    names,
-    hardening,
-  });
-
-  const workspace: PlannedWorkspace = {
-    id: ws.id,
-    name: names.workspace,
-    resourceGroup: names.resourceGroup,
-    location: region,
-    tags,
-    identity: ws.identity,
-    storageAccount: ws.storageAccount,
-    keyVault: ws.keyVault,
-    applicationInsights: ws.applicationInsights,
-    containerRegistry: ws.containerRegistry,
-    publicNetworkAccess: hardening.publicNetworkAccess,
-    friendlyName: `${request.project} (${env})`,
-    description: `Project ${request.project}, environment ${env}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
-    dataAccess: {
-      datastore: "workspaceblobstore",
-      credentialsType: "None",
-      serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity",
-    },
-  };
+  const site = (siteRegion: string, roles?: readonly RegionRole[], servedFrom?: string) =>
+    planWorkspace({
+      servedFrom,
+      request,
+      env,
+      tenantId: ctx.tenantId,
+      resourceGroup: { id: rgId, name: names.resourceGroup },
+      region: siteRegion,
+      // With a plan every workspace's names carry its own region; without one, as ever.
+      names: regions ? environmentNames(policy, request.project, env, siteRegion) : names,
+      tags: roles ? { ...tags, [policy.regionPlans.roleTag]: roleTagValue(roles) } : tags,
+      hardening,
+    });
+  const [homeSite, ...others] = regions?.sites ?? [];
+  const { dependencies, workspace } = site(region, homeSite?.roles);
+  const regional = others.map((s): RegionalWorkspace => ({
+    region: s.region,
+    roles: s.roles,
+    ...(s.servedFrom ? { servedFrom: s.servedFrom } : {}),
+    ...site(s.region, s.roles, s.servedFrom),
+  }));
 
   const groups: PlannedGroup[] = policy.roles.map((role) => {
     const uniqueName = names.groups[role.name]!;
@@ -220,9 +236,57 @@ function planEnvironment(
     resourceGroup: { id: rgId, name: names.resourceGroup, location: region, tags },
     dependencies,
     workspace,
+    ...(regions ? { regional } : {}),
     groups,
     roleAssignments,
     budget,
+  };
+}
+
+/** One workspace with its dependencies, in `region`, in the environment's resource group. */
+function planWorkspace(w: {
+  /** A serving workspace: the training region whose models it serves (said in its description). */
+  servedFrom?: string;
+  request: PromotionRequest;
+  env: string;
+  tenantId: string;
+  resourceGroup: { id: string; name: string };
+  region: string;
+  names: EnvironmentNames;
+  tags: Record<string, string>;
+  hardening: Hardening;
+}): { dependencies: PlannedResource[]; workspace: PlannedWorkspace } {
+  const { request, env, names, tags, region, hardening } = w;
+  const { dependencies, workspace: ws } = workspaceBlueprint({
+    resourceGroupId: w.resourceGroup.id,
+    region,
+    tags,
+    tenantId: w.tenantId,
+    names,
+    hardening,
+  });
+  return {
+    dependencies,
+    workspace: {
+      id: ws.id,
+      name: names.workspace,
+      resourceGroup: w.resourceGroup.name,
+      location: region,
+      tags,
+      identity: ws.identity,
+      storageAccount: ws.storageAccount,
+      keyVault: ws.keyVault,
+      applicationInsights: ws.applicationInsights,
+      containerRegistry: ws.containerRegistry,
+      publicNetworkAccess: hardening.publicNetworkAccess,
+      friendlyName: `${request.project} (${env})`,
+      description: `Project ${request.project}, environment ${env}${w.servedFrom ? `; serves models trained in ${w.servedFrom}` : ""}; created by aml-steward for request ${request.requestId.toLowerCase()}`,
+      dataAccess: {
+        datastore: "workspaceblobstore",
+        credentialsType: "None",
+        serviceDataAccessAuthIdentity: "WorkspaceSystemAssignedIdentity",
+      },
+    },
   };
 }
 
@@ -278,6 +342,7 @@ export function plannedResourceIds(plan: PromotionPlan): string[] {
       e.resourceGroup.id,
       ...e.dependencies.map((d) => d.id),
       e.workspace.id,
+      ...(e.regional ?? []).flatMap((w) => [...w.dependencies.map((d) => d.id), w.workspace.id]),
       ...(e.budget ? [e.budget.id] : []),
     ])
     .concat(plan.registry ? [plan.registry.resource.id] : []);

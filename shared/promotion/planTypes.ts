@@ -4,6 +4,8 @@
  * project's registry. Types only, importing nothing of the planner, so the steps, the executor
  * and the records can read a plan without a cycle back through the admission checks.
  */
+import type { RegionSite } from "../policy/regionPlans.js";
+import type { RegionRole } from "../policy/schema.js";
 import type { NarrowedCell } from "./projectAccess.js";
 import type { AssetSelection } from "./request.js";
 import type { PlannedResource } from "./workspaceBlueprint.js";
@@ -72,11 +74,36 @@ export interface EnvironmentPlan {
   productionData: boolean;
   subscriptionId: string;
   resourceGroup: { id: string; name: string; location: string; tags: Record<string, string> };
+  /** The home region's workspace dependencies (the only ones without a region plan). */
   dependencies: PlannedResource[];
   workspace: PlannedWorkspace;
+  /**
+   * The region plan's other workspaces of this environment (regionPlans.ts), each with its own
+   * dependencies, in the environment's one resource group; absent without a plan.
+   */
+  regional?: RegionalWorkspace[];
   groups: PlannedGroup[];
   roleAssignments: PlannedRoleAssignment[];
   budget?: PlannedBudget;
+}
+
+/** A workspace (and its dependencies) that a region plan puts in a region other than home. */
+export interface RegionalWorkspace {
+  region: string;
+  roles: RegionRole[];
+  servedFrom?: string;
+  dependencies: PlannedResource[];
+  workspace: PlannedWorkspace;
+}
+
+/** What a region plan builds where (the record lists it with the plan). */
+export interface PlannedRegions {
+  plan: string;
+  /** Where the resource groups, the promoted assets and the registry live. */
+  home: string;
+  sites: RegionSite[];
+  /** Regions the project's registry is replicated to (fine-tuning). */
+  registryReplicas: string[];
 }
 
 export interface AssetPlan {
@@ -113,6 +140,8 @@ export interface PromotionPlan {
   kind?: "team";
   /** The cells of the estate access matrix this project narrowed for itself; absent: the estate's. */
   access?: NarrowedCell[];
+  /** The project's region plan; absent: everything in `region`, as without plans. */
+  regions?: PlannedRegions;
 }
 
 export interface PlannedRegistry {

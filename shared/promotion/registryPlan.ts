@@ -37,7 +37,8 @@ export function planRegistry(
   policy: EstatePolicy,
   project: string,
   envs: readonly EnvironmentPlan[],
-  region: string,
+  /** Home first (the registry's location), then the regions it is replicated to (fine-tuning). */
+  regions: readonly string[],
 ): PlannedRegistry | undefined {
   if (policy.mlRegistry !== "perProject" || envs.length < 2) return undefined;
   const first = envs[0]!;
@@ -55,26 +56,26 @@ export function planRegistry(
       apiVersion: ML_REGISTRY_API_VERSION,
       dependsOn: [],
       body: {
-        location: region,
+        location: regions[0],
         tags: first.resourceGroup.tags,
         identity: { type: "SystemAssigned" },
         properties: {
           publicNetworkAccess,
-          regionDetails: [
-            {
-              location: region,
-              storageAccountDetails: [
-                {
-                  systemCreatedStorageAccount: {
-                    storageAccountType: "Standard_LRS",
-                    storageAccountHnsEnabled: false,
-                    allowBlobPublicAccess: false,
-                  },
+          // One entry per region the registry replicates to: a base model published at home is
+          // readable where it is fine-tuned without copying it by hand.
+          regionDetails: regions.map((location) => ({
+            location,
+            storageAccountDetails: [
+              {
+                systemCreatedStorageAccount: {
+                  storageAccountType: "Standard_LRS",
+                  storageAccountHnsEnabled: false,
+                  allowBlobPublicAccess: false,
                 },
-              ],
-              acrDetails: [{ systemCreatedAcrAccount: { acrAccountSku: "Premium" } }],
-            },
-          ],
+              },
+            ],
+            acrDetails: [{ systemCreatedAcrAccount: { acrAccountSku: "Premium" } }],
+          })),
         },
       },
     },

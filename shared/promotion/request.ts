@@ -81,8 +81,16 @@ export const promotionRequestSchema = z.strictObject({
   members: z.record(z.string(), z.array(principalRefSchema).max(100)).default({}),
   /** Default: every environment of the policy. */
   environments: z.array(z.string().min(1).max(24)).min(1).optional(),
-  /** Default: the policy's default region. */
+  /**
+   * Default: the policy's default region, or the first training region of the project's region
+   * plan. With a plan it must be one of the plan's training regions (the project's home).
+   */
   region: z.string().min(1).max(32).optional(),
+  /**
+   * The project's region plan as the policy assigns it (regionPlans.projects): a check, never a
+   * choice. Naming any other plan is refused.
+   */
+  regionPlan: safeToken("a region plan", 24).optional(),
   assets: assetsSchema.default({ selector: { tagName: DEFAULT_USE_CASE_TAG, kinds: [...ASSET_KINDS] } }),
   /**
    * Optional, and never a source of identity: the sender is whoever the envelope's validated
@@ -164,6 +172,21 @@ function peekRequestId(input: unknown): string | undefined {
   return typeof id === "string" && GUID_RE.test(id) ? id.toLowerCase() : undefined;
 }
 
+/** Fields a request may use to try to place the project in regions of its own choosing. */
+const REGION_FIELDS = new Set(
+  ["regions", "regionplans", "training", "serving", "finetuning", "locations", "location"].map((f) =>
+    f.toLowerCase(),
+  ),
+);
+
+function unknownFieldReason(key: string): string {
+  if (PERMISSION_FIELDS.has(key.toLowerCase()))
+    return "roles, scopes and permissions come only from the estate policy; a request may not set them";
+  if (REGION_FIELDS.has(key.toLowerCase()))
+    return "regions come only from the estate policy's region plans; a request may name its home `region` and its project's `regionPlan`, never add a region";
+  return "unknown field";
+}
+
 function refusalsOf(error: z.ZodError): Refusal[] {
   const out: Refusal[] = [];
   for (const issue of error.issues) {
@@ -173,9 +196,7 @@ function refusalsOf(error: z.ZodError): Refusal[] {
         const path = base ? `${base}.${key}` : key;
         out.push({
           path,
-          reason: PERMISSION_FIELDS.has(key.toLowerCase())
-            ? "roles, scopes and permissions come only from the estate policy; a request may not set them"
-            : "unknown field",
+          reason: unknownFieldReason(key),
         });
       }
     } else {

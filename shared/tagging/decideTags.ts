@@ -14,6 +14,11 @@ import { followsConvention, KIND_BY_RESOURCE_TYPE } from "../policy/naming.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { parseResourceId } from "../azure/resourceId.js";
 import type { ViolationKind } from "../ledger/violations.js";
+import { regionViolation } from "./regionRule.js";
+import { hasValue, tagView } from "./tagView.js";
+
+// Callers read tags through decideTags, as before the view had a module of its own.
+export { tagValue } from "./tagView.js";
 
 /** Azure's limit of tags per resource, resource group or subscription. */
 export const MAX_TAGS = 50;
@@ -79,51 +84,20 @@ export function skipReason(
   return undefined;
 }
 
-/** Case-insensitive view of a tag set: lower-cased name -> the name as spelled, and its value. */
-function tagView(tags: Record<string, string> | undefined): Map<string, { key: string; value: string }> {
-  const view = new Map<string, { key: string; value: string }>();
-  for (const [key, value] of Object.entries(tags ?? {})) {
-    const lower = key.toLowerCase();
-    // Azure never holds two spellings; if an input does, keep the first deterministically.
-    if (!view.has(lower)) view.set(lower, { key, value: String(value) });
-  }
-  return view;
-}
-
-/** The value of tag `name` (any casing) when it is set and not blank. */
-export function tagValue(tags: Record<string, string> | undefined, name: string): string | undefined {
-  const entry = tagView(tags).get(name.toLowerCase());
-  return hasValue(entry) ? entry.value : undefined;
-}
-
-/** An empty value attributes no cost, so it counts as missing. */
-function hasValue(entry: { value: string } | undefined): entry is { key: string; value: string } {
-  return entry !== undefined && entry.value.trim() !== "";
-}
-
 const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s));
 
-export function normaliseRegion(location: string): string {
-  return location.replace(/\s+/g, "").toLowerCase();
-}
+export { normaliseRegion } from "./regionRule.js";
 
-/** Violations of region and naming rules: they do not depend on tags. */
+/** Violations of region and naming rules: they do not depend on the tags decided here. */
 function placementViolations(
   policy: EstatePolicy,
   r: TagSubject,
   isGroup: boolean,
+  resourceGroupTags: Record<string, string> | undefined,
 ): TagDecision["violations"] {
   const out: TagDecision["violations"] = [];
-  if (r.location) {
-    const region = normaliseRegion(r.location);
-    // "global" resources (DNS zones, Front Door...) have no region to be wrong about.
-    if (region && region !== "global" && !policy.regions.allowed.includes(region)) {
-      out.push({
-        kind: "region",
-        detail: `location ${region} is not allowed (allowed: ${policy.regions.allowed.join(", ")})`,
-      });
-    }
-  }
+  const region = regionViolation(policy, r, isGroup, resourceGroupTags);
+  if (region) out.push({ kind: "region", detail: region });
   const kind = KIND_BY_RESOURCE_TYPE[r.type.toLowerCase()];
   if (kind && !isExplorationResource(policy, r, isGroup) && !followsConvention(policy, kind, r.name)) {
     out.push({
@@ -186,7 +160,7 @@ export function decideTags(ctx: TagContext): TagDecision {
     want(policy.tags.createdOn, ctx.createdOn, "creation date (from the write event)");
 
   // Required tags, judged on the tags the resource will carry after the merge.
-  const violations = placementViolations(policy, resource, isGroup);
+  const violations = placementViolations(policy, resource, isGroup, ctx.resourceGroupTags);
   const willHave = (name: string) => {
     const lower = name.toLowerCase();
     return hasValue(wanted.get(lower)) || hasValue(current.get(lower));

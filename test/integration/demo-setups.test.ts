@@ -14,6 +14,9 @@ const EXPECTED_ACTS: Record<string, string[]> = {
   "single-environment": ["explore", "promote", "drift", "tamper", "refuse"],
   "two-environments": ["explore", "promote", "rollout", "drift", "tamper", "refuse"],
   "multiple-environments": ["explore", "promote", "rollout", "drift", "tamper", "refuse"],
+  "regional-training": ["explore", "promote", "rollout", "regions", "drift", "tamper", "refuse"],
+  "regional-serving": ["explore", "promote", "rollout", "regions", "drift", "tamper", "refuse"],
+  "regional-fine-tuning": ["explore", "promote", "rollout", "regions", "drift", "tamper", "refuse"],
 };
 
 describe("npm run demo -- --policy examples/policies/<name>.yaml", () => {

@@ -12,11 +12,12 @@ import { main } from "../../cli/index.js";
 import type { PolicyError } from "../../shared/policy/index.js";
 import { getPolicy, loadPolicyFile, parsePolicy } from "../../shared/policy/index.js";
 import { describeSetup, registryName, TEAM_ENV } from "../../shared/policy/setupRules.js";
-import { policyRefusals, type ResolvedPrincipal } from "../../shared/promotion/admission.js";
+import { policyRefusals } from "../../shared/promotion/admission.js";
 import { planPromotion } from "../../shared/promotion/plan.js";
 import { recordedProjectMatrix } from "../../shared/promotion/projectAccess.js";
-import { parsePromotionRequest, type PromotionRequest } from "../../shared/promotion/request.js";
+import type { PromotionRequest } from "../../shared/promotion/request.js";
 import YAML from "yaml";
+import { EXAMPLE_PRINCIPALS, exampleRequest, PLAN_CONTEXT } from "../helpers/planInputs.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/policies/", import.meta.url));
 const example = (name: string) => loadPolicyFile(path.join(EXAMPLES, `${name}.yaml`));
@@ -28,6 +29,9 @@ const NAMES = [
   "team-workspaces",
   "two-environments",
   "multiple-environments",
+  "regional-training",
+  "regional-serving",
+  "regional-fine-tuning",
 ];
 
 function cli() {
@@ -35,32 +39,9 @@ function cli() {
   return { io: { stdout: (t: string) => void (out += t), stderr: () => {} }, out: () => out };
 }
 
-const body = JSON.parse(
-  readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
-) as Record<string, unknown>;
-function request(over: Record<string, unknown> = {}): PromotionRequest {
-  const parsed = parsePromotionRequest({ ...body, ...over });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.reasons));
-  return { ...parsed.request, requestedBy: "erin@contoso.com" };
-}
-const principals = new Map<string, ResolvedPrincipal>(
-  ["erin@contoso.com", "alice@contoso.com", "bob@contoso.com", "carol@contoso.com", "dave@contoso.com"].map(
-    (upn, i) => [
-      upn,
-      { objectId: `0000000${i}-0000-4000-8000-000000000000`, kind: "user", userPrincipalName: upn },
-    ],
-  ),
-);
-principals.set("f1f1f1f1-0000-4000-8000-00000000000f", {
-  objectId: "f1f1f1f1-0000-4000-8000-00000000000f",
-  kind: "servicePrincipal",
-});
-const ctx = {
-  tenantId: "72f988bf-0000-4e7a-9c3b-2d7cd011db47",
-  stewardObjectId: "5a1e7c3d-9b2f-4e8a-8c6d-0f1e2d3c4b5a",
-  budgetStartDate: "2026-12-01",
-  acceptedOn: "2026-12-05",
-};
+const request = exampleRequest;
+const principals = EXAMPLE_PRINCIPALS;
+const ctx = PLAN_CONTEXT;
 
 describe("example policies", () => {
   it("has one example per setup, each with a README paragraph", () => {
