@@ -4,6 +4,7 @@
  * long-running-operation style the real resource provider uses (docs/emulator.md lists them).
  */
 import { randomUUID } from "node:crypto";
+import { dataAccessTypes } from "./mlDataAccess.js";
 import { registryTypes } from "./mlRegistries.js";
 
 export type LroStyle =
@@ -43,6 +44,17 @@ export interface TypeInfo {
   ): void;
   /** Nested ML asset types carry tags inside properties and have no location. */
   mlAsset?: "container" | "version";
+  /**
+   * A workspace child whose body is only `properties` (datastores, connections): no location,
+   * tags or provisioningState of its own.
+   */
+  workspaceChild?: boolean;
+  /** A create answers 200, not 201 (the spec declares only 200, as for workspace connections). */
+  createdStatus?: 200;
+  /** Refuses a PUT body the resource provider would refuse (400, before anything is stored). */
+  validate?(body: Record<string, unknown>): void;
+  /** What a read returns of the stored properties (secrets dropped). */
+  view?(properties: Record<string, unknown>): Record<string, unknown>;
 }
 
 const storageName: NameRule = {
@@ -205,7 +217,7 @@ for (const asset of ["models", "data", "environments", "components", "codes"]) {
   );
 }
 
-catalog.push(...registryTypes());
+catalog.push(...registryTypes(), ...dataAccessTypes());
 
 const byLowerType = new Map(catalog.map((t) => [t.type.toLowerCase(), t]));
 
