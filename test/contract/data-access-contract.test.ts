@@ -128,7 +128,11 @@ type Body = any;
     };
     for (const d of subtypes) {
       const type = d["x-ms-discriminator-value"] as string;
-      const props = { datastoreType: type, ...full, credentials: { credentialsType: "None" } };
+      const props: Record<string, unknown> = {
+        datastoreType: type,
+        ...full,
+        credentials: { credentialsType: "None" },
+      };
       expect(
         (await call("Datastores_CreateOrUpdate", { ...ws, name: `ok_${type}` }, { properties: props }))
           .status,
