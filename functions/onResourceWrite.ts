@@ -10,6 +10,7 @@ import { errorFacts, hasCode, isTransient } from "../shared/azure/errors.js";
 import { parseResourceWriteEvent } from "../shared/events/resourceWrite.js";
 import { loggerFor, type Logger } from "../shared/log.js";
 import { isAccessEvent } from "../shared/access/operations.js";
+import { isDataAccessEvent } from "../shared/segregation/operations.js";
 import { loadHeavySdks } from "../shared/azure/clients.js";
 import { handleResourceWrite } from "../shared/tagging/handleResourceWrite.js";
 import { taggingDeps } from "../shared/tagging/runtime.js";
@@ -63,6 +64,23 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
         withDeadline(EVENT_BUDGET_MS, () => handleAccessEvent(ev, accessDeps(log))),
       );
       log[result.result === "checked" ? "info" : "debug"]("role assignment change handled", {
+        ...fields,
+        ...result,
+        calls,
+      });
+      return;
+    }
+    if (isDataAccessEvent(ev)) {
+      // Datastores and connections carry no tags of their own; they are checked for production
+      // data instead (shared/segregation), loaded on the first such event.
+      const [{ handleDataAccessEvent }, { dataAccessDeps }] = await Promise.all([
+        import("../shared/segregation/event.js"),
+        import("../shared/segregation/runtime.js"),
+      ]);
+      const { result, calls } = await countCalls(() =>
+        withDeadline(EVENT_BUDGET_MS, () => handleDataAccessEvent(ev, dataAccessDeps(log))),
+      );
+      log[result.result === "checked" ? "info" : "debug"]("datastore or connection change handled", {
         ...fields,
         ...result,
         calls,

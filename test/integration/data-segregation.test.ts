@@ -1,0 +1,250 @@
+/**
+ * Data segregation end to end: a real promotion builds fraud-detection's dev, qa and prod, then
+ * people register datastores and connections in the dev workspace. The emulator's Event Grid
+ * delivers their events, filtered as deployed, to the real onResourceWrite handler; violations
+ * land in Azurite. Real SDKs against the emulator, which enforces RBAC (the app reads as Reader).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InvocationContext } from "@azure/functions";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { onResourceWrite } from "../../functions/onResourceWrite.js";
+import { resetAccessState } from "../../shared/access/runtime.js";
+import { azure } from "../../shared/azure/clients.js";
+import { TABLES } from "../../shared/config/settings.js";
+import { ViolationLog } from "../../shared/ledger/violations.js";
+import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
+import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
+import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
+import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
+
+const ML = "Microsoft.MachineLearningServices/workspaces";
+const RESTRICTED = "switzerlandnorth";
+
+let w: PromotionWorld;
+let hook: WebhookHarness;
+let SUB: string;
+let devRg: string;
+let devWs: string;
+let prodAccount: string;
+let devAccount: string;
+
+beforeAll(async () => {
+  // The Contoso policy, with a second region whose data must stay there.
+  const policy = parse(readFileSync(DEFAULT_POLICY_PATH, "utf8")) as Record<string, Record<string, unknown>>;
+  policy.regions = { ...policy.regions, allowed: ["westeurope", RESTRICTED], restricted: [RESTRICTED] };
+  const dir = mkdtempSync(join(tmpdir(), "steward-segregation-"));
+  const file = join(dir, "policy.json");
+  writeFileSync(file, JSON.stringify(policy));
+  process.env.STEWARD_POLICY_PATH = file;
+  w = await startPromotionWorld();
+  await w.startHost();
+  const { requestId } = await w.promote(w.request());
+  const record = await w.waitForRecord(requestId, (r) =>
+    ["succeeded", "failed", "rejected"].includes(r.status),
+  );
+  expect(record.status).toBe("succeeded");
+  SUB = w.stack.policy.projectSubscriptionId;
+  const dev = environmentNames(w.stack.policy, "fraud-detection", "dev");
+  const prod = environmentNames(w.stack.policy, "fraud-detection", "prod");
+  devRg = dev.resourceGroup;
+  devWs = `/subscriptions/${SUB}/resourceGroups/${devRg}/providers/${ML}/${dev.workspace}`;
+  prodAccount = prod.storageAccount;
+  devAccount = dev.storageAccount;
+  hook = await startWebhook();
+  resetAccessState();
+  await w.stack.control("PUT", "/_emulator/eventSubscriptions/data-segregation", {
+    properties: {
+      destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
+      eventDeliverySchema: "EventGridSchema",
+      filter: {
+        ...resourceWriteEventFilter(STEWARD_APP.objectId),
+        subjectBeginsWith: `/subscriptions/${SUB}`,
+      },
+    },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await hook?.close();
+  await w?.stop();
+});
+
+const settle = () => w.stack.emulator.events.flush();
+/** Alice is a Contributor on the project subscription: she may write datastores anywhere in it. */
+const alice = () => w.stack.armAs(PEOPLE.alice.objectId, SUB);
+const violations = () => new ViolationLog(azure().table(TABLES.violations));
+const rowsOf = (id: string) => violations().list({ resourceId: id, includeResolved: true });
+
+async function putChild(id: string, properties: Record<string, unknown>) {
+  await alice().resources.beginCreateOrUpdateByIdAndWait(id, "2022-10-01", { properties });
+}
+
+const blob = (accountName: string, extra: Record<string, unknown> = {}) => ({
+  datastoreType: "AzureBlob",
+  accountName,
+  containerName: "raw",
+  endpoint: "core.windows.net",
+  credentials: { credentialsType: "None" },
+  ...extra,
+});
+
+describe("datastores and connections of a dev workspace", () => {
+  it("a dev datastore to the prod storage account is flagged from its event, and resolved when fixed", async () => {
+    const id = `${devWs}/datastores/prod_raw`;
+    await putChild(id, blob(prodAccount));
+    await settle();
+    let rows = await rowsOf(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ kind: "dataSegregation", project: "fraud-detection" });
+    expect(rows[0]!.detail).toMatch(
+      new RegExp(
+        `datastore prod_raw of fraud-detection's dev workspace uses production storage account ${prodAccount} \\(in fraud-detection's prod resource group\\); dev may not`,
+      ),
+    );
+    expect(rows[0]!.resolvedAt).toBeUndefined();
+
+    // Pointed at dev's own storage: the same row is resolved, kept as history.
+    await putChild(id, blob(devAccount));
+    await settle();
+    rows = await rowsOf(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.resolvedAt).toBeDefined();
+  });
+
+  it("a redelivered, duplicated or out-of-order event gives one row; a delete resolves it", async () => {
+    const id = `${devWs}/datastores/twice`;
+    await putChild(id, blob(prodAccount));
+    await settle();
+    const ev = w.stack.emulator.events
+      .events()
+      .find((e) => e.event.subject.toLowerCase() === id.toLowerCase())!.event;
+    const ctx = () => new InvocationContext({ functionName: "onResourceWrite", logHandler: () => {} });
+    await onResourceWrite(ev, ctx());
+    await onResourceWrite([ev, ev], ctx());
+    let rows = await rowsOf(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.resolvedAt).toBeUndefined();
+
+    await alice().resources.beginDeleteByIdAndWait(id, "2022-10-01");
+    await settle();
+    expect((await rowsOf(id))[0]!.resolvedAt).toBeDefined();
+    // The old write event arriving after the delete reads the datastore, finds it gone, and
+    // leaves the row resolved.
+    await onResourceWrite(ev, ctx());
+    rows = await rowsOf(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.resolvedAt).toBeDefined();
+  });
+
+  it("attacker spellings: an upper-case account name, a dotted endpoint, a privatelink URL and a folded path are the prod account", async () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      [`${devWs}/datastores/upper`, blob(prodAccount.toUpperCase(), { endpoint: "Core.Windows.Net." })],
+      [
+        `${devWs}/connections/odd-url`,
+        {
+          category: "AzureBlob",
+          authType: "None",
+          target: `HTTPS://${prodAccount.toUpperCase()}.Blob.Core.Windows.Net/raw/../other//`,
+        },
+      ],
+      [
+        `${devWs}/connections/private`,
+        {
+          category: "AzureBlob",
+          authType: "None",
+          target: `https://${prodAccount}.privatelink.blob.core.windows.net/`,
+        },
+      ],
+    ];
+    for (const [id, props] of cases) await putChild(id, props);
+    await settle();
+    for (const [id] of cases) {
+      const rows = await rowsOf(id);
+      expect(
+        rows.map((r) => r.kind),
+        id,
+      ).toEqual(["dataSegregation"]);
+      expect(rows[0]!.detail).toContain(`production storage account ${prodAccount}`);
+    }
+  });
+
+  it("an id that claims another subscription or group does not move an account: the account is found where it is", async () => {
+    // The prod account named through an id that claims a dev group in another subscription.
+    const spoofProd = `${devWs}/connections/spoof-prod`;
+    await putChild(spoofProd, {
+      category: "AzureBlob",
+      authType: "None",
+      target: `/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/${devRg}/providers/Microsoft.Storage/storageAccounts/${prodAccount}`,
+    });
+    // The dev account named through an id that claims the prod group: not production.
+    const spoofDev = `${devWs}/connections/spoof-dev`;
+    await putChild(spoofDev, {
+      category: "AzureBlob",
+      authType: "None",
+      target: `/subscriptions/${SUB}/resourceGroups/rg-fraud-detection-prod/providers/Microsoft.Storage/storageAccounts/${devAccount}`,
+    });
+    // `..` in an id cannot be judged: recorded as unresolved, not ignored.
+    const dotted = `${devWs}/connections/dotted`;
+    await putChild(dotted, {
+      category: "AzureBlob",
+      authType: "None",
+      target: `/subscriptions/${SUB}/resourceGroups/${devRg}/../x/providers/Microsoft.Storage/storageAccounts/${prodAccount}`,
+    });
+    await settle();
+    expect((await rowsOf(spoofProd))[0]!.detail).toContain(`production storage account ${prodAccount}`);
+    expect(await rowsOf(spoofDev)).toEqual([]);
+    expect((await rowsOf(dotted))[0]!.detail).toMatch(/^unresolved: .*'\.' or '\.\.' segments/);
+  });
+
+  it("storage outside the governed subscriptions is recorded as unresolved; a non-Azure target is not judged", async () => {
+    const unknown = `${devWs}/datastores/elsewhere`;
+    await putChild(unknown, blob("stnotinthisestate01"));
+    const git = `${devWs}/connections/git`;
+    await putChild(git, { category: "Git", authType: "None", target: "https://github.com/contoso/fraud" });
+    await settle();
+    const rows = await rowsOf(unknown);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.detail).toMatch(
+      /^unresolved: .*stnotinthisestate01, which is in no governed subscription/,
+    );
+    expect(await rowsOf(git)).toEqual([]);
+  });
+
+  it("a datastore in a workspace aml-steward did not create is not judged", async () => {
+    // Alice makes her own group and workspace in the project subscription.
+    const rg = "rg-alice-own";
+    await alice().resourceGroups.createOrUpdate(rg, { location: "westeurope", tags: { costCenter: "CC-1" } });
+    const ws = `/subscriptions/${SUB}/resourceGroups/${rg}/providers/${ML}/mlw-alice`;
+    await alice().resources.beginCreateOrUpdateByIdAndWait(ws, "2022-10-01", {
+      location: "westeurope",
+      properties: {},
+    });
+    const id = `${ws}/datastores/prod_raw`;
+    await putChild(id, blob(prodAccount));
+    await settle();
+    expect(await rowsOf(id)).toEqual([]);
+  });
+
+  it("a datastore on storage in a restricted region, from a workspace in another region, is a dataResidency violation", async () => {
+    const rg = `rg-zurich-data`;
+    const account = "stzurichdata01";
+    await alice().resourceGroups.createOrUpdate(rg, { location: RESTRICTED });
+    await alice().resources.beginCreateOrUpdateByIdAndWait(
+      `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Storage/storageAccounts/${account}`,
+      "2023-01-01",
+      { location: RESTRICTED, kind: "StorageV2", sku: { name: "Standard_LRS" } },
+    );
+    const id = `${devWs}/datastores/zurich`;
+    await putChild(id, blob(account));
+    await settle();
+    const rows = await rowsOf(id);
+    expect(rows.map((r) => r.kind)).toEqual(["dataResidency"]);
+    expect(rows[0]!.detail).toMatch(
+      /in westeurope\) uses storage account stzurichdata01 in switzerlandnorth, a restricted region/,
+    );
+  });
+});
