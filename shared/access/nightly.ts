@@ -20,6 +20,7 @@ import {
   type MemberDriftResult,
 } from "./members.js";
 import { accessDeps } from "./runtime.js";
+import { runDataAccessReconcile, type DataAccessRunResult } from "../segregation/nightly.js";
 
 export interface AccessRunResult {
   runId: string;
@@ -27,6 +28,8 @@ export interface AccessRunResult {
   failedScopes: Array<{ scope: string; error: string }>;
   members?: MemberDriftResult;
   membersError?: string;
+  /** Datastores and connections of the same workspaces (shared/segregation). */
+  dataAccess?: DataAccessRunResult;
 }
 
 export async function runAccessReconcile(
@@ -61,7 +64,7 @@ export async function reconcileAccessNow(log: Logger, runId: string): Promise<Ac
   getSettings();
   const base = accessDeps(log);
   const estate = await loadEstate(new PromotionRecords(clients.table(TABLES.promotions)));
-  return runAccessReconcile(
+  const access = await runAccessReconcile(
     estate,
     {
       ...base,
@@ -73,4 +76,18 @@ export async function reconcileAccessNow(log: Logger, runId: string): Promise<Ac
     },
     runId,
   );
+  // The same estate, read once: its workspaces' datastores and connections.
+  access.dataAccess = await runDataAccessReconcile(
+    estate,
+    {
+      policy: base.policy,
+      resources: (s) => clients.resources(s),
+      machineLearning: (s) => clients.machineLearning(s),
+      estate: async () => estate,
+      violations: new ViolationLog(clients.table(TABLES.violations)),
+      log,
+    },
+    runId,
+  );
+  return access;
 }

@@ -308,7 +308,13 @@ export class ViolationLog {
   async resolveUnseen(
     subscriptionId: string,
     seenBefore: string,
-    opts: { at?: string; correlationId?: string; where?: (v: Violation) => boolean } = {},
+    opts: {
+      at?: string;
+      correlationId?: string;
+      where?: (v: Violation) => boolean;
+      /** Only these kinds (may name kinds kept elsewhere: their own scan resolves them so). */
+      kinds?: readonly ViolationKind[];
+    } = {},
   ): Promise<number> {
     await ensureTable(this.table);
     const at = iso(opts.at);
@@ -319,8 +325,8 @@ export class ViolationLog {
     for await (const r of this.table.listEntities<Row>({ queryOptions: { filter } })) {
       // Access and data rows are kept by their own checks (shared/access, shared/segregation),
       // which the tag scan never sees.
-      if (r.kind === "security" || KEPT_ELSEWHERE.has(r.kind) || (opts.where && !opts.where(toViolation(r))))
-        continue;
+      const ours = opts.kinds ? opts.kinds.includes(r.kind) : !KEPT_ELSEWHERE.has(r.kind);
+      if (r.kind === "security" || !ours || (opts.where && !opts.where(toViolation(r)))) continue;
       if (await this.markResolved(r, at, opts.correlationId)) resolved++;
     }
     return resolved;

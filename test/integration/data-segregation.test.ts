@@ -12,10 +12,12 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
+import { reconcileAccessNow } from "../../shared/access/nightly.js";
 import { resetAccessState } from "../../shared/access/runtime.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
+import { silentLogger } from "../../shared/log.js";
 import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
 import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
@@ -246,5 +248,36 @@ describe("datastores and connections of a dev workspace", () => {
     expect(rows[0]!.detail).toMatch(
       /in westeurope\) uses storage account stzurichdata01 in switzerlandnorth, a restricted region/,
     );
+  });
+});
+
+describe("the nightly run", () => {
+  it("finds a dev datastore to prod storage written while no event arrived, resolves it when fixed, and when deleted", async () => {
+    await w.stack.control("DELETE", "/_emulator/eventSubscriptions/data-segregation");
+    const fixed = `${devWs}/datastores/nightly_fixed`;
+    const deleted = `${devWs}/connections/nightly_deleted`;
+    await putChild(fixed, blob(prodAccount, { datastoreType: "AzureDataLakeGen2", filesystem: "raw" }));
+    await putChild(deleted, {
+      category: "AzureDataLakeGen2",
+      authType: "None",
+      target: `https://${prodAccount}.dfs.core.windows.net/raw`,
+    });
+    await settle();
+    expect(await rowsOf(fixed)).toEqual([]);
+
+    const first = await reconcileAccessNow(silentLogger, "night-1");
+    expect(first.dataAccess?.failedWorkspaces).toEqual([]);
+    expect(first.dataAccess?.flagged).toEqual(expect.arrayContaining([fixed, deleted]));
+    expect((await rowsOf(fixed))[0]).toMatchObject({ kind: "dataSegregation", correlationId: "night-1" });
+    expect((await rowsOf(deleted))[0]!.resolvedAt).toBeUndefined();
+
+    await putChild(fixed, blob(devAccount, { datastoreType: "AzureDataLakeGen2", filesystem: "raw" }));
+    await alice().resources.beginDeleteByIdAndWait(deleted, "2022-10-01");
+    const second = await reconcileAccessNow(silentLogger, "night-2");
+    expect(second.dataAccess?.flagged).not.toContain(fixed);
+    expect((await rowsOf(fixed))[0]).toMatchObject({ resolvedBy: "night-2" });
+    expect((await rowsOf(deleted))[0]).toMatchObject({ resolvedBy: "night-2" });
+    // Rows of the event tests that still apply stay open.
+    expect((await rowsOf(`${devWs}/datastores/upper`))[0]!.resolvedAt).toBeUndefined();
   });
 });
