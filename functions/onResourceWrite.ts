@@ -55,13 +55,24 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
     if (isAccessEvent(ev)) {
       // Rare next to resource writes: the access code and the authorization SDK are loaded on
       // the first one, so the tagging path's cold start does not pay for them.
-      const [{ handleAccessEvent }, { accessDeps }] = await Promise.all([
-        import("../shared/access/event.js"),
-        import("../shared/access/runtime.js"),
-        loadHeavySdks(),
-      ]);
+      const [{ handleAccessEvent }, { accessDeps }, { checkAssignmentById }, { roleGrantDeps }] =
+        await Promise.all([
+          import("../shared/access/event.js"),
+          import("../shared/access/runtime.js"),
+          import("../shared/segregation/roleGrants.js"),
+          import("../shared/segregation/runtime.js"),
+          loadHeavySdks(),
+        ]);
       const { result, calls } = await countCalls(() =>
-        withDeadline(EVENT_BUDGET_MS, () => handleAccessEvent(ev, accessDeps(log))),
+        withDeadline(EVENT_BUDGET_MS, async () => {
+          const access = await handleAccessEvent(ev, accessDeps(log));
+          if (access.result === "guarded") return access;
+          // The same assignment may open production storage to a non-production environment.
+          const data = await checkAssignmentById(ev.resourceId, roleGrantDeps(log), {
+            correlationId: ev.correlationId ?? ev.id,
+          });
+          return { ...access, dataSegregation: data.result };
+        }),
       );
       log[result.result === "checked" ? "info" : "debug"]("role assignment change handled", {
         ...fields,

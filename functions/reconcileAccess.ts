@@ -29,6 +29,8 @@ export async function reconcileAccess(timer: Timer, context: InvocationContext):
     dataAccessChecked: r.dataAccess?.checked,
     dataAccessFlagged: r.dataAccess?.flagged.length,
     dataAccessFailedWorkspaces: r.dataAccess?.failedWorkspaces.length,
+    roleGrantsFlagged: r.roleGrants?.flagged.length,
+    roleGrantsFailed: r.roleGrants?.failed.length,
   });
   // A failed part is retried by the next night; throwing would only re-run the healthy ones.
 }

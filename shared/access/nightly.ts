@@ -21,6 +21,7 @@ import {
 } from "./members.js";
 import { accessDeps } from "./runtime.js";
 import { runDataAccessReconcile, type DataAccessRunResult } from "../segregation/nightly.js";
+import { runRoleGrantReconcile, type RoleGrantRunResult } from "../segregation/roleGrants.js";
 
 export interface AccessRunResult {
   runId: string;
@@ -30,6 +31,8 @@ export interface AccessRunResult {
   membersError?: string;
   /** Datastores and connections of the same workspaces (shared/segregation). */
   dataAccess?: DataAccessRunResult;
+  /** Data-access role assignments of non-production principals (shared/segregation). */
+  roleGrants?: RoleGrantRunResult;
 }
 
 export async function runAccessReconcile(
@@ -76,17 +79,23 @@ export async function reconcileAccessNow(log: Logger, runId: string): Promise<Ac
     },
     runId,
   );
-  // The same estate, read once: its workspaces' datastores and connections.
+  // The same estate, read once: its workspaces' datastores and connections, and what its
+  // non-production principals may reach.
+  const segregation = {
+    policy: base.policy,
+    resources: (s: string) => clients.resources(s),
+    estate: async () => estate,
+    violations: new ViolationLog(clients.table(TABLES.violations)),
+    log,
+  };
   access.dataAccess = await runDataAccessReconcile(
     estate,
-    {
-      policy: base.policy,
-      resources: (s) => clients.resources(s),
-      machineLearning: (s) => clients.machineLearning(s),
-      estate: async () => estate,
-      violations: new ViolationLog(clients.table(TABLES.violations)),
-      log,
-    },
+    { ...segregation, machineLearning: (s) => clients.machineLearning(s) },
+    runId,
+  );
+  access.roleGrants = await runRoleGrantReconcile(
+    estate,
+    { ...segregation, authorization: base.authorization, workspaceIdentity: base.workspaceIdentity },
     runId,
   );
   return access;

@@ -118,11 +118,12 @@ describe("access drift on the scopes aml-steward created", () => {
     expect(audit.map((a) => a.action)).toEqual(["roleAssignment.delete"]);
     expect(audit[0]!.reason).toMatch(/made by erin@contoso\.com: removed/);
     // One list of the scope's assignments and one delete (ledger calls are Table Storage's),
-    // plus, once per process, the workspace's identity.
+    // plus, once per process, the workspace's identity; then the data-segregation check reads
+    // the assignment (gone by then: restored).
     const calls = await stewardCalls(since);
     expect(
       calls.map((c) => `${c.method} ${/roleAssignments/i.test(c.path) ? "roleAssignments" : "workspace"}`),
-    ).toEqual(["GET roleAssignments", "GET workspace", "DELETE roleAssignments"]);
+    ).toEqual(["GET roleAssignments", "GET workspace", "DELETE roleAssignments", "GET roleAssignments"]);
   });
 
   it("a deleted matrix assignment is re-created under its deterministic name", async () => {

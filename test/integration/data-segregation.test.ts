@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
 import { reconcileAccessNow } from "../../shared/access/nightly.js";
-import { resetAccessState } from "../../shared/access/runtime.js";
+import { accessDeps, resetAccessState } from "../../shared/access/runtime.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
@@ -251,6 +251,69 @@ describe("datastores and connections of a dev workspace", () => {
   });
 });
 
+describe("data-access role assignments", () => {
+  const roleId = (guid: string) =>
+    `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+  const BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+  const erin = () => w.stack.authorizationAs(PEOPLE.erin.objectId, SUB);
+  const prodAccountId = () =>
+    `/subscriptions/${SUB}/resourceGroups/${environmentNames(w.stack.policy, "fraud-detection", "prod").resourceGroup}/providers/Microsoft.Storage/storageAccounts/${prodAccount}`;
+
+  async function devGroupId(): Promise<string> {
+    const estate = await accessDeps(silentLogger).estate();
+    return [...estate.groups.values()].find((g) => g.env === "dev" && g.project === "fraud-detection")!
+      .objectId;
+  }
+
+  it("Storage Blob Data Reader for a dev group on the prod storage account is flagged from its event, and resolved when removed", async () => {
+    const name = "5e5e5e5e-0000-4000-8000-000000000001";
+    const id = `${prodAccountId()}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+    await erin().roleAssignments.create(prodAccountId(), name, {
+      roleDefinitionId: roleId(BLOB_READER),
+      principalId: await devGroupId(),
+      principalType: "Group",
+    });
+    await settle();
+    let rows = await rowsOf(id);
+    expect(rows.map((r) => r.kind)).toEqual(["dataSegregation"]);
+    expect(rows[0]!.detail).toMatch(
+      /^group .*\(fraud-detection dev, no production data\) holds role 2a2b9908.*storage account .* \(in fraud-detection's prod resource group\)/,
+    );
+    await erin().roleAssignments.deleteById(id);
+    await settle();
+    rows = await rowsOf(id);
+    expect(rows[0]!.resolvedAt).toBeDefined();
+  });
+
+  it("the dev workspace's identity with Storage Blob Data Reader on the prod resource group is flagged; a prod group's is not", async () => {
+    const ws = await alice().resources.getById(devWs, "2022-10-01");
+    const prodRg = `/subscriptions/${SUB}/resourceGroups/${environmentNames(w.stack.policy, "fraud-detection", "prod").resourceGroup}`;
+    const name = "5e5e5e5e-0000-4000-8000-000000000002";
+    await erin().roleAssignments.create(prodRg, name, {
+      roleDefinitionId: roleId(BLOB_READER),
+      principalId: ws.identity!.principalId!,
+      principalType: "ServicePrincipal",
+    });
+    const estate = await accessDeps(silentLogger).estate();
+    const prodGroup = [...estate.groups.values()].find((g) => g.env === "prod")!.objectId;
+    const prodName = "5e5e5e5e-0000-4000-8000-000000000003";
+    await erin().roleAssignments.create(prodAccountId(), prodName, {
+      roleDefinitionId: roleId(BLOB_READER),
+      principalId: prodGroup,
+      principalType: "Group",
+    });
+    await settle();
+    const rows = await rowsOf(`${prodRg}/providers/Microsoft.Authorization/roleAssignments/${name}`);
+    expect(rows.map((r) => r.kind)).toEqual(["dataSegregation"]);
+    expect(rows[0]!.detail).toMatch(
+      /^the identity of workspace .* holds role .* fraud-detection's prod resource group$/,
+    );
+    expect(
+      await rowsOf(`${prodAccountId()}/providers/Microsoft.Authorization/roleAssignments/${prodName}`),
+    ).toEqual([]);
+  });
+});
+
 describe("the nightly run", () => {
   it("finds a dev datastore to prod storage written while no event arrived, resolves it when fixed, and when deleted", async () => {
     await w.stack.control("DELETE", "/_emulator/eventSubscriptions/data-segregation");
@@ -279,5 +342,31 @@ describe("the nightly run", () => {
     expect((await rowsOf(deleted))[0]).toMatchObject({ resolvedBy: "night-2" });
     // Rows of the event tests that still apply stay open.
     expect((await rowsOf(`${devWs}/datastores/upper`))[0]!.resolvedAt).toBeUndefined();
+  });
+
+  it("finds a data-access role assignment of a dev group on prod storage made while no event arrived, and resolves it once removed", async () => {
+    const estate = await accessDeps(silentLogger).estate();
+    const devGroup = [...estate.groups.values()].find((g) => g.env === "qa")!.objectId;
+    const prodRg = `/subscriptions/${SUB}/resourceGroups/${environmentNames(w.stack.policy, "fraud-detection", "prod").resourceGroup}`;
+    const name = "5e5e5e5e-0000-4000-8000-000000000009";
+    const id = `${prodRg}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+    const erin = w.stack.authorizationAs(PEOPLE.erin.objectId, SUB);
+    await erin.roleAssignments.create(prodRg, name, {
+      roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe`,
+      principalId: devGroup,
+      principalType: "Group",
+    });
+    await settle();
+    expect(await rowsOf(id)).toEqual([]);
+    const night = await reconcileAccessNow(silentLogger, "night-3");
+    expect(night.roleGrants?.failed).toEqual([]);
+    expect(night.roleGrants?.flagged).toContain(id);
+    expect((await rowsOf(id))[0]!.detail).toMatch(
+      /\(fraud-detection qa, no production data\) holds role ba92f5b4/,
+    );
+    await erin.roleAssignments.deleteById(id);
+    const after = await reconcileAccessNow(silentLogger, "night-4");
+    expect(after.roleGrants?.resolvedGone).toBeGreaterThanOrEqual(1);
+    expect((await rowsOf(id))[0]).toMatchObject({ resolvedBy: "night-4" });
   });
 });
