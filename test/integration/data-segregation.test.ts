@@ -25,6 +25,7 @@ import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
 
 const ML = "Microsoft.MachineLearningServices/workspaces";
 const RESTRICTED = "switzerlandnorth";
+const LIVE_ACCOUNT = "stcardslive01";
 
 let w: PromotionWorld;
 let hook: WebhookHarness;
@@ -33,6 +34,7 @@ let devRg: string;
 let devWs: string;
 let prodAccount: string;
 let devAccount: string;
+let promotionId: string;
 
 beforeAll(async () => {
   // The Contoso policy, with a second region whose data must stay there.
@@ -44,7 +46,9 @@ beforeAll(async () => {
   process.env.STEWARD_POLICY_PATH = file;
   w = await startPromotionWorld();
   await w.startHost();
+  await seedLiveData();
   const { requestId } = await w.promote(w.request());
+  promotionId = requestId;
   const record = await w.waitForRecord(requestId, (r) =>
     ["succeeded", "failed", "rejected"].includes(r.status),
   );
@@ -69,6 +73,37 @@ beforeAll(async () => {
     },
   });
 }, 180_000);
+
+/**
+ * Before the promotion: in exploration, a storage account classified production, a datastore
+ * on it, and two data versions of the use case whose data is there (one by URL, one through
+ * the datastore). Neither is tagged as production data: only where the data lives says so.
+ */
+async function seedLiveData() {
+  const ex = w.stack.policy.exploration;
+  const arm = w.stack.armAs(PEOPLE.alice.objectId, ex.subscriptionId);
+  const rg = `/subscriptions/${ex.subscriptionId}/resourceGroups/${ex.resourceGroup}`;
+  const ws = `${rg}/providers/${ML}/${ex.workspace}`;
+  await arm.resources.beginCreateOrUpdateByIdAndWait(
+    `${rg}/providers/Microsoft.Storage/storageAccounts/${LIVE_ACCOUNT}`,
+    "2023-01-01",
+    {
+      location: "westeurope",
+      kind: "StorageV2",
+      sku: { name: "Standard_LRS" },
+      tags: { "data-classification": "Production" },
+    },
+  );
+  await arm.resources.beginCreateOrUpdateByIdAndWait(`${ws}/datastores/live_store`, "2022-10-01", {
+    properties: blob(LIVE_ACCOUNT),
+  });
+  const version = (name: string, dataUri: string) =>
+    arm.resources.beginCreateOrUpdateByIdAndWait(`${ws}/data/${name}/versions/1`, "2022-10-01", {
+      properties: { dataType: "uri_folder", dataUri, tags: { useCase: "fraud-detection" } },
+    });
+  await version("transactions-live", `abfss://raw@${LIVE_ACCOUNT}.dfs.core.windows.net/tx/`);
+  await version("transactions-ds", "azureml://datastores/live_store/paths/tx/");
+}
 
 afterAll(async () => {
   await hook?.close();
@@ -248,6 +283,22 @@ describe("datastores and connections of a dev workspace", () => {
     expect(rows[0]!.detail).toMatch(
       /in westeurope\) uses storage account stzurichdata01 in switzerlandnorth, a restricted region/,
     );
+  });
+});
+
+describe("promotion", () => {
+  it("refuses data versions whose data is in production storage for dev, naming version, account and environment", async () => {
+    const rec = (await w.records.get(promotionId))!;
+    const detail = rec.steps.find((s) => s.name === "assets/copy")!.detail!;
+    expect(detail).toContain(
+      `refused as production data for dev (no production data): data transactions-live:1, its data is in production storage account ${LIVE_ACCOUNT} (tagged data-classification=Production)`,
+    );
+    expect(detail).toContain(
+      `data transactions-ds:1, its data is in production storage account ${LIVE_ACCOUNT} (tagged data-classification=Production)`,
+    );
+    await expect(
+      alice().resources.getById(`${devWs}/data/transactions-live/versions/1`, "2022-10-01"),
+    ).rejects.toMatchObject({ statusCode: 404 });
   });
 });
 
