@@ -12,6 +12,7 @@ import { registryName, TEAM_ENV } from "../../shared/policy/setupRules.js";
 import { ML_REGISTRY_API_VERSION } from "../../shared/promotion/registryPlan.js";
 import { PEOPLE } from "../seeds/contoso.js";
 import { ACTS, as, sendAs, waitForRecord, type Act } from "./acts.js";
+import { segregate, segregatedEnvironments } from "./segregationAct.js";
 
 const EXAMPLE_REQUEST = JSON.parse(
   readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
@@ -29,6 +30,7 @@ export function actsFor(policy: EstatePolicy): Act[] {
     ...(policy.teams.length > 0 ? [team] : []),
     act("drift"),
     act("tamper"),
+    ...(segregatedEnvironments(policy) ? [segregate] : []),
     act("refuse"),
   ];
 }
