@@ -260,7 +260,7 @@ describe("access drift on the scopes aml-steward created", () => {
     const io = { stdout: (t: string) => lines.push(t), stderr: () => {} };
     await audit({ io, json: false, verbose: false }, [], { project: "fraud-detection" });
     const text = lines.join("\n");
-    expect(text).toContain("access violations:");
+    expect(text).toContain("access and data violations:");
     expect(text).toContain("resourceGroups/rg-aml-fraud-detection-prod");
     // One row per scope: its latest occurrence; every removal stays in the audit entries above it.
     expect(text).toContain("roleAssignment.delete");

@@ -11,6 +11,7 @@ import { InvocationContext } from "@azure/functions";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { audit } from "../../cli/commands/audit.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
 import { reconcileAccessNow } from "../../shared/access/nightly.js";
 import { accessDeps, resetAccessState } from "../../shared/access/runtime.js";
@@ -283,6 +284,18 @@ describe("datastores and connections of a dev workspace", () => {
     expect(rows[0]!.detail).toMatch(
       /in westeurope\) uses storage account stzurichdata01 in switzerlandnorth, a restricted region/,
     );
+  });
+});
+
+describe("steward audit", () => {
+  it("--project lists the project's data violations beside its access ones; --resource a datastore's", async () => {
+    const lines: string[] = [];
+    const io = { stdout: (t: string) => lines.push(t), stderr: () => {} };
+    await audit({ io, json: false, verbose: false }, [], { project: "fraud-detection" });
+    expect(lines.join("\n")).toMatch(/dataSegregation: .*datastores\/upper/);
+    lines.length = 0;
+    await audit({ io, json: false, verbose: false }, [], { resource: `${devWs}/datastores/upper` });
+    expect(lines.join("\n")).toMatch(/dataSegregation +datastore upper of fraud-detection's dev workspace/);
   });
 });
 
