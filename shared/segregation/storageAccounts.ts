@@ -26,7 +26,8 @@ export interface StorageAccountFacts {
 
 /**
  * The account of that name in a governed subscription: one generic list call per governed
- * subscription (`resourceType eq ... and name eq ...`), stopping at the first that holds it.
+ * subscription (`resourceType eq ... and name eq ...`), the project subscription first,
+ * stopping at the first that holds it.
  * Needs only `Microsoft.Resources/subscriptions/resources/read` (Reader).
  */
 export async function findStorageAccount(
@@ -35,7 +36,13 @@ export async function findStorageAccount(
   accountName: string,
 ): Promise<StorageAccountFacts | undefined> {
   const filter = `resourceType eq ${odataString(STORAGE_ACCOUNT_TYPE)} and name eq ${odataString(accountName)}`;
-  for (const sub of policy.governedSubscriptions) {
+  // The project subscription first: it holds the environments' storage, so a datastore on
+  // any of it costs one list.
+  const project = policy.projectSubscriptionId.toLowerCase();
+  const subs = [...policy.governedSubscriptions].sort(
+    (a, b) => Number(b.id.toLowerCase() === project) - Number(a.id.toLowerCase() === project),
+  );
+  for (const sub of subs) {
     for await (const r of resources(sub.id).resources.list({ filter })) {
       // The filter is the server's; the name is compared again here rather than trusted.
       if (!r.id || r.name?.toLowerCase() !== accountName) continue;
