@@ -1,6 +1,7 @@
 /**
  * Wires the data-segregation checks from the process's clients and policy. The estate (what
- * promotions created) is the access path's cached copy: one place reads the promotion records.
+ * promotions created), the ledger and the workspace identities are the access path's: one
+ * place reads the promotion records and caches them.
  */
 import { azure } from "../azure/clients.js";
 import { accessDeps } from "../access/runtime.js";
@@ -8,28 +9,21 @@ import type { Logger } from "../log.js";
 import type { DataAccessDeps } from "./dataAccess.js";
 import type { RoleGrantDeps } from "./roleGrants.js";
 
-export function dataAccessDeps(log: Logger): DataAccessDeps {
+export function roleGrantDeps(log: Logger): RoleGrantDeps {
   const clients = azure();
-  const access = accessDeps(log);
+  const { policy, authorization, workspaceIdentity, estate, violations } = accessDeps(log);
   return {
-    policy: access.policy,
+    policy,
     resources: (s) => clients.resources(s),
-    estate: access.estate,
-    violations: access.violations,
+    authorization,
+    workspaceIdentity,
+    estate,
+    violations,
     log,
   };
 }
 
-export function roleGrantDeps(log: Logger): RoleGrantDeps {
-  const clients = azure();
-  const access = accessDeps(log);
-  return {
-    policy: access.policy,
-    resources: (s) => clients.resources(s),
-    authorization: access.authorization,
-    workspaceIdentity: access.workspaceIdentity,
-    estate: access.estate,
-    violations: access.violations,
-    log,
-  };
+/** The datastore and connection checks need a subset of the role-grant wiring. */
+export function dataAccessDeps(log: Logger): DataAccessDeps {
+  return roleGrantDeps(log);
 }

@@ -9,9 +9,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import { emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
-import { SPEC_FILES, SpecSet, specsDir, type SpecOperation } from "./specs.js";
+import { startSpecCaller, type Body, type SpecCaller } from "./specCaller.js";
+import { SPEC_FILES, SpecSet, specsDir } from "./specs.js";
 
 const specsPresent = existsSync(path.join(specsDir, SPEC_FILES.mfe));
 if (!specsPresent && process.env.CI)
@@ -26,59 +25,29 @@ const SP = {
 };
 const SUB = "55555555-6666-4777-8888-999999999999";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by schema, then read freely
-type Body = any;
-
 (specsPresent ? describe : describe.skip)("Azure ML datastores and connections contract (2022-10-01)", () => {
   const specs = specsPresent ? new SpecSet(specsDir) : (undefined as unknown as SpecSet);
-  let em: EmulatorHandle;
-  let token = "";
+  let caller: SpecCaller;
+  const call: SpecCaller["call"] = (...a) => caller.call(...a);
 
   beforeAll(async () => {
-    em = await startTestEmulator({
-      seed: {
-        servicePrincipals: [{ ...SP, displayName: "data-access-contract", clientSecret: SP.secret }],
-        subscriptions: [{ subscriptionId: SUB, displayName: "S" }],
-        resourceGroups: [{ subscriptionId: SUB, name: "rg", location: "westeurope" }],
-      },
-      enforceRbac: false,
+    caller = await startSpecCaller(specs, {
+      sp: { ...SP, displayName: "data-access-contract" },
+      subscriptionId: SUB,
+      lroDurationMs: 0,
     });
-    em.faults.update({ lroDurationMs: 0, lroRetryAfterSeconds: 0 });
-    token = (
-      await emulatorSecretCredential(em.url, em.tenantId, SP.appId, SP.secret).getToken(
-        "https://management.azure.com/.default",
-      )
-    ).token;
     const ws = await fetch(
-      `${em.url}/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws1?api-version=2022-10-01`,
+      `${caller.em.url}/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws1?api-version=2022-10-01`,
       {
         method: "PUT",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${caller.token}`, "content-type": "application/json" },
         body: JSON.stringify({ location: "westeurope", properties: {} }),
       },
     );
     expect(ws.status).toBeLessThan(300);
   });
-  afterAll(async () => em?.stop());
+  afterAll(async () => caller?.em.stop());
 
-  async function call(operationId: string, params: Record<string, string>, body?: unknown) {
-    const op: SpecOperation = specs.op(operationId);
-    const url = op.pathTemplate.replace(/\{([^}]+)\}/g, (_, n: string) => encodeURIComponent(params[n]!));
-    const res = await fetch(`${em.url}${url}?api-version=${op.apiVersion}`, {
-      method: op.method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const reply = { status: res.status, body: (text ? JSON.parse(text) : undefined) as Body, text };
-    const v = specs.validator(op, reply.status);
-    expect(v, `${operationId}: status ${reply.status} undeclared (${text})`).not.toBe("undeclared");
-    if (v && v !== "undeclared") expect(v(reply.body) ? [] : v.errors, `${operationId} ${text}`).toEqual([]);
-    return reply;
-  }
   const ws = { subscriptionId: SUB, resourceGroupName: "rg", workspaceName: "ws1" };
   const definitions = (file: string) =>
     (JSON.parse(readFileSync(path.join(specsDir, file), "utf8")) as Body).definitions as Record<string, Body>;

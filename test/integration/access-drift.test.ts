@@ -23,9 +23,9 @@ import { AuditLog } from "../../shared/ledger/audit.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";
 import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
-import { resourceWriteEventFilter, ROLE_IDS } from "../../shared/setup/contract.js";
+import { ROLE_IDS } from "../../shared/setup/contract.js";
 import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
-import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
+import { startWebhook, subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
 
 let w: PromotionWorld;
 let hook: WebhookHarness;
@@ -48,16 +48,7 @@ beforeAll(async () => {
   PROD = `/subscriptions/${SUB}/resourceGroups/${environmentNames(w.stack.policy, "fraud-detection", "prod").resourceGroup}`;
   hook = await startWebhook();
   resetAccessState();
-  await w.stack.control("PUT", "/_emulator/eventSubscriptions/access-drift", {
-    properties: {
-      destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
-      eventDeliverySchema: "EventGridSchema",
-      filter: {
-        ...resourceWriteEventFilter(STEWARD_APP.objectId),
-        subjectBeginsWith: `/subscriptions/${SUB}`,
-      },
-    },
-  });
+  await subscribeToWrites(w.stack, "access-drift", hook.url, SUB);
 }, 180_000);
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { InvocationContext } from "@azure/functions";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../emulator/seeds/contoso.js";
 import { audit } from "../../cli/commands/audit.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
 import { reconcileAccessNow } from "../../shared/access/nightly.js";
@@ -20,9 +20,8 @@ import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";
 import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
-import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
-import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
+import { startWebhook, subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
 
 const ML = "Microsoft.MachineLearningServices/workspaces";
 const RESTRICTED = "switzerlandnorth";
@@ -63,16 +62,7 @@ beforeAll(async () => {
   devAccount = dev.storageAccount;
   hook = await startWebhook();
   resetAccessState();
-  await w.stack.control("PUT", "/_emulator/eventSubscriptions/data-segregation", {
-    properties: {
-      destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
-      eventDeliverySchema: "EventGridSchema",
-      filter: {
-        ...resourceWriteEventFilter(STEWARD_APP.objectId),
-        subjectBeginsWith: `/subscriptions/${SUB}`,
-      },
-    },
-  });
+  await subscribeToWrites(w.stack, "data-segregation", hook.url, SUB);
 }, 180_000);
 
 /**
