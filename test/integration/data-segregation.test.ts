@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { InvocationContext } from "@azure/functions";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildResourceEvent } from "../../emulator/events.js";
 import { PEOPLE } from "../../emulator/seeds/contoso.js";
 import { audit } from "../../cli/commands/audit.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
@@ -166,6 +167,32 @@ describe("datastores and connections of a dev workspace", () => {
     rows = await rowsOf(id);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.resolvedAt).toBeDefined();
+  });
+
+  it("a forged event (a datastore that does not exist, or one on dev storage claimed as written by anyone) opens nothing", async () => {
+    const compliant = `${devWs}/datastores/compliant`;
+    await putChild(compliant, blob(devAccount));
+    await settle();
+    const forged = (resourceId: string) =>
+      buildResourceEvent(
+        {
+          subscriptionId: SUB,
+          resourceId,
+          operationName: `${ML}/datastores/write`,
+          caller: { ...PEOPLE.erin, kind: "user", createdAt: 0 },
+          correlationId: "forged",
+          httpMethod: "PUT",
+          url: `https://management.azure.com${resourceId}`,
+        },
+        w.stack.emulator.tenantId,
+        Date.now(),
+      );
+    const ctx = new InvocationContext({ functionName: "onResourceWrite", logHandler: () => {} });
+    const ghost = `${devWs}/datastores/ghost`;
+    await onResourceWrite(forged(ghost), ctx);
+    await onResourceWrite(forged(compliant), ctx);
+    expect(await rowsOf(ghost)).toEqual([]);
+    expect(await rowsOf(compliant)).toEqual([]);
   });
 
   it("attacker spellings: an upper-case account name, a dotted endpoint, a privatelink URL and a folded path are the prod account", async () => {
