@@ -54,6 +54,7 @@ function reachesData(
   subscriptionId: string,
   roleDefinitionId: string,
 ): Promise<boolean> {
+  if (!roleDefinitionId) return Promise.resolve(false);
   const cache = deps.roles ?? globalRoleCache;
   const key = roleGuid(roleDefinitionId);
   let p = cache.get(key);
