@@ -21,7 +21,6 @@ import { assetOwnershipProblem, OwnershipRefused } from "../ownership.js";
 import { WriteTally, type StepContext, type StepResult } from "./context.js";
 import { loadEstate, type ManagedEstate } from "../../access/estate.js";
 import { TABLES } from "../../config/settings.js";
-import { getPolicy } from "../../policy/index.js";
 import { productionDataReason, type AssetDataDeps } from "../../segregation/assetData.js";
 import { PromotionRecords } from "../record.js";
 
@@ -107,7 +106,7 @@ export async function selectAssets(
     if (deps) return deps;
     let estate: Promise<ManagedEstate> | undefined;
     deps = {
-      policy: getPolicy(),
+      policy: ctx.policy,
       resources: (sub) => ctx.clients.resources(sub),
       estate: () => (estate ??= loadEstate(new PromotionRecords(ctx.clients.table(TABLES.promotions)))),
     };
