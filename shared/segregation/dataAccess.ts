@@ -42,7 +42,7 @@ export interface DataAccessDeps {
 }
 
 export type DataAccessOutcome =
-  | { result: "off" | "notDataAccess" }
+  | { result: "off" | "notDataAccess" | "production" }
   | { result: "notManaged"; workspaceId: string }
   | { result: "gone" }
   | { result: "checked"; storage: string; violations: FoundViolation[] };
@@ -69,6 +69,8 @@ export async function checkDataAccess(
   const scope = scopeOf(estate, workspaceId);
   if (!scope) return { result: "notManaged", workspaceId };
   const production = holdsProductionData(policy, scope.env);
+  // An environment that may hold production data can only break the residency rule.
+  if (production && policy.regions.restricted.length === 0) return { result: "production" };
   const sync = (found: FoundViolation[]) =>
     deps.violations.syncFor(id, parts.subscriptionId, found, {
       project: scope.project,

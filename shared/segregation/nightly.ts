@@ -11,7 +11,7 @@ import { parseResourceId } from "../azure/resourceId.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { ViolationLog } from "../ledger/violations.js";
 import { checkDataAccess, isDataAccessId, type DataAccessDeps } from "./dataAccess.js";
-import type { StorageAccountFacts } from "./storageAccounts.js";
+import { holdsProductionData, type StorageAccountFacts } from "./storageAccounts.js";
 
 export interface DataAccessNightlyDeps extends Omit<DataAccessDeps, "violations"> {
   machineLearning(subscriptionId: string): AzureMachineLearningWorkspaces;
@@ -52,6 +52,8 @@ export async function runDataAccessReconcile(
   for (const scope of estate.scopes.values()) {
     const parts = scope.workspaceId ? parseResourceId(scope.workspaceId) : undefined;
     if (!scope.workspaceId || !parts?.resourceGroup) continue;
+    // A production workspace can only break the residency rule.
+    if (holdsProductionData(deps.policy, scope.env) && deps.policy.regions.restricted.length === 0) continue;
     result.workspaces++;
     try {
       const ml = deps.machineLearning(parts.subscriptionId);
