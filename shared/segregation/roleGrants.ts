@@ -45,6 +45,21 @@ export type RoleGrantOutcome =
 const DATA = /^microsoft\.storage\/storageaccounts\/(blobservices|fileservices)\/.*\/(read|write|\*)$|^\*$/i;
 const KEYS = /^(\*|microsoft\.storage\/\*|microsoft\.storage\/storageaccounts\/(\*|listkeys\/action))$/i;
 
+/**
+ * Whether a role's permissions reach storage data: a data action that reads or writes blobs or
+ * files (wildcards included), or an action that lists the account keys (`*` does: Owner and
+ * Contributor can read any data of an account with shared keys on). notActions and
+ * notDataActions are not subtracted: a role that excludes what it grants is rare, and
+ * over-reporting is the safe side.
+ */
+export function reachesStorageData(
+  permissions: ReadonlyArray<{ actions?: string[]; dataActions?: string[] }>,
+): boolean {
+  return permissions.some(
+    (p) => (p.dataActions ?? []).some((a) => DATA.test(a)) || (p.actions ?? []).some((a) => KEYS.test(a)),
+  );
+}
+
 const roleGuid = (roleDefinitionId: string) => roleDefinitionId.split("/").pop()!.toLowerCase();
 const globalRoleCache = new Map<string, Promise<boolean>>();
 
@@ -62,13 +77,7 @@ function reachesData(
     p = deps
       .authorization(subscriptionId)
       .roleDefinitions.getById(roleDefinitionId)
-      .then((def) =>
-        (def.permissions ?? []).some(
-          (perm) =>
-            (perm.dataActions ?? []).some((a) => DATA.test(a)) ||
-            (perm.actions ?? []).some((a) => KEYS.test(a)),
-        ),
-      );
+      .then((def) => reachesStorageData(def.permissions ?? []));
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
