@@ -11,7 +11,7 @@ import { InvocationContext } from "@azure/functions";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildResourceEvent } from "../../emulator/events.js";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE, STEWARD_APP } from "../../emulator/seeds/contoso.js";
 import { audit } from "../../cli/commands/audit.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
 import { reconcileAccessNow } from "../../shared/access/nightly.js";
@@ -124,8 +124,16 @@ const blob = (accountName: string, extra: Record<string, unknown> = {}) => ({
 describe("datastores and connections of a dev workspace", () => {
   it("a dev datastore to the prod storage account is flagged from its event, and resolved when fixed", async () => {
     const id = `${devWs}/datastores/prod_raw`;
+    const since = Date.now();
     await putChild(id, blob(prodAccount));
     await settle();
+    // Two ARM reads, as the app (Reader): the datastore, and the account by name in the
+    // project subscription. Nothing is written.
+    const calls = (await w.azureRequests(since)).filter((r) => r.caller === STEWARD_APP.objectId);
+    expect(calls.map((c) => `${c.method} ${c.path.split("/").slice(-2).join("/")}`)).toEqual([
+      "GET datastores/prod_raw",
+      `GET ${SUB}/resources`,
+    ]);
     let rows = await rowsOf(id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ kind: "dataSegregation", project: "fraud-detection" });
