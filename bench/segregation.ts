@@ -1,7 +1,8 @@
 /**
  * Benchmark of data segregation: ARM and Table calls and CPU time per datastore event (a dev
  * datastore on prod storage, one on dev storage, one whose account is in no governed
- * subscription, one in a workspace aml-steward did not create), and the nightly scan of a
+ * subscription, one in a workspace aml-steward did not create), per role-assignment check (a
+ * dev group's Storage Blob Data Reader on the prod account), and the nightly scan of a
  * workspace's datastores.
  *
  *   npx tsx bench/segregation.ts [--datastores 200]
@@ -22,6 +23,14 @@ import type { EstatePolicy } from "../shared/policy/schema.js";
 import { runMain, startBenchStack } from "./lib.js";
 
 const ML = "Microsoft.MachineLearningServices/workspaces";
+/** Dev groups of the project, one per grant (Azure allows one assignment per principal, role and scope). */
+const devGroup = (i: number) => ({
+  id: `0d0d0d0d-0000-4000-8000-${String(i).padStart(12, "0")}`,
+  uniqueName: `grp-aml-bench-dev-${i}`,
+});
+const BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+const GRANTS = 50;
+const grantName = (i: number) => `5e5e5e5e-0000-4000-8000-${String(i).padStart(12, "0")}`;
 
 function layout(policy: EstatePolicy, datastores: number) {
   const sub = policy.projectSubscriptionId;
@@ -48,7 +57,7 @@ function layout(policy: EstatePolicy, datastores: number) {
     updatedAt: "2026-01-01T00:00:00Z",
     attempts: 1,
     steps: [],
-    resources: [],
+    resources: Array.from({ length: GRANTS }, (_, i) => `group:${devGroup(i).uniqueName}:${devGroup(i).id}`),
     plan: {
       project: "bench",
       environments: envs.map((e) => ({
@@ -56,7 +65,14 @@ function layout(policy: EstatePolicy, datastores: number) {
         subscriptionId: sub,
         resourceGroup: { id: e.id, name: e.rg, location: policy.regions.default, tags: {} },
         workspace: { id: e.workspaceId },
-        groups: [],
+        groups:
+          e.env === dev.env
+            ? Array.from({ length: GRANTS }, (_, i) => ({
+                role: "data-scientist",
+                uniqueName: devGroup(i).uniqueName,
+                members: [],
+              }))
+            : [],
         roleAssignments: [],
       })),
     } as unknown as PromotionRecord["plan"],
@@ -106,6 +122,16 @@ async function parent(): Promise<void> {
       },
     ],
   };
+  seed.groups = [
+    ...(base.groups ?? []),
+    ...Array.from({ length: GRANTS }, (_, i) => ({
+      id: devGroup(i).id,
+      displayName: devGroup(i).uniqueName,
+      uniqueName: devGroup(i).uniqueName,
+      members: [],
+      owners: [],
+    })),
+  ];
   const stack = await startBenchStack("steward-bench-segregation-", seed);
   try {
     const child = stack.forkChild(import.meta.url, ["--child", values.datastores!]);
@@ -167,12 +193,16 @@ async function child(datastores: number): Promise<void> {
     return p.event;
   };
   const rows: Array<Record<string, string | number>> = [];
-  const phase = async (name: string, ids: string[]) => {
+  const phase = async (
+    name: string,
+    ids: string[],
+    handle: (id: string) => Promise<unknown> = (id) => handleDataAccessEvent(event(id), deps),
+  ) => {
     tableCalls = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { calls } = await countCalls(async () => {
-      for (const id of ids) await handleDataAccessEvent(event(id), deps);
+      for (const id of ids) await handle(id);
     });
     const cpu = process.cpuUsage(cpu0);
     rows.push({
@@ -198,6 +228,37 @@ async function child(datastores: number): Promise<void> {
   await phase(
     "workspace aml-steward did not create",
     Array(20).fill(`/subscriptions/${l.sub}/resourceGroups/rg-other/providers/${ML}/mlw-other/datastores/x`),
+  );
+  const { checkAssignmentById } = await import("../shared/segregation/roleGrants.js");
+  const { roleGrantDeps } = await import("../shared/segregation/runtime.js");
+  const grantDeps = { ...roleGrantDeps(silentLogger), estate: async () => estate, violations };
+  const prodAccountId = `${l.prod.id}/providers/Microsoft.Storage/storageAccounts/${l.prod.account}`;
+  // Made by Erin (Owner) the way a person would: each dev group Blob Data Reader on prod.
+  const { AuthorizationManagementClient } = await import("@azure/arm-authorization");
+  const { EmulatorPrincipalCredential } = await import("../emulator/principalCredential.js");
+  const endpoint = process.env.STEWARD_ARM_ENDPOINT!;
+  const erin = new AuthorizationManagementClient(
+    new EmulatorPrincipalCredential(new URL(endpoint).origin, PEOPLE.erin),
+    l.sub,
+    { endpoint, credentialScopes: ["https://management.azure.com/.default"] },
+  );
+  for (let i = 0; i < GRANTS; i++)
+    await erin.roleAssignments.create(prodAccountId, grantName(i), {
+      roleDefinitionId: `/subscriptions/${l.sub}/providers/Microsoft.Authorization/roleDefinitions/${BLOB_READER}`,
+      principalId: devGroup(i).id,
+      principalType: "Group",
+    });
+  const grants = Array.from(
+    { length: GRANTS },
+    (_, i) => `${prodAccountId}/providers/Microsoft.Authorization/roleAssignments/${grantName(i)}`,
+  );
+  await phase(
+    "role assignment, first of the process (its role definition read; SDK warm-up)",
+    grants.slice(0, 1),
+    (id) => checkAssignmentById(id, grantDeps),
+  );
+  await phase("role assignment: a dev group's Blob Data Reader on the prod account", grants.slice(1), (id) =>
+    checkAssignmentById(id, grantDeps),
   );
   console.log(
     `\naml-steward data segregation: ${datastores} datastores in one dev workspace, Node ${process.version}\n`,
