@@ -280,6 +280,14 @@ async function child(datastores: number): Promise<void> {
       `${night.result.flagged.length} flagged; ${night.calls.armReads} ARM reads, ${tableCalls} Table calls (+ the resolve query), ` +
       `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
+  const { runRoleGrantReconcile } = await import("../shared/segregation/roleGrants.js");
+  tableCalls = 0;
+  const grantsNight = await countCalls(() => runRoleGrantReconcile(estate, grantDeps, "bench-night"));
+  console.log(
+    `Nightly role assignments: ${grantsNight.result.principals} non-production principals, ` +
+      `${grantsNight.result.checked} of their assignments checked, ${grantsNight.result.flagged.length} flagged; ` +
+      `${grantsNight.calls.armReads} ARM reads, ${tableCalls} Table calls`,
+  );
 }
 
 if (process.argv.includes("--child")) {

@@ -16,7 +16,6 @@ import { idKey, parseResourceId } from "../azure/resourceId.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { FoundViolation, ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
-import { odataString } from "../odata.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { holdsProductionData, productionReason, scopeOf, STORAGE_ACCOUNT_TYPE } from "./storageAccounts.js";
 
@@ -30,6 +29,8 @@ export interface RoleGrantDeps {
   log: Logger;
   /** Role definition id -> reaches storage data? (definitions change rarely; one read each). */
   roles?: Map<string, Promise<boolean>>;
+  /** Scope -> why it holds production storage, shared by the checks of one nightly run. */
+  scopes?: Map<string, Promise<string | undefined>>;
 }
 
 export interface Assignment {
@@ -167,7 +168,13 @@ export async function checkAssignment(
   const sub = parseResourceId(a.id)?.subscriptionId ?? deps.policy.projectSubscriptionId;
   const found: FoundViolation[] = [];
   if (owner && (await reachesData(deps, sub, a.roleDefinitionId))) {
-    const where = await productionAt(deps, estate, a.scope);
+    const key = idKey(a.scope);
+    let at = deps.scopes?.get(key);
+    if (!at) {
+      at = productionAt(deps, estate, a.scope);
+      deps.scopes?.set(key, at);
+    }
+    const where = await at;
     if (where)
       found.push({
         kind: "dataSegregation",
@@ -216,13 +223,13 @@ export interface RoleGrantRunResult {
   checked: number;
   flagged: string[];
   resolvedGone: number;
-  failed: Array<{ principalId: string; error: string }>;
+  failed: Array<{ subscriptionId: string; error: string }>;
 }
 
 /**
  * Nightly: every assignment of every non-production principal aml-steward made (its groups of
- * environments without productionData, and those environments' workspace identities), one
- * filtered list per principal and governed subscription. After a complete pass, open rows of
+ * environments without productionData, and those environments' workspace identities), from one
+ * list of each governed subscription's assignments. After a complete pass, open rows of
  * assignments that were not seen again (deleted while no event arrived) are resolved.
  */
 export async function runRoleGrantReconcile(
@@ -241,29 +248,36 @@ export async function runRoleGrantReconcile(
     const id = await deps.workspaceIdentity(s.workspaceId, s.subscriptionId);
     if (id) principals.add(id);
   }
-  const run = { ...deps, roles: new Map<string, Promise<boolean>>() };
-  for (const principalId of principals) {
-    result.principals++;
+  const run = {
+    ...deps,
+    roles: new Map<string, Promise<boolean>>(),
+    scopes: new Map<string, Promise<string | undefined>>(),
+  };
+  result.principals = principals.size;
+  // One list of each governed subscription's assignments (at, above and below it; a few pages
+  // at most, Azure holds 4,000 a subscription), kept when the principal is one of ours: far
+  // fewer calls than a filtered list per principal and subscription.
+  const seen = new Set<string>();
+  for (const sub of deps.policy.governedSubscriptions) {
     try {
-      for (const sub of deps.policy.governedSubscriptions) {
-        const filter = `principalId eq ${odataString(principalId)}`;
-        for await (const ra of deps.authorization(sub.id).roleAssignments.listForSubscription({ filter })) {
-          if (!ra.id || (ra.principalId ?? "").toLowerCase() !== principalId) continue;
-          const a = {
-            id: ra.id,
-            scope: ra.scope ?? "",
-            principalId,
-            roleDefinitionId: ra.roleDefinitionId ?? "",
-          };
-          const outcome = await checkAssignment(a, run, { correlationId: runId, estate });
-          result.checked++;
-          if (outcome.result === "checked" && outcome.violations.length > 0) result.flagged.push(ra.id);
-        }
+      for await (const ra of deps.authorization(sub.id).roleAssignments.listForSubscription()) {
+        const principalId = (ra.principalId ?? "").toLowerCase();
+        if (!ra.id || !principals.has(principalId) || seen.has(ra.id.toLowerCase())) continue;
+        seen.add(ra.id.toLowerCase());
+        const a = {
+          id: ra.id,
+          scope: ra.scope ?? "",
+          principalId,
+          roleDefinitionId: ra.roleDefinitionId ?? "",
+        };
+        const outcome = await checkAssignment(a, run, { correlationId: runId, estate });
+        result.checked++;
+        if (outcome.result === "checked" && outcome.violations.length > 0) result.flagged.push(ra.id);
       }
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
-      result.failed.push({ principalId, error });
-      deps.log.error("data-access role check of a principal failed", { principalId, error });
+      result.failed.push({ subscriptionId: sub.id, error });
+      deps.log.error("data-access role check of a subscription failed", { subscriptionId: sub.id, error });
     }
   }
   if (result.failed.length === 0)
