@@ -10,6 +10,7 @@ import { errorFacts, hasCode, isTransient } from "../shared/azure/errors.js";
 import { parseResourceWriteEvent } from "../shared/events/resourceWrite.js";
 import { loggerFor, type Logger } from "../shared/log.js";
 import { isAccessEvent } from "../shared/access/operations.js";
+import { isDataAccessEvent } from "../shared/segregation/operations.js";
 import { loadHeavySdks } from "../shared/azure/clients.js";
 import { handleResourceWrite } from "../shared/tagging/handleResourceWrite.js";
 import { taggingDeps } from "../shared/tagging/runtime.js";
@@ -54,15 +55,43 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
     if (isAccessEvent(ev)) {
       // Rare next to resource writes: the access code and the authorization SDK are loaded on
       // the first one, so the tagging path's cold start does not pay for them.
-      const [{ handleAccessEvent }, { accessDeps }] = await Promise.all([
-        import("../shared/access/event.js"),
-        import("../shared/access/runtime.js"),
-        loadHeavySdks(),
-      ]);
+      const [{ handleAccessEvent }, { accessDeps }, { checkAssignmentById }, { roleGrantDeps }] =
+        await Promise.all([
+          import("../shared/access/event.js"),
+          import("../shared/access/runtime.js"),
+          import("../shared/segregation/roleGrants.js"),
+          import("../shared/segregation/runtime.js"),
+          loadHeavySdks(),
+        ]);
       const { result, calls } = await countCalls(() =>
-        withDeadline(EVENT_BUDGET_MS, () => handleAccessEvent(ev, accessDeps(log))),
+        withDeadline(EVENT_BUDGET_MS, async () => {
+          const access = await handleAccessEvent(ev, accessDeps(log));
+          if (access.result === "guarded") return access;
+          // The same assignment may open production storage to a non-production environment.
+          const data = await checkAssignmentById(ev.resourceId, roleGrantDeps(log), {
+            correlationId: ev.correlationId ?? ev.id,
+          });
+          return { ...access, dataSegregation: data.result };
+        }),
       );
       log[result.result === "checked" ? "info" : "debug"]("role assignment change handled", {
+        ...fields,
+        ...result,
+        calls,
+      });
+      return;
+    }
+    if (isDataAccessEvent(ev)) {
+      // Datastores and connections carry no tags of their own; they are checked for production
+      // data instead (shared/segregation), loaded on the first such event.
+      const [{ handleDataAccessEvent }, { dataAccessDeps }] = await Promise.all([
+        import("../shared/segregation/event.js"),
+        import("../shared/segregation/runtime.js"),
+      ]);
+      const { result, calls } = await countCalls(() =>
+        withDeadline(EVENT_BUDGET_MS, () => handleDataAccessEvent(ev, dataAccessDeps(log))),
+      );
+      log[result.result === "checked" ? "info" : "debug"]("datastore or connection change handled", {
         ...fields,
         ...result,
         calls,

@@ -26,6 +26,11 @@ export async function reconcileAccess(timer: Timer, context: InvocationContext):
     groupsChanged: r.members?.changedGroups,
     deltaPages: r.members?.deltaPages,
     membersError: r.membersError,
+    dataAccessChecked: r.dataAccess?.checked,
+    dataAccessFlagged: r.dataAccess?.flagged.length,
+    dataAccessFailedWorkspaces: r.dataAccess?.failedWorkspaces.length,
+    roleGrantsFlagged: r.roleGrants?.flagged.length,
+    roleGrantsFailed: r.roleGrants?.failed.length,
   });
   // A failed part is retried by the next night; throwing would only re-run the healthy ones.
 }

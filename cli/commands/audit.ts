@@ -76,11 +76,13 @@ export async function audit(ctx: CommandContext, args: string[], opts: AuditOpti
   ];
   out.push(
     "",
-    opts.resource ? "violations:" : "access violations:",
+    opts.resource ? "violations:" : "access and data violations:",
     renderTable(
       [opts.resource ? "kind" : "where", "detail", "first seen", "last seen", "resolved"],
       violations.map((v) => [
-        opts.resource ? v.kind : shortId(v.resourceId.replace(ACCESS_SUFFIX, "")),
+        opts.resource
+          ? v.kind
+          : `${v.kind === "access" ? "" : `${v.kind}: `}${shortId(v.resourceId.replace(ACCESS_SUFFIX, ""))}`,
         v.detail,
         v.firstSeen,
         v.lastSeen,

@@ -125,12 +125,29 @@ export async function policyShow(ctx: CommandContext, args: string[]): Promise<v
     `exploration: ${policy.exploration.workspace} in ${policy.exploration.resourceGroup} (cost centre ${policy.exploration.costCenter})`,
     `violations: ${policy.violations.mode}` +
       (policy.violations.mode === "tag" ? ` (tag ${policy.violations.tagName})` : ""),
+    dataSegregationLine(policy),
+    `data residency: ${policy.regions.restricted.length ? `data in ${policy.regions.restricted.join(", ")} is used only from workspaces in the same region` : "no restricted regions"}`,
     "storage accounts: no shared-key access, TLS 1.2 at least, no public blob access",
     `quotas: ${policy.quotas.maxProjectsPerCostCenter === undefined ? "no project cap per cost centre" : `at most ${policy.quotas.maxProjectsPerCostCenter} project(s) per cost centre`}, ${policy.quotas.roleAssignmentsPerSubscription} role assignments per subscription`,
     `reconcile guard: at most ${Math.round(policy.reconcile.maxChangeShare * 100)}% or ${policy.reconcile.maxChangeCount} resources per run, ${policy.reconcile.concurrency} writes at once`,
     `blocked runs approved by: ${policy.reconcile.approvers ? `${policy.reconcile.approvers.name} (${policy.reconcile.approvers.id})` : "nobody (reconcile.approvers unset)"}`,
   );
   ctx.io.stdout(out.join("\n"));
+}
+
+function dataSegregationLine(policy: EstatePolicy): string {
+  const d = policy.dataSegregation;
+  if (d.mode === "off") return "data segregation: off";
+  const without = policy.environments.filter((e) => !e.productionData).map((e) => e.name);
+  return (
+    `data segregation: production storage (resource groups of ${
+      policy.environments
+        .filter((e) => e.productionData)
+        .map((e) => e.name)
+        .join(", ") || "no environment"
+    }, ` +
+    `or tagged ${d.classificationTag}=${d.productionValues.join("|")}) may not be reached from ${without.join(", ") || "no environment"}`
+  );
 }
 
 /** One row per (project role, Azure role); a column per environment marks where it is granted. */

@@ -9,7 +9,7 @@ import { fail } from "./errors.js";
 import type { LroManager } from "./lro.js";
 import type { ArmThrottle } from "./throttling.js";
 import type { ActivityLog } from "./activityLog.js";
-import type { ArmRequest } from "./request.js";
+import { isRecord, type ArmRequest } from "./request.js";
 import type { ArmState, SystemData } from "./state.js";
 
 /** The part of helper B's Directory the ARM side uses (structural, so either can evolve). */
@@ -99,9 +99,7 @@ export function publishWrite(
   });
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isRecord } from "./request.js";
 
 /** The request body, or ARM's 400 when it is not a JSON object. */
 export function requireBody(req: ArmRequest): Record<string, unknown> {

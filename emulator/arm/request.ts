@@ -10,3 +10,8 @@ export interface ArmRequest extends EmuRequest {
   correlationId: string;
   apiVersion: string;
 }
+
+/** A JSON object (not null, not an array): what ARM accepts as a body or a property bag. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

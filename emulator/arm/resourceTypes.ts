@@ -4,6 +4,7 @@
  * long-running-operation style the real resource provider uses (docs/emulator.md lists them).
  */
 import { randomUUID } from "node:crypto";
+import { dataAccessTypes } from "./mlDataAccess.js";
 import { registryTypes } from "./mlRegistries.js";
 import type { NameRule, TypeInfo } from "./typeInfo.js";
 
@@ -169,7 +170,7 @@ for (const asset of ["models", "data", "environments", "components", "codes"]) {
   );
 }
 
-catalog.push(...registryTypes());
+catalog.push(...registryTypes(), ...dataAccessTypes());
 
 const byLowerType = new Map(catalog.map((t) => [t.type.toLowerCase(), t]));
 

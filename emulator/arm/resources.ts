@@ -29,8 +29,8 @@ import { checkTags } from "./tagRules.js";
 export function resourceView(rec: ResourceRecord, now: number): Record<string, unknown> {
   const info = typeInfo(rec.type);
   const v: Record<string, unknown> = { id: rec.id, name: rec.name, type: rec.type };
-  if (info.mlAsset) {
-    v.properties = { ...rec.properties };
+  if (info.mlAsset || info.workspaceChild) {
+    v.properties = info.view ? info.view(rec.properties) : { ...rec.properties };
     if (rec.systemData) v.systemData = rec.systemData;
     return v;
   }
@@ -212,6 +212,7 @@ function putResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResourceId)
     fail(400, info.nameRule.code, info.nameRule.message(parsed.name));
   }
   const body = requireBody(req);
+  info.validate?.(body);
   if (info.locationRequired && (typeof body.location !== "string" || body.location === ""))
     fail(400, "LocationRequired", "The location property is required for this definition.");
   if (info.globallyUnique) {
@@ -234,7 +235,7 @@ function putResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResourceId)
     rec,
     info,
     existing ? "Updating" : (info.creatingState ?? "Creating"),
-    existing ? 200 : 201,
+    existing ? 200 : (info.createdStatus ?? 201),
     info.put,
   );
 }

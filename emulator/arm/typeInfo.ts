@@ -41,4 +41,15 @@ export interface TypeInfo {
   ): void;
   /** Nested ML asset types carry tags inside properties and have no location. */
   mlAsset?: "container" | "version";
+  /**
+   * A workspace child whose body is only `properties` (datastores, connections): no location,
+   * tags or provisioningState of its own.
+   */
+  workspaceChild?: boolean;
+  /** A create answers 200, not 201 (the spec declares only 200, as for workspace connections). */
+  createdStatus?: 200;
+  /** Refuses a PUT body the resource provider would refuse (400, before anything is stored). */
+  validate?(body: Record<string, unknown>): void;
+  /** What a read returns of the stored properties (secrets dropped). */
+  view?(properties: Record<string, unknown>): Record<string, unknown>;
 }

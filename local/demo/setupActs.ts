@@ -18,6 +18,7 @@ import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { PEOPLE } from "../seeds/contoso.js";
 import { ACTS, as, sendAs, waitForRecord, type Act } from "./acts.js";
+import { segregate, segregatedEnvironments } from "./segregationAct.js";
 
 const EXAMPLE_REQUEST = JSON.parse(
   readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),
@@ -36,6 +37,7 @@ export function actsFor(policy: EstatePolicy): Act[] {
     ...(policy.teams.length > 0 ? [team] : []),
     act("drift"),
     act("tamper"),
+    ...(segregatedEnvironments(policy) ? [segregate] : []),
     act("refuse"),
   ];
 }

@@ -20,6 +20,8 @@ import {
   type MemberDriftResult,
 } from "./members.js";
 import { accessDeps } from "./runtime.js";
+import { runDataAccessReconcile, type DataAccessRunResult } from "../segregation/nightly.js";
+import { runRoleGrantReconcile, type RoleGrantRunResult } from "../segregation/roleGrants.js";
 
 export interface AccessRunResult {
   runId: string;
@@ -27,6 +29,10 @@ export interface AccessRunResult {
   failedScopes: Array<{ scope: string; error: string }>;
   members?: MemberDriftResult;
   membersError?: string;
+  /** Datastores and connections of the same workspaces (shared/segregation). */
+  dataAccess?: DataAccessRunResult;
+  /** Data-access role assignments of non-production principals (shared/segregation). */
+  roleGrants?: RoleGrantRunResult;
 }
 
 export async function runAccessReconcile(
@@ -61,7 +67,7 @@ export async function reconcileAccessNow(log: Logger, runId: string): Promise<Ac
   getSettings();
   const base = accessDeps(log);
   const estate = await loadEstate(new PromotionRecords(clients.table(TABLES.promotions)));
-  return runAccessReconcile(
+  const access = await runAccessReconcile(
     estate,
     {
       ...base,
@@ -73,4 +79,24 @@ export async function reconcileAccessNow(log: Logger, runId: string): Promise<Ac
     },
     runId,
   );
+  // The same estate, read once: its workspaces' datastores and connections, and what its
+  // non-production principals may reach.
+  const segregation = {
+    policy: base.policy,
+    resources: (s: string) => clients.resources(s),
+    estate: async () => estate,
+    violations: new ViolationLog(clients.table(TABLES.violations)),
+    log,
+  };
+  access.dataAccess = await runDataAccessReconcile(
+    estate,
+    { ...segregation, machineLearning: (s) => clients.machineLearning(s) },
+    runId,
+  );
+  access.roleGrants = await runRoleGrantReconcile(
+    estate,
+    { ...segregation, authorization: base.authorization, workspaceIdentity: base.workspaceIdentity },
+    runId,
+  );
+  return access;
 }

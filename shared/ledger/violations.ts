@@ -18,7 +18,24 @@ import { ensureTable, tableKey } from "./tables.js";
  * foreign resource group, another project's asset). No scan can tell that it stopped
  * applying, so only an operator resolves it: syncFor and resolveUnseen leave it open.
  */
-export type ViolationKind = "region" | "naming" | "missingTags" | "tagLimit" | "security" | "access";
+/**
+ * `dataSegregation`: a datastore, connection or role assignment gives an environment without
+ * productionData access to production storage (or names storage that cannot be resolved).
+ * `dataResidency`: a datastore uses storage in a restricted region from a workspace elsewhere.
+ * Both are kept by shared/segregation's checks, which the tag scan never sees.
+ */
+export type ViolationKind =
+  | "region"
+  | "naming"
+  | "missingTags"
+  | "tagLimit"
+  | "security"
+  | "access"
+  | "dataSegregation"
+  | "dataResidency";
+
+/** Kinds whose rows only their own checks may resolve (not the nightly tag scan). */
+const KEPT_ELSEWHERE: ReadonlySet<ViolationKind> = new Set(["access", "dataSegregation", "dataResidency"]);
 
 export interface Violation {
   resourceId: string;
@@ -291,7 +308,13 @@ export class ViolationLog {
   async resolveUnseen(
     subscriptionId: string,
     seenBefore: string,
-    opts: { at?: string; correlationId?: string; where?: (v: Violation) => boolean } = {},
+    opts: {
+      at?: string;
+      correlationId?: string;
+      where?: (v: Violation) => boolean;
+      /** Only these kinds (may name kinds kept elsewhere: their own scan resolves them so). */
+      kinds?: readonly ViolationKind[];
+    } = {},
   ): Promise<number> {
     await ensureTable(this.table);
     const at = iso(opts.at);
@@ -300,9 +323,10 @@ export class ViolationLog {
       ` and lastSeen lt '${odata(iso(seenBefore))}'`;
     let resolved = 0;
     for await (const r of this.table.listEntities<Row>({ queryOptions: { filter } })) {
-      // Access rows are kept by the access comparison (shared/access), which the tag scan never sees.
-      if (r.kind === "security" || r.kind === "access" || (opts.where && !opts.where(toViolation(r))))
-        continue;
+      // Access and data rows are kept by their own checks (shared/access, shared/segregation),
+      // which the tag scan never sees.
+      const ours = opts.kinds ? opts.kinds.includes(r.kind) : !KEPT_ELSEWHERE.has(r.kind);
+      if (r.kind === "security" || !ours || (opts.where && !opts.where(toViolation(r)))) continue;
       if (await this.markResolved(r, at, opts.correlationId)) resolved++;
     }
     return resolved;

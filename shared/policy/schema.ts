@@ -120,6 +120,12 @@ export const estatePolicySchema = z
       .strictObject({
         allowed: z.array(azureRegion).min(1).describe("Regions where the estate may hold resources."),
         default: azureRegion.describe("Region used when a promotion request names none; must be allowed."),
+        restricted: z
+          .array(azureRegion)
+          .default([])
+          .describe(
+            "Data-residency regions: data stored in one of these regions may not be used from a workspace in another region (a datastore whose storage account is here, in a workspace elsewhere, is a dataResidency violation).",
+          ),
       })
       .describe("Where resources may live. Microsoft's reference setup keeps everything in one region."),
     environments: z
@@ -374,6 +380,35 @@ export const estatePolicySchema = z
       .default(true)
       .describe(
         "Whether funded use cases may be promoted into workspaces of their own (Microsoft's 'workspace per project'). false: the exploration workspace (and any team workspaces) are the only ones; every project request is refused.",
+      ),
+    dataSegregation: z
+      .strictObject({
+        mode: z
+          .enum(["enforce", "off"])
+          .default("enforce")
+          .describe(
+            "enforce: a datastore, connection or data-access role assignment that gives an environment without productionData access to production storage is a dataSegregation violation, and promotion refuses production data for such environments; off: none of this is checked.",
+          ),
+        classificationTag: tagName
+          .default("data-classification")
+          .describe(
+            "Tag that marks a storage account's data classification. Storage accounts in resource groups of environments with productionData are production storage whatever it says.",
+          ),
+        productionValues: z
+          .array(z.string().min(1))
+          .min(1)
+          .default(["production", "confidential"])
+          .describe(
+            "Values of classificationTag (compared case-insensitively) that make a storage account production storage wherever it is.",
+          ),
+      })
+      .default({
+        mode: "enforce",
+        classificationTag: "data-classification",
+        productionValues: ["production", "confidential"],
+      })
+      .describe(
+        "Live production data must not reach environments without productionData: what counts as production storage (docs/data-segregation.md).",
       ),
     mlRegistry: z
       .enum(["none", "perProject"])

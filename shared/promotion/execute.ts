@@ -12,6 +12,7 @@
  * run leaves nothing running behind it.
  */
 import type { AzureClients } from "../azure/clients.js";
+import type { EstatePolicy } from "../policy/schema.js";
 import type { AuditLog } from "../ledger/audit.js";
 import type { Logger } from "../log.js";
 import type { EnvironmentPlan, PromotionPlan } from "./plan.js";
@@ -57,6 +58,8 @@ export interface ExecuteDeps {
   writer: RecordWriter;
   log: Logger;
   stewardObjectId: string;
+  /** The estate policy the promotion runs under (its data-segregation rules). */
+  policy: EstatePolicy;
 }
 
 /** Every step name of a plan, in an order consistent with the dependencies between steps. */
@@ -96,6 +99,7 @@ export async function executePlan(
     plan,
     log: deps.log,
     stewardObjectId: deps.stewardObjectId,
+    policy: deps.policy,
     pollIntervalMs: opts.pollIntervalMs ?? 2_000,
     backoff: {
       replication: opts.backoff?.replication ?? REPLICATION_BACKOFF,

@@ -434,7 +434,14 @@ class Delivery {
       const stewardObjectId = getSettings().STEWARD_IDENTITY_OBJECT_ID ?? "";
       await executePlan(
         plan,
-        { clients: deps.clients, audit: deps.audit, writer, log: this.log, stewardObjectId },
+        {
+          clients: deps.clients,
+          audit: deps.audit,
+          writer,
+          log: this.log,
+          stewardObjectId,
+          policy: deps.policy,
+        },
         opts,
       );
       await writer.update((r) => {

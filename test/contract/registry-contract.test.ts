@@ -9,9 +9,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorHandle } from "../../emulator/index.js";
-import { emulatorSecretCredential, startTestEmulator } from "../helpers/emulator.js";
-import { SpecSet, specsDir, type SpecOperation } from "./specs.js";
+import { startSpecCaller, type Body, type SpecCaller } from "./specCaller.js";
+import { SpecSet, specsDir } from "./specs.js";
 
 const REGISTRIES =
   "specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2023-04-01/registries.json";
@@ -26,54 +25,20 @@ const SP = {
 };
 const SUB = "44444444-5555-4666-8777-888888888888";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by schema, then read freely
-type Body = any;
-
 (present ? describe : describe.skip)("Azure ML registry contract (registries.json 2023-04-01)", () => {
   const specs = present ? new SpecSet(specsDir, [REGISTRIES]) : (undefined as unknown as SpecSet);
-  let em: EmulatorHandle;
-  let token = "";
+  let caller: SpecCaller;
+  const call: SpecCaller["call"] = (...a) => caller.call(...a);
 
   beforeAll(async () => {
-    em = await startTestEmulator({
-      seed: {
-        servicePrincipals: [{ ...SP, displayName: "registry-contract", clientSecret: SP.secret }],
-        subscriptions: [{ subscriptionId: SUB, displayName: "S" }],
-        resourceGroups: [{ subscriptionId: SUB, name: "rg", location: "westeurope" }],
-      },
-      enforceRbac: false,
+    caller = await startSpecCaller(specs, {
+      sp: { ...SP, displayName: "registry-contract" },
+      subscriptionId: SUB,
+      lroDurationMs: 1,
     });
-    em.faults.update({ lroDurationMs: 1, lroRetryAfterSeconds: 0 });
-    token = (
-      await emulatorSecretCredential(em.url, em.tenantId, SP.appId, SP.secret).getToken(
-        "https://management.azure.com/.default",
-      )
-    ).token;
   });
-  afterAll(async () => em?.stop());
+  afterAll(async () => caller?.em.stop());
 
-  async function call(operationId: string, params: Record<string, string>, body?: unknown) {
-    const op: SpecOperation = specs.op(operationId);
-    const url = op.pathTemplate.replace(/\{([^}]+)\}/g, (_, n: string) => encodeURIComponent(params[n]!));
-    const res = await fetch(`${em.url}${url}?api-version=${op.apiVersion}`, {
-      method: op.method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const reply = {
-      status: res.status,
-      body: (text ? JSON.parse(text) : undefined) as Body,
-      headers: res.headers,
-    };
-    const v = specs.validator(op, reply.status);
-    expect(v, `${operationId}: status ${reply.status} undeclared (${text})`).not.toBe("undeclared");
-    if (v && v !== "undeclared") expect(v(reply.body) ? [] : v.errors, `${operationId} ${text}`).toEqual([]);
-    return reply;
-  }
   const settle = () => new Promise((r) => setTimeout(r, 20));
   const reg = { subscriptionId: SUB, resourceGroupName: "rg", registryName: "mlr-fraud-detection" };
 

@@ -23,9 +23,9 @@ import { AuditLog } from "../../shared/ledger/audit.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";
 import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
-import { resourceWriteEventFilter, ROLE_IDS } from "../../shared/setup/contract.js";
+import { ROLE_IDS } from "../../shared/setup/contract.js";
 import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
-import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
+import { startWebhook, subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
 
 let w: PromotionWorld;
 let hook: WebhookHarness;
@@ -48,16 +48,7 @@ beforeAll(async () => {
   PROD = `/subscriptions/${SUB}/resourceGroups/${environmentNames(w.stack.policy, "fraud-detection", "prod").resourceGroup}`;
   hook = await startWebhook();
   resetAccessState();
-  await w.stack.control("PUT", "/_emulator/eventSubscriptions/access-drift", {
-    properties: {
-      destination: { endpointType: "WebHook", properties: { endpointUrl: hook.url } },
-      eventDeliverySchema: "EventGridSchema",
-      filter: {
-        ...resourceWriteEventFilter(STEWARD_APP.objectId),
-        subjectBeginsWith: `/subscriptions/${SUB}`,
-      },
-    },
-  });
+  await subscribeToWrites(w.stack, "access-drift", hook.url, SUB);
 }, 180_000);
 
 afterAll(async () => {
@@ -118,11 +109,12 @@ describe("access drift on the scopes aml-steward created", () => {
     expect(audit.map((a) => a.action)).toEqual(["roleAssignment.delete"]);
     expect(audit[0]!.reason).toMatch(/made by erin@contoso\.com: removed/);
     // One list of the scope's assignments and one delete (ledger calls are Table Storage's),
-    // plus, once per process, the workspace's identity.
+    // plus, once per process, the workspace's identity; then the data-segregation check reads
+    // the assignment (gone by then: restored).
     const calls = await stewardCalls(since);
     expect(
       calls.map((c) => `${c.method} ${/roleAssignments/i.test(c.path) ? "roleAssignments" : "workspace"}`),
-    ).toEqual(["GET roleAssignments", "GET workspace", "DELETE roleAssignments"]);
+    ).toEqual(["GET roleAssignments", "GET workspace", "DELETE roleAssignments", "GET roleAssignments"]);
   });
 
   it("a deleted matrix assignment is re-created under its deterministic name", async () => {
@@ -259,7 +251,7 @@ describe("access drift on the scopes aml-steward created", () => {
     const io = { stdout: (t: string) => lines.push(t), stderr: () => {} };
     await audit({ io, json: false, verbose: false }, [], { project: "fraud-detection" });
     const text = lines.join("\n");
-    expect(text).toContain("access violations:");
+    expect(text).toContain("access and data violations:");
     expect(text).toContain("resourceGroups/rg-aml-fraud-detection-prod");
     // One row per scope: its latest occurrence; every removal stays in the audit entries above it.
     expect(text).toContain("roleAssignment.delete");

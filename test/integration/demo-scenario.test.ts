@@ -34,6 +34,7 @@ describe("npm run demo", () => {
       ["promote", "passed"],
       ["drift", "passed"],
       ["tamper", "passed"],
+      ["segregate", "passed"],
       ["refuse", "passed"],
     ]);
     const titles = result.tables.map((t) => t.title);
@@ -125,7 +126,7 @@ describe("npm run demo", () => {
       expect(dom).toContain("stfrauddetectio");
     } else console.warn("headless Chromium not found: the demo report was not checked in a browser");
     expect(existsSync(path.join(dir, "host.log"))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^DEMO PASSED: 5 of 5 acts/);
+    expect(lines.at(-1)).toMatch(/^DEMO PASSED: 6 of 6 acts/);
     expect(result.durationMs).toBeLessThan(60_000);
   }, 120_000);
 });

@@ -7,16 +7,25 @@ import { describe, expect, it } from "vitest";
 import { runDemo } from "../../local/demo/index.js";
 
 const EXPECTED_ACTS: Record<string, string[]> = {
-  contoso: ["explore", "promote", "drift", "tamper", "refuse"],
-  "per-project": ["explore", "promote", "drift", "tamper", "refuse"],
-  "team-workspaces": ["explore", "promote", "team", "drift", "tamper", "refuse"],
+  contoso: ["explore", "promote", "drift", "tamper", "segregate", "refuse"],
+  "per-project": ["explore", "promote", "drift", "tamper", "segregate", "refuse"],
+  "team-workspaces": ["explore", "promote", "team", "drift", "tamper", "segregate", "refuse"],
   "single-workspace": ["explore", "single-workspace", "refuse"],
   "single-environment": ["explore", "promote", "drift", "tamper", "refuse"],
-  "two-environments": ["explore", "promote", "rollout", "drift", "tamper", "refuse"],
-  "multiple-environments": ["explore", "promote", "rollout", "drift", "tamper", "refuse"],
-  "regional-training": ["explore", "promote", "rollout", "regions", "drift", "tamper", "refuse"],
-  "regional-serving": ["explore", "promote", "rollout", "regions", "drift", "tamper", "refuse"],
-  "regional-fine-tuning": ["explore", "promote", "rollout", "regions", "drift", "tamper", "refuse"],
+  "two-environments": ["explore", "promote", "rollout", "drift", "tamper", "segregate", "refuse"],
+  "multiple-environments": ["explore", "promote", "rollout", "drift", "tamper", "segregate", "refuse"],
+  "regional-training": ["explore", "promote", "rollout", "regions", "drift", "tamper", "segregate", "refuse"],
+  "regional-serving": ["explore", "promote", "rollout", "regions", "drift", "tamper", "segregate", "refuse"],
+  "regional-fine-tuning": [
+    "explore",
+    "promote",
+    "rollout",
+    "regions",
+    "drift",
+    "tamper",
+    "segregate",
+    "refuse",
+  ],
 };
 
 describe("npm run demo -- --policy examples/policies/<name>.yaml", () => {

@@ -225,7 +225,7 @@ describe("promotion end to end", () => {
     ).rejects.toMatchObject({ statusCode: 404 });
     const rec = (await w.records.get(requestId))!;
     expect(rec.steps.find((s) => s.name === "assets/copy")!.detail).toMatch(
-      /held back as production data: card-holders-live:1/,
+      /refused as production data for dev \(no production data\): data card-holders-live:1, tagged dataClassification=production/,
     );
     // Another use case's model stays where it was, untouched.
     const other = await exMl.modelVersions.get(

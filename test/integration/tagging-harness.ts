@@ -7,7 +7,9 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { InvocationContext } from "@azure/functions";
+import { STEWARD_APP } from "../../local/seeds/contoso.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
+import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
 
 export interface Delivery {
   eventId?: string;
@@ -95,4 +97,26 @@ export async function startWebhook(): Promise<WebhookHarness> {
     logs,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Subscribes the webhook to one subscription's resource writes on the emulator's Event Grid,
+ * filtered exactly as deployed (aml-steward's own writes dropped).
+ */
+export async function subscribeToWrites(
+  stack: { control(method: string, path: string, body?: unknown): Promise<unknown> },
+  name: string,
+  hookUrl: string,
+  subscriptionId: string,
+): Promise<void> {
+  await stack.control("PUT", `/_emulator/eventSubscriptions/${name}`, {
+    properties: {
+      destination: { endpointType: "WebHook", properties: { endpointUrl: hookUrl } },
+      eventDeliverySchema: "EventGridSchema",
+      filter: {
+        ...resourceWriteEventFilter(STEWARD_APP.objectId),
+        subjectBeginsWith: `/subscriptions/${subscriptionId}`,
+      },
+    },
+  });
 }

@@ -39,6 +39,31 @@ describe("operationOf", () => {
       "Microsoft.MachineLearningServices/workspaces/models/versions/write",
       `${WS}/models/m/versions/1`,
     ],
+    [
+      "PUT",
+      `${WS}/datastores/d1`,
+      "Microsoft.MachineLearningServices/workspaces/datastores/write",
+      `${WS}/datastores/d1`,
+    ],
+    ["GET", `${WS}/datastores`, "Microsoft.MachineLearningServices/workspaces/datastores/read", WS],
+    [
+      "DELETE",
+      `${WS}/datastores/d1`,
+      "Microsoft.MachineLearningServices/workspaces/datastores/delete",
+      `${WS}/datastores/d1`,
+    ],
+    [
+      "PUT",
+      `${WS}/connections/c1`,
+      "Microsoft.MachineLearningServices/workspaces/connections/write",
+      `${WS}/connections/c1`,
+    ],
+    [
+      "GET",
+      `${WS}/connections/c1`,
+      "Microsoft.MachineLearningServices/workspaces/connections/read",
+      `${WS}/connections/c1`,
+    ],
     ["PATCH", `${ST}/providers/Microsoft.Resources/tags/default`, "Microsoft.Resources/tags/write", ST],
     ["GET", `${S}/providers/Microsoft.Resources/tags/default`, "Microsoft.Resources/tags/read", S],
     [
@@ -100,6 +125,21 @@ describe("built-in roles against those operations", () => {
     expect(roleAllows(ds, "Microsoft.MachineLearningServices/workspaces/models/versions/write")).toBe(true);
     expect(roleAllows(ds, "Microsoft.MachineLearningServices/workspaces/write")).toBe(false);
     expect(roleAllows(ds, "Microsoft.MachineLearningServices/workspaces/listKeys/action")).toBe(false);
+    // Datastores and connections: a data scientist registers them, a Reader (aml-steward's
+    // role on governed subscriptions) reads them, and neither reaches listSecrets through read.
+    for (const child of ["datastores", "connections"]) {
+      const ml = `Microsoft.MachineLearningServices/workspaces/${child}`;
+      expect(roleAllows(ds, `${ml}/write`)).toBe(true);
+      expect(roleAllows(ds, `${ml}/delete`)).toBe(true);
+      expect(roleAllows(role(ROLE_IDS.reader), `${ml}/read`)).toBe(true);
+      expect(roleAllows(role(ROLE_IDS.reader), `${ml}/write`)).toBe(false);
+    }
+    expect(
+      roleAllows(
+        role(ROLE_IDS.reader),
+        "Microsoft.MachineLearningServices/workspaces/datastores/listSecrets/action",
+      ),
+    ).toBe(false);
     const blobReader = role("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1");
     const blobRead = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
     expect(roleAllows(blobReader, blobRead, true)).toBe(true);

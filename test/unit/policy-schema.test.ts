@@ -42,6 +42,25 @@ describe("the default estate policy", () => {
     expect(policy.fundedCostCenters.map((c) => c.id)).not.toContain(policy.exploration.costCenter);
   });
 
+  it("enforces data segregation, and a policy without the section gets the same defaults", () => {
+    expect(policy.dataSegregation).toEqual({
+      mode: "enforce",
+      classificationTag: "data-classification",
+      productionValues: ["production", "confidential"],
+    });
+    expect(policy.regions.restricted).toEqual([]);
+    const doc = raw();
+    delete doc.dataSegregation;
+    const parsed = parsePolicy(doc, "no-section.yaml");
+    expect(parsed.dataSegregation).toEqual(policy.dataSegregation);
+    expect(problemsOf((p) => (p.dataSegregation = { productionValues: [] })).message).toMatch(
+      /dataSegregation\.productionValues/,
+    );
+    expect(problemsOf((p) => (p.regions.restricted = ["not a region"])).message).toMatch(
+      /regions\.restricted/,
+    );
+  });
+
   it("makes prod strictly more restrictive than dev for every role", () => {
     for (const role of policy.roles) {
       const dev = effectivePrivileges(policy.accessMatrix[role.name]!.dev!.map((g) => g.id));

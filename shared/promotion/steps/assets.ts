@@ -5,9 +5,12 @@
  * `promotedTo=<project>` and archives them. Copy first, archive second: a crash in between
  * leaves the use case usable in both places, never in neither.
  *
- * Production data: a data version (or its container) tagged `dataClassification=production`
- * points at production data. It is only ever copied into an environment whose policy says
- * `productionData: true`; otherwise it is skipped, left active in exploration, and reported.
+ * Production data: a data version (or its container) tagged `dataClassification=production`,
+ * or whose data URI is in production storage (shared/segregation/assetData.ts: a datastore or
+ * storage URL resolving to a prod environment's or production-classified storage account), is
+ * only ever copied into an environment whose policy says `productionData: true`; otherwise it
+ * is refused, left active in exploration, and the step's detail names the version, the
+ * storage account and the environment.
  */
 import type { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { isNotFound } from "../../azure/errors.js";
@@ -16,6 +19,10 @@ import { mapLimit } from "../retry.js";
 import { DEFAULT_USE_CASE_TAG, type AssetKind, type AssetRef } from "../request.js";
 import { assetOwnershipProblem, OwnershipRefused } from "../ownership.js";
 import { WriteTally, type StepContext, type StepResult } from "./context.js";
+import { loadEstate, type ManagedEstate } from "../../access/estate.js";
+import { TABLES } from "../../config/settings.js";
+import { productionDataReason, type AssetDataDeps } from "../../segregation/assetData.js";
+import { PromotionRecords } from "../record.js";
 
 export const PRODUCTION_DATA_TAG = "dataClassification";
 export const PRODUCTION_DATA_VALUE = "production";
@@ -76,7 +83,8 @@ export const ARM_SEGMENT: Record<AssetKind, string> = {
 export interface SelectedAsset extends AssetRef {
   id: string;
   source: AssetBody;
-  productionData: boolean;
+  /** Why this version is production data; undefined when it is not. */
+  productionData?: string;
 }
 
 /**
@@ -92,6 +100,18 @@ export async function selectAssets(
   const ml = ctx.clients.machineLearning(a.sourceSubscriptionId);
   const out: SelectedAsset[] = [];
   const notOurs: string[] = [];
+  // What placing data URIs needs, built on the first data version that needs it.
+  let deps: AssetDataDeps | undefined;
+  const dataDeps = (): AssetDataDeps => {
+    if (deps) return deps;
+    let estate: Promise<ManagedEstate> | undefined;
+    deps = {
+      policy: ctx.policy,
+      resources: (sub) => ctx.clients.resources(sub),
+      estate: () => (estate ??= loadEstate(new PromotionRecords(ctx.clients.table(TABLES.promotions)))),
+    };
+    return deps;
+  };
   const sel = a.selection;
   const refs: AssetRef[] = [];
   if ("versions" in sel) {
@@ -140,13 +160,23 @@ export async function selectAssets(
       notOurs.push(`${ref.kind} ${ref.name}:${ref.version}`);
       continue;
     }
-    let productionData = false;
+    let productionData: string | undefined;
     if (ref.kind === "data") {
       const container = await o.containers
         .get(a.sourceResourceGroup, a.sourceWorkspace, ref.name)
         .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       productionData =
-        isProductionData(source.properties.tags) || isProductionData(container?.properties.tags);
+        isProductionData(source.properties.tags) || isProductionData(container?.properties.tags)
+          ? `tagged ${PRODUCTION_DATA_TAG}=${PRODUCTION_DATA_VALUE}`
+          : // Only worth the reads when the target may not hold production data.
+            a.targetProductionData || dataDeps().policy.dataSegregation.mode === "off"
+            ? undefined
+            : await productionDataReason(dataDeps(), (source.properties as { dataUri?: string }).dataUri, {
+                id: a.sourceWorkspaceId,
+                subscriptionId: a.sourceSubscriptionId,
+                resourceGroup: a.sourceResourceGroup,
+                name: a.sourceWorkspace,
+              });
     }
     out.push({ ...ref, id: assetId(a.sourceWorkspaceId, ref), source, productionData });
   }
@@ -251,9 +281,10 @@ export async function copyAssets(ctx: StepContext, selected: SelectedAsset[]): P
   });
   const detail = [
     `${carry.length} version(s) in ${src.targetEnv}`,
-    ...(held.length
-      ? [`held back as production data: ${held.map((h) => `${h.name}:${h.version}`).join(", ")}`]
-      : []),
+    ...held.map(
+      (h) =>
+        `refused as production data for ${src.targetEnv} (no production data): ${h.kind} ${h.name}:${h.version}, ${h.productionData}`,
+    ),
   ].join("; ");
   return {
     outcome: selected.length === 0 ? "skipped" : tally.outcome(true),

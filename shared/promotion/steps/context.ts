@@ -3,6 +3,7 @@
  * log, the plan, and a way to record each write. Steps are convergent: read, compare with the
  * plan, write only the difference, and report how many writes that took.
  */
+import type { EstatePolicy } from "../../policy/schema.js";
 import type { AzureClients } from "../../azure/clients.js";
 import type { AuditLog } from "../../ledger/audit.js";
 import type { Logger } from "../../log.js";
@@ -18,6 +19,8 @@ export interface StepContext {
   log: Logger;
   /** aml-steward's own Entra object id. */
   stewardObjectId: string;
+  /** The estate policy the promotion runs under (the asset step's data-segregation rules). */
+  policy: EstatePolicy;
   backoff: { replication: Backoff; graphVisibility: Backoff };
   /** LRO polling interval when the service sends no Retry-After. */
   pollIntervalMs: number;

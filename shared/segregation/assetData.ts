@@ -1,0 +1,82 @@
+/**
+ * Where an Azure ML data version's data lives, and whether that is production storage: the
+ * promotion's asset step refuses such versions for environments without productionData, naming
+ * the storage account and why it is production storage.
+ *
+ * A data URI is `azureml://[.../workspaces/{ws}/]datastores/{name}/paths/...` (the datastore of
+ * the workspace the version is in, read through ARM and resolved like any datastore), or a
+ * storage URL (`https://`, `abfss://fs@...`, `wasbs://container@...`). Anything else (a public
+ * web URL, a local path) is not judged here.
+ */
+import type { ResourceManagementClient } from "@azure/arm-resources";
+import { errorFacts } from "../azure/errors.js";
+import type { ManagedEstate } from "../access/estate.js";
+import type { EstatePolicy } from "../policy/schema.js";
+import { ML_API_VERSION } from "./dataAccess.js";
+import { datastoreStorage, storageTarget, type StorageRef } from "./storageRef.js";
+import { findStorageAccount, productionReason } from "./storageAccounts.js";
+
+export interface AssetDataDeps {
+  policy: EstatePolicy;
+  resources(subscriptionId: string): ResourceManagementClient;
+  estate(): Promise<ManagedEstate>;
+}
+
+const SHORT = /^azureml:\/\/datastores\/([^/]+)\/paths\//i;
+const LONG =
+  /^azureml:\/\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/(?:providers\/Microsoft\.MachineLearningServices\/)?workspaces\/([^/]+)\/datastores\/([^/]+)\/paths\//i;
+
+async function refOf(
+  deps: AssetDataDeps,
+  dataUri: string,
+  workspace: { id: string; subscriptionId: string; resourceGroup: string; name: string },
+): Promise<StorageRef> {
+  const uri = dataUri.trim();
+  const long = LONG.exec(uri);
+  const ds = SHORT.exec(uri)?.[1] ?? long?.[4];
+  if (!/^azureml:/i.test(uri)) return storageTarget(uri, "data URI");
+  if (!ds || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(ds) || ds.includes(".."))
+    return { kind: "invalid", why: `an azureml URI that names no valid datastore: ${uri}` };
+  // A datastore of another workspace is not read: the version must name its own workspace's.
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  if (
+    long &&
+    !(
+      same(long[1]!, workspace.subscriptionId) &&
+      same(long[2]!, workspace.resourceGroup) &&
+      same(long[3]!, workspace.name)
+    )
+  )
+    return { kind: "invalid", why: `a data URI naming another workspace's datastore: ${uri}` };
+  try {
+    const r = await deps
+      .resources(workspace.subscriptionId)
+      .resources.getById(`${workspace.id}/datastores/${ds}`, ML_API_VERSION);
+    return datastoreStorage(r.properties ?? {});
+  } catch (e) {
+    // No such datastore: the version reaches no data through it (a later datastore of that
+    // name is a datastore write, checked on its own event).
+    if (errorFacts(e).status === 404) return { kind: "outside", why: `datastore ${ds} does not exist` };
+    throw e;
+  }
+}
+
+/**
+ * Why a data version's data is production data (from its URI's storage), or undefined. A URI
+ * whose storage cannot be resolved is refused too: unknown is not safe for a dev environment.
+ */
+export async function productionDataReason(
+  deps: AssetDataDeps,
+  dataUri: string | undefined,
+  workspace: { id: string; subscriptionId: string; resourceGroup: string; name: string },
+): Promise<string | undefined> {
+  if (!dataUri) return undefined;
+  const ref = await refOf(deps, dataUri, workspace);
+  if (ref.kind === "outside") return undefined;
+  if (ref.kind === "invalid") return `its data cannot be placed (${ref.why})`;
+  const account = await findStorageAccount(deps.policy, deps.resources, ref.accountName);
+  if (!account)
+    return `its data is in storage account ${ref.accountName}, outside the governed subscriptions`;
+  const why = productionReason(deps.policy, await deps.estate(), account);
+  return why ? `its data is in production storage account ${account.name} (${why})` : undefined;
+}
