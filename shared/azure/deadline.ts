@@ -46,6 +46,11 @@ export function timeLeftMs(): number | undefined {
   return d ? d.at - Date.now() : undefined;
 }
 
+/** The current deadline (epoch ms and the budget it came from), or undefined outside withDeadline. */
+export function currentDeadline(): { at: number; budgetMs: number } | undefined {
+  return current.getStore();
+}
+
 export const deadlinePolicy: PipelinePolicy = {
   name: "stewardDeadline",
   async sendRequest(request, next) {
