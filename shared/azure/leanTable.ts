@@ -10,7 +10,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { AccessTokens } from "./accessTokens.js";
-import { AzureRestError, restCall } from "./restCall.js";
+import { restCall, type AzureRestError } from "./restCall.js";
 import type { RetryOptions } from "./retryRules.js";
 
 export const STORAGE_SCOPE = "https://storage.azure.com/.default";
