@@ -33,9 +33,18 @@ export function httpSend(req: HttpRequest): Promise<HttpResponse> {
   const headers: Record<string, string | number> = { ...req.headers };
   if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
   return new Promise((resolve, reject) => {
+    // Options rather than the URL: Node would convert the URL into these on every call.
     const request = (secure ? https : http).request(
-      req.url,
-      { method: req.method, headers, agent: agents[secure ? "https:" : "http:"], signal: req.signal },
+      {
+        protocol: req.url.protocol,
+        hostname: req.url.hostname.replace(/^\[(.*)\]$/, "$1"), // IPv6 literals come bracketed
+        port: req.url.port,
+        path: req.url.pathname + req.url.search,
+        method: req.method,
+        headers,
+        agent: agents[secure ? "https:" : "http:"],
+        signal: req.signal,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -108,7 +108,7 @@ export async function restCall(call: RestCall): Promise<RestResult> {
         url: call.url,
         headers,
         body: call.body,
-        signal: left === undefined ? undefined : AbortSignal.timeout(left),
+        signal: deadline?.signal,
       });
     } catch (e) {
       failure = e;
