@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { contosoSeed } from "../emulator/seeds/contoso.js";
 import { getPolicy } from "../shared/policy/index.js";
-import { runMain, startBenchStack } from "./lib.js";
+import { runMain, setEmulatorThrottling, startBenchStack } from "./lib.js";
 
 const GROUP = "rg-httpbench";
 
@@ -65,12 +65,9 @@ async function child(calls: number, concurrency: number): Promise<void> {
   const sub = getPolicy().projectSubscriptionId;
   const group = GROUP;
   const endpoint = process.env.STEWARD_ARM_ENDPOINT!;
-  // ARM throttling would only stretch the wall time (the child trusts the emulator's CA; the parent does not).
-  await fetch(`${endpoint}/_emulator/faults`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ throttling: { enabled: false } }),
-  });
+  // ARM throttling would only stretch the wall time.
+  await setEmulatorThrottling(false);
+
   const url = new URL(`${endpoint}/subscriptions/${sub}/resourcegroups/${group}?api-version=2025-04-01`);
   const tokens = new AccessTokens(azure().credential);
   const headers = async () => ({

@@ -32,7 +32,7 @@ import { contosoSeed, PEOPLE, PIPELINE_IDENTITY, STEWARD_APP } from "../emulator
 import type { EmulatorSeed, Principal } from "../emulator/types.js";
 import { emptyCounts, processCounts, type CallCounts } from "../shared/azure/callCounter.js";
 import { getPolicy } from "../shared/policy/index.js";
-import { runMain, startBenchStack } from "./lib.js";
+import { runMain, setEmulatorThrottling, startBenchStack } from "./lib.js";
 
 const GROUPS = 20;
 
@@ -278,7 +278,7 @@ async function child(resources: number, concurrency: number): Promise<void> {
   const { sub, groups, accounts, coldAccounts, firstAccount } = layout(resources);
   const tables = countTableCalls();
   const profileDir = process.env.BENCH_PROFILE_DIR || undefined;
-  if (process.env.BENCH_NO_THROTTLING) await emulatorThrottling(false);
+  if (process.env.BENCH_NO_THROTTLING) await setEmulatorThrottling(false);
   const tenantId = process.env.STEWARD_TENANT_ID!;
   const users = [PEOPLE.alice, PEOPLE.bob, PEOPLE.carol].map((p) => principal(p, "user"));
   const identity = principal(PIPELINE_IDENTITY, "managedIdentity");
@@ -520,7 +520,7 @@ async function roundTripsAlone(ids: string[], concurrency: number): Promise<Phas
   };
   // ARM's write bucket (10/s, emulated) would make 2,000 PATCHes take minutes; CPU per call does
   // not depend on it, so it is off for these calls only.
-  await emulatorThrottling(false);
+  await setEmulatorThrottling(false);
   // ...and the client side's pacers, which have learnt the 10/s and would pace these writes.
   resetPacers();
   const out: PhaseResult[] = [];
@@ -537,18 +537,9 @@ async function roundTripsAlone(ids: string[], concurrency: number): Promise<Phas
         ),
       );
     }
-  if (!process.env.BENCH_NO_THROTTLING) await emulatorThrottling(true);
+  if (!process.env.BENCH_NO_THROTTLING) await setEmulatorThrottling(true);
   // The second round of each call is the steady state.
   return out.filter((r, i, all) => all.findLastIndex((x) => x.phase === r.phase) === i);
-}
-
-async function emulatorThrottling(enabled: boolean): Promise<void> {
-  const res = await fetch(`${process.env.STEWARD_ARM_ENDPOINT}/_emulator/faults`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ throttling: { enabled } }),
-  });
-  if (!res.ok) throw new Error(`emulator faults: ${res.status} ${await res.text()}`);
 }
 
 const args = process.argv.slice(2);
