@@ -3,7 +3,10 @@
  * kept-alive connection, through Node's https.request (shared/azure/httpSend.ts), the global
  * fetch (undici), and the SDK's pipeline (ResourceManagementClient), against the emulator.
  *
- *   npx tsx bench/httpClients.ts [--calls 2000] [--concurrency 16]
+ *   npx tsx bench/httpClients.ts [--calls 2000] [--concurrency 16] [--gap-ms 0]
+ *
+ * `--gap-ms` makes each caller idle after each call, as an instance does between events that
+ * arrive a few a second: CPU per call is then that of a process woken up for it.
  *
  * Same layout as the other benchmarks: the parent starts the emulator, a child (which trusts its
  * CA from start-up) makes the calls and measures its own CPU. Prints figures; never passes or
@@ -24,7 +27,11 @@ interface Row {
 
 async function parent(): Promise<void> {
   const { values } = parseArgs({
-    options: { calls: { type: "string", default: "2000" }, concurrency: { type: "string", default: "16" } },
+    options: {
+      calls: { type: "string", default: "2000" },
+      concurrency: { type: "string", default: "16" },
+      "gap-ms": { type: "string", default: "0" },
+    },
   });
   const policy = getPolicy();
   const base = contosoSeed(policy);
@@ -41,14 +48,19 @@ async function parent(): Promise<void> {
     ],
   });
   try {
-    const child = stack.forkChild(import.meta.url, ["--child", values.calls!, values.concurrency!]);
+    const child = stack.forkChild(import.meta.url, [
+      "--child",
+      values.calls!,
+      values.concurrency!,
+      values["gap-ms"]!,
+    ]);
     const rows = await new Promise<Row[]>((resolve, reject) => {
       child.on("message", (m) => resolve(m as Row[]));
       child.on("exit", (code) => (code === 0 ? undefined : reject(new Error(`child exited with ${code}`))));
     });
     console.log(
       `\nCPU per ARM GET (a resource group) over HTTPS, kept-alive connections, ${values.calls} calls, ` +
-        `${values.concurrency} at a time, Node ${process.version}, best of 3 rounds:\n`,
+        `${values.concurrency} at a time, ${values["gap-ms"]} ms idle after each, Node ${process.version}, best of 3 rounds:\n`,
     );
     console.table(rows);
   } finally {
@@ -56,7 +68,8 @@ async function parent(): Promise<void> {
   }
 }
 
-async function child(calls: number, concurrency: number): Promise<void> {
+/** `gapMs`: each caller idles that long after each call, as an instance does between sparse events. */
+async function child(calls: number, concurrency: number, gapMs: number): Promise<void> {
   const { azure } = await import("../shared/azure/clients.js");
   const { AccessTokens } = await import("../shared/azure/accessTokens.js");
   const { ARM_SCOPE } = await import("../shared/azure/leanArm.js");
@@ -99,7 +112,10 @@ async function child(calls: number, concurrency: number): Promise<void> {
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
-          while (next++ < calls) await call();
+          while (next++ < calls) {
+            await call();
+            if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+          }
         }),
       );
       const used = process.cpuUsage(cpu);
@@ -118,5 +134,7 @@ async function child(calls: number, concurrency: number): Promise<void> {
 
 const args = process.argv.slice(2);
 runMain(
-  args[0] === "--child" ? child(Number(args[1]), Number(args[2])).then(() => process.exit(0)) : parent(),
+  args[0] === "--child"
+    ? child(Number(args[1]), Number(args[2]), Number(args[3])).then(() => process.exit(0))
+    : parent(),
 );

@@ -36,9 +36,11 @@ import { runMain, setEmulatorThrottling, startBenchStack } from "./lib.js";
 
 const GROUPS = 20;
 
-interface TableCalls {
+/** Seen on Node's diagnostics channels: Table Storage requests, and TCP connections opened (to the emulator, each with a TLS handshake). */
+interface WireCounts {
   tableReads: number;
   tableWrites: number;
+  connections: number;
 }
 
 interface PhaseResult {
@@ -46,7 +48,7 @@ interface PhaseResult {
   events: number;
   /** Per event, from the handler's start to its answer (what Event Grid waits for). */
   latencyMs?: { p50: number; p99: number; max: number };
-  calls: CallCounts & TableCalls;
+  calls: CallCounts & WireCounts;
   cpuMs: number;
   /** Of cpuMs, the kernel's share: socket writes on loopback include the receiving side's TCP work. */
   systemMs: number;
@@ -156,7 +158,7 @@ function print(results: PhaseResult[], resources: number, concurrency: number, h
   const total: PhaseResult = {
     phase: "all events (mix, warm)",
     events: 0,
-    calls: { ...emptyCounts(), tableReads: 0, tableWrites: 0 },
+    calls: { ...emptyCounts(), tableReads: 0, tableWrites: 0, connections: 0 },
     cpuMs: 0,
     systemMs: 0,
     wallMs: 0,
@@ -176,6 +178,7 @@ function print(results: PhaseResult[], resources: number, concurrency: number, h
     "Graph calls/event": ((r.calls.graphReads + r.calls.graphWrites) / r.events).toFixed(4),
     "Table reads/event": (r.calls.tableReads / r.events).toFixed(3),
     "Table writes/event": (r.calls.tableWrites / r.events).toFixed(3),
+    "new connections": r.calls.connections,
     "CPU ms/event": (r.cpuMs / r.events).toFixed(3),
     "of which kernel": (r.systemMs / r.events).toFixed(3),
     "latency p99 ms": r.latencyMs ? r.latencyMs.p99.toFixed(1) : "",
@@ -246,8 +249,9 @@ const ARM_LEGACY_WRITES_PER_HOUR = 1200;
  * Table Storage calls, seen on Node's HTTP client channel (the data-tables SDK has no counter of
  * ours): requests to Azurite's table endpoint, reads by method.
  */
-function countTableCalls(): TableCalls {
-  const counts: TableCalls = { tableReads: 0, tableWrites: 0 };
+function countWire(): WireCounts {
+  const counts: WireCounts = { tableReads: 0, tableWrites: 0, connections: 0 };
+  diagnostics.subscribe("net.client.socket", () => counts.connections++);
   const endpoint = /TableEndpoint=([^;]+)/.exec(process.env.AzureWebJobsStorage ?? "")?.[1];
   if (!endpoint) throw new Error("AzureWebJobsStorage has no TableEndpoint");
   const host = new URL(endpoint).host;
@@ -276,7 +280,7 @@ async function child(resources: number, concurrency: number): Promise<void> {
   const { resetTaggingState } = await import("../shared/tagging/runtime.js");
   const { clearPrincipalNameCache } = await import("../shared/azure/principalNames.js");
   const { sub, groups, accounts, coldAccounts, firstAccount } = layout(resources);
-  const tables = countTableCalls();
+  const tables = countWire();
   const profileDir = process.env.BENCH_PROFILE_DIR || undefined;
   if (process.env.BENCH_NO_THROTTLING) await setEmulatorThrottling(false);
   const tenantId = process.env.STEWARD_TENANT_ID!;
@@ -334,6 +338,7 @@ async function child(resources: number, concurrency: number): Promise<void> {
       ...emptyCounts(),
       tableReads: tables.tableReads - tablesBefore.tableReads,
       tableWrites: tables.tableWrites - tablesBefore.tableWrites,
+      connections: tables.connections - tablesBefore.connections,
     };
     for (const k of Object.keys(emptyCounts()) as Array<keyof CallCounts>)
       calls[k] = processCounts[k] - before[k];
@@ -512,7 +517,7 @@ async function roundTripsAlone(ids: string[], concurrency: number): Promise<Phas
     return {
       phase,
       events: ids.length,
-      calls: { ...emptyCounts(), tableReads: 0, tableWrites: 0 },
+      calls: { ...emptyCounts(), tableReads: 0, tableWrites: 0, connections: 0 },
       cpuMs: (used.user + used.system) / 1000,
       systemMs: used.system / 1000,
       wallMs: performance.now() - t0,
