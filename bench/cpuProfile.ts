@@ -43,6 +43,8 @@ export async function profiled<T>(
 
 /** First match wins: [category, test on the frame's url and function name]. */
 const CATEGORIES: Array<[string, (url: string, fn: string) => boolean]> = [
+  // Profiler.stop's own collection of the samples, not the phase's work.
+  ["the profiler itself", (u, fn) => u === "" && fn === "dispatch"],
   ["garbage collection", (_, fn) => fn === "(garbage collector)"],
   ["idle", (_, fn) => fn === "(idle)"],
   ["V8/native, unattributed", (_, fn) => fn === "(program)"],
@@ -94,13 +96,14 @@ export function categorise(profile: CpuProfile): Map<string, number> {
   return microseconds;
 }
 
-/** A table of µs per event by category, busiest first, idle left out. */
+/** A table of µs per event by category, busiest first, idle and the profiler's own work left out. */
 export function profileRows(
   profile: CpuProfile,
   events: number,
 ): Array<{ where: string; "µs/event": number; share: string }> {
   const cats = categorise(profile);
   cats.delete("idle");
+  cats.delete("the profiler itself");
   const total = [...cats.values()].reduce((a, b) => a + b, 0);
   return [...cats.entries()]
     .sort((a, b) => b[1] - a[1])
