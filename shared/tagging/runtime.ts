@@ -3,30 +3,31 @@
  * caches are process-wide (that is their point); the clients and ledgers follow `azure()`, which
  * tests and the local runner rebuild between stacks.
  */
+import type { ResourceManagementClient } from "@azure/arm-resources";
 import { azure, type AzureClients } from "../azure/clients.js";
 import { leanClients } from "../azure/leanClients.js";
 import { principalName } from "../azure/principalNames.js";
-import type { ResourceManagementClient } from "@azure/arm-resources";
 import { getSettings, TABLES, type Settings } from "../config/settings.js";
+import { AuditLog } from "../ledger/audit.js";
 import { ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import { getPolicy } from "../policy/index.js";
+import { leanAuditRecorder, type AuditRecorder } from "./auditRecorder.js";
 import { TaggingCaches } from "./caches.js";
 import type { TaggingDeps } from "./handleResourceWrite.js";
-import { applyTagPatch } from "./tagWriter.js";
-import { AuditLog } from "../ledger/audit.js";
-import { leanAuditRecorder, type AuditRecorder } from "./auditRecorder.js";
 import { leanTagArm, type TagArm } from "./tagArm.js";
+import { applyTagPatch } from "./tagWriter.js";
 
 let caches = new TaggingCaches();
+
 interface EventPathClients {
   arm: TagArm | ((subscriptionId: string) => ResourceManagementClient);
   violations: ViolationLog;
   audit: AuditRecorder;
 }
 
-let ledgers:
-  ({ clients: AzureClients; http: Settings["STEWARD_TAGGING_HTTP"] } & EventPathClients) | undefined;
+/** Built for one client set and one STEWARD_TAGGING_HTTP, rebuilt when either changes. */
+let wired: ({ clients: AzureClients; http: Settings["STEWARD_TAGGING_HTTP"] } & EventPathClients) | undefined;
 
 /**
  * A new resource's three round trips (GET, tags PATCH, audit insert) go through the lean
@@ -48,14 +49,14 @@ function eventPathClients(clients: AzureClients, http: Settings["STEWARD_TAGGING
 export function taggingDeps(log: Logger): TaggingDeps {
   const clients = azure();
   const settings = getSettings();
-  if (ledgers?.clients !== clients || ledgers.http !== settings.STEWARD_TAGGING_HTTP) {
-    ledgers = {
+  if (wired?.clients !== clients || wired.http !== settings.STEWARD_TAGGING_HTTP) {
+    wired = {
       clients,
       http: settings.STEWARD_TAGGING_HTTP,
       ...eventPathClients(clients, settings.STEWARD_TAGGING_HTTP),
     };
   }
-  const { arm: resources, violations, audit } = ledgers;
+  const { arm: resources, violations, audit } = wired;
   return {
     policy: getPolicy(),
     self: { objectId: settings.STEWARD_IDENTITY_OBJECT_ID, clientId: settings.STEWARD_IDENTITY_CLIENT_ID },
@@ -71,5 +72,5 @@ export function taggingDeps(log: Logger): TaggingDeps {
 /** Forget everything this process remembered (tests and benchmarks switch emulators). */
 export function resetTaggingState(next = new TaggingCaches()): void {
   caches = next;
-  ledgers = undefined;
+  wired = undefined;
 }

@@ -24,6 +24,9 @@ import { leanAuditRecorder } from "../../shared/tagging/auditRecorder.js";
 import { leanTagArm, sdkTagArm } from "../../shared/tagging/tagArm.js";
 import { readTagTarget } from "../../shared/tagging/tagReader.js";
 import { applyTagPatch } from "../../shared/tagging/tagWriter.js";
+import { resetSettings } from "../../shared/config/settings.js";
+import { silentLogger } from "../../shared/log.js";
+import { taggingDeps } from "../../shared/tagging/runtime.js";
 import { startTestStack, type TestStack } from "../helpers/stack.js";
 
 const STORAGE_API = "2023-05-01";
@@ -247,6 +250,36 @@ describe("the lean ARM client", () => {
     const slow = await withDeadline(300, () => readTagTarget(lean, id)).catch((e: unknown) => e);
     expect(slow).toBeInstanceOf(DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+});
+
+describe("the event path's wiring", () => {
+  it("writes tags and the audit row through the lean clients, or through the SDKs with STEWARD_TAGGING_HTTP=sdk", async () => {
+    const id = await newAccount();
+    const agents = async () => {
+      const deps = taggingDeps(silentLogger);
+      const wire = await onTheWire(() =>
+        deps.writeTags({
+          resourceId: id,
+          patch: { via: String(++seq) },
+          before: {},
+          actor: "test",
+          reason: "wiring",
+        }),
+      );
+      return wire
+        .filter((r) => !r.url.includes("/oauth2/") && !r.url.includes("/Tables"))
+        .map((r) => String(r.headers["user-agent"]).split("/")[0]);
+    };
+    expect(await agents()).toEqual(["aml-steward (lean; Node", "aml-steward (lean; Node"]);
+    process.env.STEWARD_TAGGING_HTTP = "sdk";
+    resetSettings();
+    try {
+      expect(await agents()).toEqual(["azsdk-js-arm-resources", "azsdk-js-data-tables"]);
+    } finally {
+      delete process.env.STEWARD_TAGGING_HTTP;
+      resetSettings();
+    }
   });
 });
 
