@@ -6,6 +6,9 @@
  * concurrent tag, and the event's budget.
  */
 import diagnostics from "node:diagnostics_channel";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import type { ClientRequest } from "node:http";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -250,6 +253,56 @@ describe("the lean ARM client", () => {
     const slow = await withDeadline(300, () => readTagTarget(lean, id)).catch((e: unknown) => e);
     expect(slow).toBeInstanceOf(DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+});
+
+describe("a Tags API PATCH answered 202", () => {
+  it("is followed through Location until done, and the tags read back, as the SDK's poller does", async () => {
+    // ARM may answer the Tags API's PATCH with 202 (the emulator never does): a stand-in server
+    // with the test certificate plays that ARM.
+    const seen: string[] = [];
+    let polls = 0;
+    const server = createHttpsServer(
+      {
+        cert: readFileSync(process.env.STEWARD_TEST_CERT_PATH!),
+        key: readFileSync(process.env.STEWARD_TEST_KEY_PATH!),
+      },
+      (req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+        const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        if (req.method === "PATCH") {
+          res.writeHead(202, { location: `${origin}/operations/1`, "retry-after": "0" }).end();
+        } else if (req.url === "/operations/1") {
+          res.writeHead(++polls < 2 ? 202 : 200, { "retry-after": "0" }).end();
+        } else {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ properties: { tags: { a: "1", merged: "yes" } } }));
+        }
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const credential: TokenCredential = {
+        getToken: async () => ({ token: "t", expiresOnTimestamp: Date.now() + 3_600_000 }),
+      };
+      const arm = new LeanArmClient(
+        `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        new AccessTokens(credential),
+      );
+      const tags = await leanTagArm(arm).mergeTags(`/subscriptions/${SUB}/resourceGroups/rg-x`, {
+        merged: "yes",
+      });
+      expect(tags).toEqual({ a: "1", merged: "yes" });
+      const tagsPath = `/subscriptions/${SUB}/resourceGroups/rg-x/providers/Microsoft.Resources/tags/default?api-version=2025-04-01`;
+      expect(seen).toEqual([
+        `PATCH ${tagsPath} Bearer t`,
+        "GET /operations/1 Bearer t",
+        "GET /operations/1 Bearer t",
+        `GET ${tagsPath} Bearer t`,
+      ]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
