@@ -71,3 +71,17 @@ export function runMain(main: Promise<unknown>): void {
     process.exit(1);
   });
 }
+
+/**
+ * In a benchmark's child (which trusts the emulator's CA from start-up; the parent does not):
+ * turns the emulator's ARM throttling on or off. Off where Azure's 10 writes/s would only
+ * stretch the wall time of calls whose CPU is measured.
+ */
+export async function setEmulatorThrottling(enabled: boolean): Promise<void> {
+  const res = await fetch(`${process.env.STEWARD_ARM_ENDPOINT}/_emulator/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ throttling: { enabled } }),
+  });
+  if (!res.ok) throw new Error(`emulator faults: ${res.status} ${await res.text()}`);
+}

@@ -20,7 +20,14 @@ export class DeadlineExceeded extends Error {
   }
 }
 
-const current = new AsyncLocalStorage<{ at: number; budgetMs: number }>();
+interface Deadline {
+  at: number;
+  budgetMs: number;
+  /** Aborts when the deadline passes; made on first need and shared by the piece of work's calls. */
+  signal?: AbortSignal;
+}
+
+const current = new AsyncLocalStorage<Deadline>();
 
 /**
  * Runs `fn` with a deadline `budgetMs` from now. Settles by the deadline even if something
@@ -28,7 +35,7 @@ const current = new AsyncLocalStorage<{ at: number; budgetMs: number }>();
  * later, harmlessly, since what it writes is convergent.
  */
 export async function withDeadline<T>(budgetMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = { at: Date.now() + budgetMs, budgetMs };
+  const deadline: Deadline = { at: Date.now() + budgetMs, budgetMs };
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DeadlineExceeded(budgetMs)), budgetMs);
@@ -44,6 +51,16 @@ export async function withDeadline<T>(budgetMs: number, fn: () => Promise<T>): P
 export function timeLeftMs(): number | undefined {
   const d = current.getStore();
   return d ? d.at - Date.now() : undefined;
+}
+
+/**
+ * The current deadline (epoch ms, the budget it came from, and a signal that aborts at it), or
+ * undefined outside withDeadline. One timer per piece of work, not one per request.
+ */
+export function currentDeadline(): Required<Deadline> | undefined {
+  const d = current.getStore();
+  if (d) d.signal ??= AbortSignal.timeout(Math.max(0, d.at - Date.now()));
+  return d as Required<Deadline> | undefined;
 }
 
 export const deadlinePolicy: PipelinePolicy = {

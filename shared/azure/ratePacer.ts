@@ -166,7 +166,8 @@ export function resetPacers(): void {
   pacers.clear();
 }
 
-function operationTypeOf(method: string): OperationType {
+/** Which of ARM's buckets a request of this method draws on. */
+export function operationTypeOf(method: string): OperationType {
   const m = method.toUpperCase();
   if (m === "GET" || m === "HEAD") return "reads";
   return m === "DELETE" ? "deletes" : "writes";

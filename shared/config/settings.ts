@@ -66,6 +66,12 @@ const settingsSchema = z.object({
   AzureWebJobsStorage__accountName: z.string().optional(),
   /** NCRONTAB (six fields, with seconds) of the nightly reconciliation. */
   STEWARD_RECONCILE_SCHEDULE: z.string().default("0 0 2 * * *"),
+  /**
+   * How the tagging event path talks to ARM and writes its audit row: `lean` (its own small
+   * HTTPS clients, shared/azure/leanArm.ts and leanTable.ts; cheaper per event) or `sdk` (the
+   * Azure SDK clients, as promotion and reconciliation use). A way back without a redeploy.
+   */
+  STEWARD_TAGGING_HTTP: z.enum(["lean", "sdk"]).default("lean"),
   /** debug | info | warn | error */
   STEWARD_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

@@ -29,25 +29,9 @@ export class AuditLog {
   constructor(private readonly table: TableClient) {}
 
   async record(entry: Omit<AuditEntry, "at"> & { at?: string }): Promise<AuditEntry> {
-    const full: AuditEntry = { ...entry, at: entry.at ?? new Date().toISOString() };
+    const full = completeEntry(entry);
     await ensureTable(this.table);
-    const rowKey = timeRowKey(new Date(full.at));
-    const row = {
-      rowKey,
-      at: full.at,
-      actor: full.actor,
-      action: full.action,
-      target: full.target,
-      subscriptionId: full.subscriptionId,
-      project: full.project,
-      before: json(full.before),
-      after: json(full.after),
-      reason: full.reason,
-      correlationId: full.correlationId,
-      // Matched by "by project" regardless of casing, as the partition key used to be.
-      projectKey: full.project === undefined ? undefined : tableKey(full.project),
-    };
-    await this.table.createEntity({ ...row, partitionKey: `r|${tableKey(full.target)}` });
+    await this.table.createEntity(auditRow(full));
     return full;
   }
 
@@ -90,6 +74,35 @@ export class AuditLog {
     }
     return out;
   }
+}
+
+export function completeEntry(entry: Omit<AuditEntry, "at"> & { at?: string }): AuditEntry {
+  return { ...entry, at: entry.at ?? new Date().toISOString() };
+}
+
+/**
+ * The one row an entry is stored as (also written by the event path's lean Table client,
+ * shared/tagging/auditRecorder.ts): in its target's partition, row keys sorting by time.
+ */
+export function auditRow(
+  full: AuditEntry,
+): { partitionKey: string; rowKey: string } & Record<string, string | undefined> {
+  return {
+    partitionKey: `r|${tableKey(full.target)}`,
+    rowKey: timeRowKey(new Date(full.at)),
+    at: full.at,
+    actor: full.actor,
+    action: full.action,
+    target: full.target,
+    subscriptionId: full.subscriptionId,
+    project: full.project,
+    before: json(full.before),
+    after: json(full.after),
+    reason: full.reason,
+    correlationId: full.correlationId,
+    // Matched by "by project" regardless of casing, as the partition key used to be.
+    projectKey: full.project === undefined ? undefined : tableKey(full.project),
+  };
 }
 
 function quote(value: string): string {

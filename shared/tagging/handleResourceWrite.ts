@@ -28,6 +28,7 @@ import {
   type TagDecision,
 } from "./decideTags.js";
 import { loopGuard, type GuardReason, type OwnIdentity } from "./loopGuard.js";
+import type { TagArm } from "./tagArm.js";
 import { readTagTarget, type ArmCreator, type TagTarget } from "./tagReader.js";
 import type { TagPatchRequest, TagPatchResult } from "./tagWriter.js";
 
@@ -36,7 +37,8 @@ export const ACTOR = "onResourceWrite";
 export interface TaggingDeps {
   policy: EstatePolicy;
   self: OwnIdentity;
-  resources(subscriptionId: string): ResourceManagementClient;
+  /** ARM: the lean client in production (runtime.ts); SDK clients by subscription in tests. */
+  resources: TagArm | ((subscriptionId: string) => ResourceManagementClient);
   principalName(ref: PrincipalRef): Promise<string | undefined>;
   violations: Pick<ViolationLog, "syncFor" | "openResourceKeys">;
   writeTags(req: TagPatchRequest): Promise<TagPatchResult>;
@@ -173,7 +175,9 @@ async function converge(
     const after = written.status === "written" ? written.after : decision.after;
     caches.observed.set(key, { tags: after, location: target.location, at: writeAt, violationsKey });
     if (isGroup) caches.groups.set(key, { tags: after, location: target.location });
-    deps.log.info("tagged resource", {
+    // At debug: the function's one info line per tagged resource ("resource write handled")
+    // carries the patch too, and a second line cost a JSON serialisation per new resource.
+    deps.log.debug("tagged resource", {
       resourceId: event.resourceId,
       patch: decision.patch,
       eventId: event.id,

@@ -14,11 +14,7 @@
 import type { ResourceManagementClient } from "@azure/arm-resources";
 import { isNotFound } from "../azure/errors.js";
 import { parseResourceId } from "../azure/resourceId.js";
-
-/** The raw response the SDKs hand to an `onResponse` callback (their core-client's type). */
-type RawResponse = Parameters<
-  NonNullable<NonNullable<Parameters<ResourceManagementClient["resourceGroups"]["get"]>[1]>["onResponse"]>
->[0];
+import { sdkTagArm, type ArmResourceBody, type TagArm } from "./tagArm.js";
 
 /** Lower-cased type -> a GA api-version of its resource provider. */
 export const PINNED_API_VERSIONS: Record<string, string> = {
@@ -60,33 +56,28 @@ function creatorOf(body: unknown): ArmCreator | undefined {
   return { createdBy: sd.createdBy.trim(), createdByType: sd.createdByType.trim() };
 }
 
-/** The resource's tags (and location when cheap), or undefined when it does not exist (404). */
+/**
+ * The resource's tags (and location when cheap), or undefined when it does not exist (404).
+ * `arm` is the event path's lean client, or (reconciliation) the SDK clients by subscription.
+ */
 export async function readTagTarget(
-  resources: (subscriptionId: string) => ResourceManagementClient,
+  arm: TagArm | ((subscriptionId: string) => ResourceManagementClient),
   resourceId: string,
 ): Promise<TagTarget | undefined> {
   const parts = parseResourceId(resourceId);
   if (!parts) throw new Error(`not a resource id: ${resourceId}`);
-  const client = resources(parts.subscriptionId);
-  let body: unknown;
-  const onResponse = (raw: RawResponse) => {
-    body = raw.parsedBody;
-  };
-  const withCreator = (t: TagTarget): TagTarget => {
+  const calls = typeof arm === "function" ? sdkTagArm(arm) : arm;
+  const withCreator = (body: ArmResourceBody): TagTarget => {
+    const target: TagTarget = { tags: body.tags ?? {}, location: body.location };
     const creator = creatorOf(body);
-    return creator ? { ...t, creator } : t;
+    return creator ? { ...target, creator } : target;
   };
   try {
-    if (parts.type === "Microsoft.Resources/resourceGroups") {
-      const rg = await client.resourceGroups.get(parts.name, { onResponse });
-      return withCreator({ tags: rg.tags ?? {}, location: rg.location });
-    }
+    if (parts.type === "Microsoft.Resources/resourceGroups")
+      return withCreator(await calls.getResourceGroup(parts.subscriptionId, parts.name));
     const apiVersion = PINNED_API_VERSIONS[parts.type.toLowerCase()];
-    if (apiVersion) {
-      const r = await client.resources.getById(resourceId, apiVersion, { onResponse });
-      return withCreator({ tags: r.tags ?? {}, location: r.location });
-    }
-    const t = await client.tagsOperations.getAtScope(resourceId);
+    if (apiVersion) return withCreator(await calls.getById(resourceId, apiVersion));
+    const t = await calls.getTags(resourceId);
     return { tags: t.properties?.tags ?? {} };
   } catch (e) {
     if (isNotFound(e)) return undefined;

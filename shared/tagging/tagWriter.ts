@@ -11,6 +11,8 @@ import { parseResourceId } from "../azure/resourceId.js";
 import { TABLES } from "../config/settings.js";
 import { AuditLog } from "../ledger/audit.js";
 import type { Logger } from "../log.js";
+import type { AuditRecorder } from "./auditRecorder.js";
+import { sdkTagArm, type TagArm } from "./tagArm.js";
 
 export interface TagPatchRequest {
   /** Resource (or resource group) id; the Tags API takes it as the scope. */
@@ -35,8 +37,9 @@ export type TagPatchResult =
   | { status: "gone" };
 
 export interface TagWriterDeps {
-  resources(subscriptionId: string): ResourceManagementClient;
-  audit: AuditLog;
+  /** The event path's lean client, or (reconciliation) the SDK clients by subscription. */
+  resources: TagArm | ((subscriptionId: string) => ResourceManagementClient);
+  audit: AuditRecorder;
   log?: Logger;
 }
 
@@ -66,15 +69,10 @@ export async function applyTagPatch(
   const parts = parseResourceId(req.resourceId);
   if (!parts) throw new Error(`not a resource id: ${req.resourceId}`);
 
+  const arm = typeof deps.resources === "function" ? sdkTagArm(deps.resources) : deps.resources;
   let after: Record<string, string>;
   try {
-    const res = await deps
-      .resources(parts.subscriptionId)
-      .tagsOperations.beginUpdateAtScopeAndWait(req.resourceId, {
-        operation: "Merge",
-        properties: { tags: req.patch },
-      });
-    after = res.properties?.tags ?? { ...req.before, ...req.patch };
+    after = (await arm.mergeTags(req.resourceId, req.patch)) ?? { ...req.before, ...req.patch };
   } catch (e) {
     if (isNotFound(e)) {
       deps.log?.info("resource is gone; nothing to tag", { resourceId: req.resourceId });
