@@ -13,7 +13,7 @@
  * fails on time.
  */
 import { parseArgs } from "node:util";
-import { contosoSeed } from "../emulator/seeds/contoso.js";
+import { contosoSeed } from "../local/seeds/contoso.js";
 import { getPolicy } from "../shared/policy/index.js";
 import { runMain, setEmulatorThrottling, startBenchStack } from "./lib.js";
 

@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { buildResourceEvent } from "@aml-steward/azure-emulator";
 import { contosoSeed, PEOPLE } from "../local/seeds/contoso.js";
-import type { EmulatorSeed, Principal } from "../emulator/types.js";
+import type { EmulatorSeed, Principal } from "@aml-steward/azure-emulator";
 import type { PromotionRecord } from "../shared/promotion/record.js";
 import { getPolicy } from "../shared/policy/index.js";
 import type { EstatePolicy } from "../shared/policy/schema.js";

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { ClientRequest } from "node:http";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PEOPLE } from "../../emulator/seeds/contoso.js";
+import { PEOPLE } from "../../local/seeds/contoso.js";
 import { AccessTokens } from "../../shared/azure/accessTokens.js";
 import { countCalls } from "../../shared/azure/callCounter.js";
 import { azure } from "../../shared/azure/clients.js";
