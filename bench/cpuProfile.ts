@@ -4,7 +4,7 @@
  * went by what the code is: the SDK pipelines, TLS, sockets, JSON, logging, our own code...
  * The .cpuprofile file opens in Chrome DevTools or VS Code for the detail.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import path from "node:path";
 
@@ -34,6 +34,7 @@ export async function profiled<T>(
   try {
     const result = await fn();
     const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: CpuProfile };
+    mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
     return { result, profile };
   } finally {
