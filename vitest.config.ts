@@ -1,3 +1,4 @@
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -17,5 +18,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // The integration files mostly wait (long-running operations, throttling, delivery), so one
+    // file per core keeps the cores busy; vitest's default (cores - 1) ran them one at a time
+    // on a 2-core machine.
+    maxWorkers: Math.max(2, os.availableParallelism()),
   },
 });
