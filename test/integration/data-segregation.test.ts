@@ -143,6 +143,10 @@ describe("datastores and connections of a dev workspace", () => {
       ),
     );
     expect(rows[0]!.resolvedAt).toBeUndefined();
+    // violations.mode: audit (Contoso's): recorded only, the workspace is not tagged
+    // (data-segregation-tag.test.ts has mode tag).
+    const ws = await alice().resources.getById(devWs, "2022-10-01");
+    expect(Object.keys(ws.tags ?? {}).map((k) => k.toLowerCase())).not.toContain("policyviolation");
 
     // Pointed at dev's own storage: the same row is resolved, kept as history.
     await putChild(id, blob(devAccount));
