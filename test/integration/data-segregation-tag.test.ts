@@ -4,21 +4,16 @@
  * (someone else's, and an attempt to take the tag off), and goes when the datastore is fixed.
  * Real promotion, real handler, events delivered by the emulator's Event Grid as deployed.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
-import { resetAccessState } from "../../shared/access/runtime.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";
 import { runReconcile } from "../../shared/reconcile/index.js";
-import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
-import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
-import { startWebhook, subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
+import { environmentNames } from "../../shared/policy/index.js";
+import { promotedWorldWithEvents, useEditedPolicy, type PromotionWorld } from "../helpers/promotion.js";
+import { subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
 
 const ML = "Microsoft.MachineLearningServices/workspaces";
 const TAG = "policyViolation";
@@ -31,27 +26,12 @@ let prodAccount: string;
 let devAccount: string;
 
 beforeAll(async () => {
-  const policy = parse(readFileSync(DEFAULT_POLICY_PATH, "utf8")) as Record<string, Record<string, unknown>>;
-  policy.violations = { mode: "tag", tagName: TAG };
-  const dir = mkdtempSync(join(tmpdir(), "steward-segregation-tag-"));
-  const file = join(dir, "policy.json");
-  writeFileSync(file, JSON.stringify(policy));
-  process.env.STEWARD_POLICY_PATH = file;
-  w = await startPromotionWorld();
-  await w.startHost();
-  const { requestId } = await w.promote(w.request());
-  const record = await w.waitForRecord(requestId, (r) =>
-    ["succeeded", "failed", "rejected"].includes(r.status),
-  );
-  expect(record.status).toBe("succeeded");
-  SUB = w.stack.policy.projectSubscriptionId;
+  useEditedPolicy((policy) => (policy.violations = { mode: "tag", tagName: TAG }));
+  ({ w, hook, sub: SUB } = await promotedWorldWithEvents("data-segregation-tag"));
   const dev = environmentNames(w.stack.policy, "fraud-detection", "dev");
   devWs = `/subscriptions/${SUB}/resourceGroups/${dev.resourceGroup}/providers/${ML}/${dev.workspace}`;
   prodAccount = environmentNames(w.stack.policy, "fraud-detection", "prod").storageAccount;
   devAccount = dev.storageAccount;
-  hook = await startWebhook();
-  resetAccessState();
-  await subscribeToWrites(w.stack, "data-segregation-tag", hook.url, SUB);
 }, 180_000);
 
 afterAll(async () => {

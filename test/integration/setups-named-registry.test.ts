@@ -5,18 +5,14 @@
  * fine-tuning regions it lacks are added, read back through ARM, and a replica the plan does not
  * name is kept; a request can never name a registry.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE } from "../../local/seeds/contoso.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { AuditLog } from "../../shared/ledger/audit.js";
 import { ML_REGISTRY_API_VERSION, replicaDetail } from "../../shared/promotion/registryPlan.js";
-import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
+import { startPromotionWorld, useEditedPolicy, type PromotionWorld } from "../helpers/promotion.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/policies/regional-fine-tuning.yaml", import.meta.url));
 const ENVS = ["dev", "prod"];
@@ -26,19 +22,13 @@ let SUB: string;
 let registryId: string;
 
 beforeAll(async () => {
-  const policy = parse(readFileSync(EXAMPLE, "utf8")) as Record<string, unknown> & {
-    projectSubscriptionId: string;
-    regionPlans: { plans: Record<string, Record<string, unknown>> };
-  };
-  SUB = policy.projectSubscriptionId;
-  registryId = `/subscriptions/${SUB}/resourceGroups/rg-ml-platform/providers/Microsoft.MachineLearningServices/registries/mlr-platform`;
-  // No per-project registries: the fine-tuning stage uses the platform team's.
-  policy.mlRegistry = "none";
-  policy.regionPlans.plans["eu-base-us-tune"]!.fineTuningRegistry = registryId;
-  const dir = mkdtempSync(path.join(tmpdir(), "steward-named-registry-"));
-  const file = path.join(dir, "policy.json");
-  writeFileSync(file, JSON.stringify(policy));
-  process.env.STEWARD_POLICY_PATH = file;
+  useEditedPolicy((policy) => {
+    SUB = policy.projectSubscriptionId as string;
+    registryId = `/subscriptions/${SUB}/resourceGroups/rg-ml-platform/providers/Microsoft.MachineLearningServices/registries/mlr-platform`;
+    // No per-project registries: the fine-tuning stage uses the platform team's.
+    policy.mlRegistry = "none";
+    policy.regionPlans.plans["eu-base-us-tune"].fineTuningRegistry = registryId;
+  }, EXAMPLE);
   w = await startPromotionWorld();
   await w.startHost();
 }, 120_000);
