@@ -12,7 +12,8 @@ import { loggerFor, type Logger } from "../shared/log.js";
 import { isAccessEvent } from "../shared/access/operations.js";
 import { isDataAccessEvent } from "../shared/segregation/operations.js";
 import { loadHeavySdks } from "../shared/azure/clients.js";
-import { handleResourceWrite } from "../shared/tagging/handleResourceWrite.js";
+import { handleResourceWrite, retagParent } from "../shared/tagging/handleResourceWrite.js";
+import { workspaceOfChild } from "../shared/tagging/childViolations.js";
 import { taggingDeps } from "../shared/tagging/runtime.js";
 import type { FunctionDefinition } from "./definition.js";
 
@@ -89,7 +90,15 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
         import("../shared/segregation/runtime.js"),
       ]);
       const { result, calls } = await countCalls(() =>
-        withDeadline(EVENT_BUDGET_MS, () => handleDataAccessEvent(ev, dataAccessDeps(log))),
+        withDeadline(EVENT_BUDGET_MS, async () => {
+          const data = await handleDataAccessEvent(ev, dataAccessDeps(log));
+          // In violations.mode: tag the workspace's violation tag shows what was just recorded
+          // (or resolved) for its datastore; retagParent does nothing in the other modes.
+          const workspace = workspaceOfChild(ev.resourceId);
+          if (!workspace || (data.result !== "checked" && data.result !== "gone")) return data;
+          const tagged = await retagParent(workspace, ev, taggingDeps(log));
+          return { ...data, workspaceTag: tagged.result };
+        }),
       );
       log[result.result === "checked" ? "info" : "debug"]("datastore or connection change handled", {
         ...fields,

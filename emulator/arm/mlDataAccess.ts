@@ -124,3 +124,43 @@ export function dataAccessTypes(): TypeInfo[] {
     },
   ];
 }
+
+/**
+ * The datastores Azure ML creates with a workspace, on the workspace's own storage account:
+ * `workspaceblobstore` (the default, container `azureml-blobstore-{workspaceId}`),
+ * `workspacefilestore` and `workspaceworkingdirectory` (file shares `code-{id}`),
+ * `workspaceartifactstore` (container `azureml`). Azure gives them account-key credentials
+ * (whose secret GET never returns); nothing publishes an ARM event for them, as in Azure, where
+ * the service writes them, not ARM. Undefined without a storage account.
+ */
+export function defaultDatastores(
+  workspace: Record<string, unknown>,
+): Array<{ name: string; properties: Record<string, unknown> }> | undefined {
+  const storage = typeof workspace.storageAccount === "string" ? workspace.storageAccount : "";
+  const accountName = storage.split("/").pop();
+  if (!accountName) return undefined;
+  const id = typeof workspace.workspaceId === "string" ? workspace.workspaceId : "";
+  const credentials = {
+    credentialsType: "AccountKey",
+    secrets: { secretsType: "AccountKey", key: "emulated" },
+  };
+  const common = { accountName, endpoint: "core.windows.net", protocol: "https", credentials, tags: {} };
+  const blob = (containerName: string, isDefault: boolean) => ({
+    ...common,
+    datastoreType: "AzureBlob",
+    containerName,
+    isDefault,
+  });
+  const file = (fileShareName: string) => ({
+    ...common,
+    datastoreType: "AzureFile",
+    fileShareName,
+    isDefault: false,
+  });
+  return [
+    { name: "workspaceblobstore", properties: blob(`azureml-blobstore-${id}`, true) },
+    { name: "workspacefilestore", properties: file(`code-${id}`) },
+    { name: "workspaceartifactstore", properties: blob("azureml", false) },
+    { name: "workspaceworkingdirectory", properties: file(`code-${id}`) },
+  ];
+}

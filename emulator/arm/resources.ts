@@ -20,6 +20,7 @@ import { lower, type ParsedResourceId, parseResourceId, resourceGroupId } from "
 import { cursorFrom, nextLinkFor, page, pageSizeFor } from "./listing.js";
 import { defer } from "./lro.js";
 import { grantBuiltInRole, BUILT_IN } from "./rbac.js";
+import { DATASTORE_TYPE, defaultDatastores } from "./mlDataAccess.js";
 import { requireGroup, requireWritableGroup } from "./resourceGroups.js";
 import { typeInfo, type TypeInfo } from "./resourceTypes.js";
 import { normalizeLocation, provisioningStateOf, type ResourceRecord } from "./state.js";
@@ -229,6 +230,8 @@ function putResource(ctx: ArmContext, req: ArmRequest, parsed: ParsedResourceId)
   if (info.type === "Microsoft.MachineLearningServices/workspaces")
     giveWorkspaceIdentity(ctx, req, rec, existing);
   ctx.state.putResource(rec);
+  if (info.type === "Microsoft.MachineLearningServices/workspaces" && !existing)
+    createDefaultDatastores(ctx, req, rec, g.name, now);
   return finishWrite(
     ctx,
     req,
@@ -320,6 +323,32 @@ function bumpLatestVersion(ctx: ArmContext, parsed: ParsedResourceId, req: ArmRe
   if (Number.isInteger(n)) container.properties.nextVersion = String(n + 1);
   container.changedAt = ctx.now();
   container.systemData = systemDataFor(req.caller, ctx.now(), container.systemData);
+}
+
+/** Azure ML's own datastores of a new workspace (mlDataAccess.ts), stored as its children. */
+function createDefaultDatastores(
+  ctx: ArmContext,
+  req: ArmRequest,
+  workspace: ResourceRecord,
+  groupName: string,
+  now: number,
+): void {
+  for (const d of defaultDatastores(workspace.properties) ?? []) {
+    const parsed = parseResourceId(`${workspace.id}/datastores/${d.name}`)!;
+    const rec = newRecord(
+      ctx,
+      req,
+      parsed,
+      typeInfo(DATASTORE_TYPE),
+      groupName,
+      { properties: d.properties },
+      now,
+    );
+    rec.parentKey = workspace.key;
+    // The type's onCreate marks user datastores non-default; workspaceblobstore is the default.
+    rec.properties.isDefault = d.properties.isDefault;
+    ctx.state.putResource(rec);
+  }
 }
 
 /**

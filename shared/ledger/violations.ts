@@ -300,6 +300,59 @@ export class ViolationLog {
   }
 
   /**
+   * Kinds (of `kinds`) open on the children of a resource (a workspace's datastores and
+   * connections): one range query. A child's id extends its parent's with `/`, so its row keys
+   * start with the parent's key and an encoded '/' (`%2f`); the parent's own rows (`{key}|`)
+   * and a sibling whose name merely starts alike (`{key}2...`) sort outside the range.
+   */
+  async openChildKinds(parentId: string, kinds: readonly ViolationKind[]): Promise<ViolationKind[]> {
+    const sub = subscriptionOf(parentId);
+    if (!sub || kinds.length === 0) return [];
+    await ensureTable(this.table);
+    const key = tableKey(parentId);
+    const filter =
+      `PartitionKey eq '${odata(ViolationLog.partitionKey(sub))}' and open eq true` +
+      ` and RowKey gt '${odata(`${key}%2f`)}' and RowKey lt '${odata(`${key}%2g`)}'`;
+    const found = new Set<ViolationKind>();
+    for await (const e of this.table.listEntities<Pick<Row, "kind">>({
+      queryOptions: { filter, select: ["kind"] },
+    }))
+      if (kinds.includes(e.kind)) found.add(e.kind);
+    return [...found];
+  }
+
+  /**
+   * The same for a whole subscription (the nightly run): parent key (`resourceKey`) -> kinds of
+   * its children's open violations of `kinds`, from one query of the partition's open rows of
+   * those kinds. `parentOf` maps a child's id to its parent's (undefined: not a child).
+   */
+  async openChildKindsIn(
+    subscriptionId: string,
+    kinds: readonly ViolationKind[],
+    parentOf: (resourceId: string) => string | undefined,
+  ): Promise<Map<string, ViolationKind[]>> {
+    const byParent = new Map<string, Set<ViolationKind>>();
+    if (kinds.length > 0) {
+      await ensureTable(this.table);
+      const ofKind = kinds.map((k) => `kind eq '${odata(k)}'`).join(" or ");
+      for await (const e of this.table.listEntities<Pick<Row, "kind" | "resourceId">>({
+        queryOptions: {
+          filter: `PartitionKey eq '${odata(ViolationLog.partitionKey(subscriptionId))}' and open eq true and (${ofKind})`,
+          select: ["kind", "resourceId"],
+        },
+      })) {
+        const parent = parentOf(e.resourceId);
+        if (!parent) continue;
+        const key = ViolationLog.resourceKey(parent);
+        let set = byParent.get(key);
+        if (!set) byParent.set(key, (set = new Set()));
+        set.add(e.kind);
+      }
+    }
+    return new Map([...byParent].map(([k, v]) => [k, [...v]]));
+  }
+
+  /**
    * Resolves every open row of a subscription last seen before `seenBefore` (and accepted by
    * `where`): what a complete scan that refreshed each violation it found did not see again.
    * Streams the rows (a page at a time); one write per resolved row, If-Match, so a row seen

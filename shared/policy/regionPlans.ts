@@ -71,9 +71,18 @@ export function plannedRegions(plan: RegionPlan): string[] {
   return [...new Set(Object.values(regionsByRole(plan)).flat())];
 }
 
-/** Where the project's registry must be replicated: home, then every fine-tuning base and target. */
+/**
+ * Where the project's registry must be replicated: home, then every fine-tuning base and
+ * target. With a registry the policy names for fine-tuning, the project's stays at home: the
+ * named one carries the base model (fineTuningReplicas).
+ */
 export function replicationRegions(plan: RegionPlan, home: string): string[] {
-  return [...new Set([home, ...plan.fineTuning.flatMap((f) => [f.base, f.target])])];
+  return plan.fineTuningRegistry ? [home] : [...new Set([home, ...fineTuningReplicas(plan)])];
+}
+
+/** The regions the fine-tuning stages need a registry replica in: every base and target. */
+export function fineTuningReplicas(plan: RegionPlan): string[] {
+  return [...new Set(plan.fineTuning.flatMap((f) => [f.base, f.target]))];
 }
 
 /** The value of the role tag on a site's resources: its roles, comma-separated, in a fixed order. */
@@ -142,11 +151,27 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
           "base and target must differ: fine-tuning moves a model to another region",
         );
     });
-    if (plan.fineTuning.length > 0 && (p.mlRegistry !== "perProject" || p.environments.length < 2))
+    const named = plan.fineTuningRegistry;
+    if (named !== undefined) {
+      if (plan.fineTuning.length === 0)
+        add(
+          `${at}.fineTuningRegistry`,
+          named,
+          "names a registry for fine-tuning, but the plan has no fineTuning stage",
+        );
+      // The app's promotion role (registry read and write) is assigned on the project
+      // subscription only (shared/setup/contract.ts): a registry elsewhere could not be replicated.
+      if (named.split("/")[2]?.toLowerCase() !== p.projectSubscriptionId.toLowerCase())
+        add(
+          `${at}.fineTuningRegistry`,
+          named,
+          `must be in the project subscription (${p.projectSubscriptionId}), where aml-steward's promotion role lets it add replicas`,
+        );
+    } else if (plan.fineTuning.length > 0 && (p.mlRegistry !== "perProject" || p.environments.length < 2))
       add(
         `${at}.fineTuning`,
         plan.fineTuning,
-        "fine-tuning carries the base model through the project's registry: needs mlRegistry: perProject (and two environments or more)",
+        "fine-tuning carries the base model through the project's registry: needs mlRegistry: perProject (and two environments or more), or a fineTuningRegistry the policy names",
       );
     if (regionSites(plan).length > 1) multiSite ??= name;
   }
@@ -204,7 +229,7 @@ export function regionTradeOffs(p: EstatePolicy): string[] {
       );
     if (plan.fineTuning.length > 0)
       out.push(
-        `regional fine-tuning (${project}, plan ${name}): ${plan.fineTuning.map((f) => `${f.base} -> ${f.target}`).join(", ")} through the project's registry replicated to both; the fine-tuning data never leaves its region`,
+        `regional fine-tuning (${project}, plan ${name}): ${plan.fineTuning.map((f) => `${f.base} -> ${f.target}`).join(", ")} through ${plan.fineTuningRegistry ? `the registry the policy names (${plan.fineTuningRegistry})` : "the project's registry"} replicated to both; the fine-tuning data never leaves its region`,
       );
   }
   return out;

@@ -84,6 +84,16 @@ const regionPlanSchema = z
       )
       .default([])
       .describe("Fine-tuning stages: base region -> fine-tuning region, through the project's registry."),
+    fineTuningRegistry: z
+      .string()
+      .regex(
+        /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.MachineLearningServices\/registries\/[A-Za-z0-9][A-Za-z0-9_-]{2,32}$/i,
+        "must be the ARM id of an Azure ML registry (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/registries/{name})",
+      )
+      .optional()
+      .describe(
+        "An existing Azure ML registry (ARM id, in the project subscription) that the fine-tuning stages use instead of the project's registry: each promotion of a project on this plan adds the stages' base and target regions it lacks (never removes one), and is refused while it does not exist. Only the policy names it: a request never can.",
+      ),
   })
   .describe("One project's regions and what each region does.");
 

@@ -4,7 +4,8 @@
  * the `AdmissionLookups` port so the rules stay testable. Every reason is collected: a team
  * fixing its request should see all problems at once, not one per attempt.
  */
-import { homeRegion, regionRefusals } from "./regionAdmission.js";
+import { fineTuningRegistryOf, homeRegion, regionRefusals } from "./regionAdmission.js";
+import { missingRegistryReason } from "./registryPlan.js";
 import {
   canonicalProjectProblem,
   deriveName,
@@ -47,6 +48,8 @@ export interface AdmissionLookups {
   ownership?: OwnershipLookups;
   /** Quota checks; optional for the same reason. */
   quotas?: QuotaLookups;
+  /** Whether an Azure ML registry exists (the fine-tuning registry the policy names); optional likewise. */
+  registryExists?(id: string): Promise<boolean>;
 }
 
 export interface QuotaLookups {
@@ -233,6 +236,11 @@ export async function admit(
         correlationId: request.requestId.toLowerCase(),
       });
   }
+
+  // The policy's registry is the platform team's: refused rather than created when missing.
+  const named = fineTuningRegistryOf(policy, request);
+  if (named && lookups.registryExists && !(await lookups.registryExists(named)))
+    reasons.push({ path: "regionPlan", reason: missingRegistryReason(named) });
 
   if (lookups.quotas && namesOk && reasons.length === 0)
     reasons.push(...(await quotaRefusals(policy, request, environments, tags, lookups.quotas)));

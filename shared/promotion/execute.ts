@@ -25,7 +25,7 @@ import type { StepContext, StepResult } from "./steps/context.js";
 import { ensureDependencies } from "./steps/dependencies.js";
 import { ensureGroups } from "./steps/groups.js";
 import { ensureResourceGroup } from "./steps/resourceGroup.js";
-import { ensureRegistryReplicas } from "./steps/registryReplicas.js";
+import { ensureNamedRegistryReplicas, ensureRegistryReplicas } from "./steps/registryReplicas.js";
 import { ensureRoleAssignments } from "./steps/roleAssignments.js";
 import { ProjectOwnership, recordSecurityFindings, OwnershipRefused } from "./ownership.js";
 import { ensureDataAccess, ensureWorkspace } from "./steps/workspace.js";
@@ -43,6 +43,7 @@ export const ENV_STEPS = [
 export const REGIONAL_STEPS = ["dependencies", "workspace", "dataAccess"] as const;
 export const ASSET_STEPS = ["assets/copy", "assets/archive"] as const;
 export const REGISTRY_STEPS = ["registry/registry", "registry/roleAssignments"] as const;
+export const FINE_TUNING_REGISTRY_STEP = "registry/fineTuning";
 
 export interface ExecuteOptions {
   /** Called after each step has succeeded and been recorded; throwing stops the run there. */
@@ -70,6 +71,7 @@ export function stepNames(plan: PromotionPlan): string[] {
       ...(e.regional ?? []).flatMap((w) => REGIONAL_STEPS.map((s) => `${e.env}/${w.region}/${s}`)),
     ]),
     ...(plan.registry ? REGISTRY_STEPS : []),
+    ...(plan.regions?.fineTuningRegistry ? [FINE_TUNING_REGISTRY_STEP] : []),
     ...(plan.kind === "team" ? [] : ASSET_STEPS),
   ];
 }
@@ -186,6 +188,8 @@ export async function executePlan(
     await step("registry/registry", r.create);
     await step("registry/roleAssignments", r.access);
   }
+  const named = plan.regions?.fineTuningRegistry;
+  if (named) await step(FINE_TUNING_REGISTRY_STEP, () => ensureNamedRegistryReplicas(ctx, named));
   // A team workspace starts empty: its members bring their own work into it.
   if (plan.kind === "team") return;
 

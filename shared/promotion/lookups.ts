@@ -15,6 +15,7 @@ import { assetKey, type OwnershipLookups, type QuotaLookups } from "./admission.
 import { ProjectOwnership, recordSecurityFindings, type ExistingGroup } from "./ownership.js";
 import type { PromotionRecords } from "./record.js";
 import { versionTags } from "./steps/assets.js";
+import { ML_REGISTRY_API_VERSION } from "./registryPlan.js";
 
 interface DirectoryObjectJson {
   "@odata.type"?: string;
@@ -82,6 +83,17 @@ export function azureLookups(
         }
       });
       return out;
+    },
+    async registryExists(id) {
+      try {
+        await clients
+          .resources(parseResourceId(id)!.subscriptionId)
+          .resources.getById(id, ML_REGISTRY_API_VERSION);
+        return true;
+      } catch (e) {
+        if (isNotFound(e)) return false;
+        throw e;
+      }
     },
   };
 }

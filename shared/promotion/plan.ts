@@ -5,7 +5,13 @@
  * at. The executor compares this plan with what exists; a dry run returns it as is.
  */
 import { environmentNames, type EnvironmentNames } from "../policy/naming.js";
-import { projectRegionPlan, regionSites, replicationRegions, roleTagValue } from "../policy/regionPlans.js";
+import {
+  fineTuningReplicas,
+  projectRegionPlan,
+  regionSites,
+  replicationRegions,
+  roleTagValue,
+} from "../policy/regionPlans.js";
 import type { EstatePolicy, RegionRole } from "../policy/schema.js";
 import { resourceGroupId } from "../azure/resourceId.js";
 import { roleAssignmentName } from "../ids.js";
@@ -124,6 +130,14 @@ function plannedRegions(policy: EstatePolicy, project: string, home: string): Pl
     home,
     sites: regionSites(named.plan, home),
     registryReplicas: replicationRegions(named.plan, home),
+    ...(named.plan.fineTuningRegistry
+      ? {
+          fineTuningRegistry: {
+            id: named.plan.fineTuningRegistry,
+            replicas: fineTuningReplicas(named.plan),
+          },
+        }
+      : {}),
   };
 }
 

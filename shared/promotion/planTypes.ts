@@ -104,6 +104,11 @@ export interface PlannedRegions {
   sites: RegionSite[];
   /** Regions the project's registry is replicated to (fine-tuning). */
   registryReplicas: string[];
+  /**
+   * The existing registry the policy names for fine-tuning (regionPlans.plans.*.fineTuningRegistry)
+   * and the regions it must have replicas in; the promotion adds the missing ones.
+   */
+  fineTuningRegistry?: { id: string; replicas: string[] };
 }
 
 export interface AssetPlan {

@@ -17,6 +17,12 @@ export function homeRegion(policy: EstatePolicy, request: PromotionRequest): str
   return request.region ?? plan?.plan.training[0] ?? policy.regions.default;
 }
 
+/** The registry the project's region plan names for fine-tuning, if any (never the request's). */
+export function fineTuningRegistryOf(policy: EstatePolicy, request: PromotionRequest): string | undefined {
+  if (isTeamRequest(request)) return undefined;
+  return projectRegionPlan(policy, request.project)?.plan.fineTuningRegistry;
+}
+
 export function regionRefusals(policy: EstatePolicy, request: PromotionRequest): Refusal[] {
   const out: Refusal[] = [];
   const add = (path: string, reason: string) => out.push({ path, reason });

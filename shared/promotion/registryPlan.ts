@@ -33,6 +33,28 @@ export function isRegistryRole(policy: EstatePolicy, roleId: string): boolean {
   return Boolean(custom?.actions.some((a) => REGISTRY_ACTION.test(a)));
 }
 
+/** Why a promotion cannot use the fine-tuning registry the policy names (admission, and the step). */
+export function missingRegistryReason(id: string): string {
+  return `the fine-tuning registry the estate policy names (${id}) does not exist: aml-steward only adds replicas to an existing registry, it never creates one the policy names`;
+}
+
+/** One `regionDetails` entry: a replica with its own system-created storage and registry. */
+export function replicaDetail(location: string) {
+  return {
+    location,
+    storageAccountDetails: [
+      {
+        systemCreatedStorageAccount: {
+          storageAccountType: "Standard_LRS",
+          storageAccountHnsEnabled: false,
+          allowBlobPublicAccess: false,
+        },
+      },
+    ],
+    acrDetails: [{ systemCreatedAcrAccount: { acrAccountSku: "Premium" } }],
+  };
+}
+
 export function planRegistry(
   policy: EstatePolicy,
   project: string,
@@ -63,19 +85,7 @@ export function planRegistry(
           publicNetworkAccess,
           // One entry per region the registry replicates to: a base model published at home is
           // readable where it is fine-tuned without copying it by hand.
-          regionDetails: regions.map((location) => ({
-            location,
-            storageAccountDetails: [
-              {
-                systemCreatedStorageAccount: {
-                  storageAccountType: "Standard_LRS",
-                  storageAccountHnsEnabled: false,
-                  allowBlobPublicAccess: false,
-                },
-              },
-            ],
-            acrDetails: [{ systemCreatedAcrAccount: { acrAccountSku: "Premium" } }],
-          })),
+          regionDetails: regions.map(replicaDetail),
         },
       },
     },

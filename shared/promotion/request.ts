@@ -179,7 +179,12 @@ const REGION_FIELDS = new Set(
   ),
 );
 
+/** Fields a request may use to try to name a registry (only the policy names one). */
+const REGISTRY_FIELDS = new Set(["registry", "registryid", "mlregistry", "finetuningregistry", "registries"]);
+
 function unknownFieldReason(key: string): string {
+  if (REGISTRY_FIELDS.has(key.toLowerCase()))
+    return "registries come only from the estate policy (mlRegistry, regionPlans.plans.*.fineTuningRegistry); a request may not name one";
   if (PERMISSION_FIELDS.has(key.toLowerCase()))
     return "roles, scopes and permissions come only from the estate policy; a request may not set them";
   if (REGION_FIELDS.has(key.toLowerCase()))

@@ -50,6 +50,8 @@ export function assess(
   resourceGroupTags: Record<string, string> | undefined,
   /** Backfilled creator (creators.ts), for a resource missing createdBy/createdOn. */
   creator?: { createdBy: string; createdOn: string },
+  /** Kinds of its datastores' and connections' open data violations (tagging/childViolations.ts). */
+  childViolations?: readonly ViolationKind[],
 ): Assessment {
   const tags = resource.tags ?? {};
   const decision = decideTags({
@@ -65,6 +67,7 @@ export function assess(
     // Without a backfilled creator decideTags leaves createdBy/createdOn alone; with one it
     // only fills them (it never overwrites either).
     ...(creator ? { createdBy: creator.createdBy, createdOn: creator.createdOn } : {}),
+    childViolations,
   });
   const resourceGroup = resourceGroupOf(resource.id);
   const patchKeys = Object.keys(decision.patch);

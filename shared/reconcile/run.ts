@@ -15,10 +15,11 @@ import { countCalls, processCounts } from "../azure/callCounter.js";
 import { errorFacts } from "../azure/errors.js";
 import { resourceGroupId } from "../azure/resourceId.js";
 import type { AuditLog } from "../ledger/audit.js";
-import type { ViolationLog } from "../ledger/violations.js";
+import { ViolationLog, type ViolationKind } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { applyTagPatch } from "../tagging/tagWriter.js";
+import { childViolationsIn, showsChildViolations } from "../tagging/childViolations.js";
 import type { PrincipalRef } from "../azure/principalNames.js";
 import { assess, ScanTally, tagValue, type Assessment } from "./drift.js";
 import { GroupTags } from "./groups.js";
@@ -259,6 +260,9 @@ async function execute(
     tagValue(tags ?? {}, policy.tags.createdBy) === undefined ||
     tagValue(tags ?? {}, policy.tags.createdOn) === undefined;
   let scanCut = false;
+  // Workspaces' children's open data violations (violations.mode: tag only): one query, on the
+  // first workspace listed.
+  let childKinds: Map<string, ViolationKind[]> | undefined;
   for await (const page of resumablePages(
     (t) =>
       client.resources
@@ -279,10 +283,15 @@ async function execute(
       const rg = /\/resourcegroups\/([^/]+)/i.exec(r.id)?.[1];
       const group = rg ? await groups.get(rg) : undefined;
       const listed = { id: r.id, type: r.type, name: r.name ?? "", location: r.location, tags: r.tags };
-      let a = assess(policy, listed, group?.tags);
+      const children = showsChildViolations(policy, r.type)
+        ? (childKinds ??= await childViolationsIn(deps.violations, subscriptionId)).get(
+            ViolationLog.resourceKey(r.id),
+          )
+        : undefined;
+      let a = assess(policy, listed, group?.tags, undefined, children);
       if (!a.decision.skip && lacksCreator(r.tags)) {
         const creator = await creators.creatorOf(r.id, r.createdTime);
-        if (creator) a = assess(policy, listed, group?.tags, creator);
+        if (creator) a = assess(policy, listed, group?.tags, creator, children);
       }
       tally.add(a);
       if (a.drift) {

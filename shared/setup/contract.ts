@@ -298,13 +298,24 @@ export const PROMOTION_ROLE_ACTIONS: readonly RoleAction[] = [
 ];
 
 /**
- * Only when the policy asks for per-project registries (mlRegistry: perProject): an estate
- * without them keeps a role that cannot create one.
+ * Only when the policy asks for per-project registries (mlRegistry: perProject) or names a
+ * fine-tuning registry: an estate without either keeps a role that cannot write one.
  */
 export const REGISTRY_ROLE_ACTIONS: readonly RoleAction[] = rw(
   "Microsoft.MachineLearningServices/registries",
   "the project's Azure ML registry, which the first environment publishes to and later environments consume from without copying data",
 );
+
+/**
+ * Per-project registries, or a registry a region plan names for fine-tuning (its replicas are
+ * added by the promotion role, so it must be in the project subscription: regionPlans.ts).
+ */
+function writesRegistries(policy: EstatePolicy): boolean {
+  return (
+    policy.mlRegistry === "perProject" ||
+    Object.values(policy.regionPlans.plans).some((p) => p.fineTuningRegistry !== undefined)
+  );
+}
 
 /** The custom role's GUID: derived from the project subscription, so every deployment and check agree. */
 export function promotionRoleId(policy: EstatePolicy): string {
@@ -346,10 +357,7 @@ export function appRoleSet(policy: EstatePolicy): {
     roleName: PROMOTION_ROLE_NAME,
     description:
       "aml-steward: create project resource groups, Azure ML workspaces with their dependencies, promoted assets and budgets. No deletes, no keys, no access management.",
-    actions: [
-      ...PROMOTION_ROLE_ACTIONS,
-      ...(policy.mlRegistry === "perProject" ? REGISTRY_ROLE_ACTIONS : []),
-    ],
+    actions: [...PROMOTION_ROLE_ACTIONS, ...(writesRegistries(policy) ? REGISTRY_ROLE_ACTIONS : [])],
     assignableScopes: [project],
   };
   const matrix = accessMatrixRoles(policy).map((r) => r.id);

@@ -42,6 +42,13 @@ export interface TagContext {
   createdBy?: string;
   /** YYYY-MM-DD (event path); never overwrites an existing createdOn. */
   createdOn?: string;
+  /**
+   * Kinds of the open violations of the resource's untaggable children (a workspace's
+   * datastores and connections, childViolations.ts). Not the resource's own violations (it does
+   * not record them); in `violations.mode: tag` its violation tag shows them too, so that
+   * deciding the tag from its own violations alone does not take theirs off again.
+   */
+  childViolations?: readonly ViolationKind[];
 }
 
 export type SkipReason = "notGoverned" | "untaggableType" | "childResource" | "notAResource";
@@ -50,6 +57,12 @@ export interface TagDecision {
   skip?: SkipReason;
   /** Tags to send with Merge; empty when compliant. Keys use the resource's existing casing when a key exists in another casing. */
   patch: Record<string, string>;
+  /**
+   * Tags to delete, with the value they must still have (the Tags API's Delete of name/value
+   * pairs removes nothing someone changed meanwhile): the violation tag of a resource that no
+   * longer shows any violation, in `violations.mode: tag`. Empty otherwise.
+   */
+  remove: Record<string, string>;
   violations: Array<{ kind: ViolationKind; detail: string }>;
   /** True when applying the patch would exceed 50 tags (patch is then trimmed to what fits, required tags first). */
   overTagLimit: boolean;
@@ -126,7 +139,15 @@ export function decideTags(ctx: TagContext): TagDecision {
   const { policy, resource } = ctx;
   const skip = skipReason(policy, resource);
   if (skip) {
-    return { skip, patch: {}, violations: [], overTagLimit: false, reasons: {}, after: { ...resource.tags } };
+    return {
+      skip,
+      patch: {},
+      remove: {},
+      violations: [],
+      overTagLimit: false,
+      reasons: {},
+      after: { ...resource.tags },
+    };
   }
   const isGroup = isResourceGroupType(resource.type);
   const current = tagView(resource.tags);
@@ -177,9 +198,19 @@ export function decideTags(ctx: TagContext): TagDecision {
     });
   }
 
-  if (policy.violations.mode === "tag" && violations.length > 0) {
-    const kinds = [...new Set(violations.map((v) => v.kind))].sort().join(",");
-    want(policy.violations.tagName, kinds, "policy violations (violations.mode = tag)");
+  const remove: Record<string, string> = {};
+  if (policy.violations.mode === "tag") {
+    const kinds = new Set([...violations.map((v) => v.kind), ...(ctx.childViolations ?? [])]);
+    if (kinds.size > 0) {
+      const why = ctx.childViolations?.length
+        ? "policy violations, its datastores' and connections' included (violations.mode = tag)"
+        : "policy violations (violations.mode = tag)";
+      want(policy.violations.tagName, [...kinds].sort().join(","), why);
+    } else {
+      // The tag is the policy's to write in this mode: once nothing is wrong it goes.
+      const shown = current.get(policy.violations.tagName.toLowerCase());
+      if (hasValue(shown)) remove[shown.key] = shown.value;
+    }
   }
 
   const { kept, dropped } = fitTagLimit(policy, current, wanted);
@@ -199,7 +230,11 @@ export function decideTags(ctx: TagContext): TagDecision {
   }
   const after: Record<string, string> = { ...resource.tags };
   for (const [key, value] of Object.entries(patch)) after[key] = value;
-  return { patch, violations, overTagLimit, reasons, after };
+  for (const key of Object.keys(remove)) {
+    delete after[key];
+    reasons[key] = "no policy violation left (violations.mode = tag)";
+  }
+  return { patch, remove, violations, overTagLimit, reasons, after };
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   type SkipReason,
   type TagDecision,
 } from "./decideTags.js";
+import { childViolationsOf, showsChildViolations } from "./childViolations.js";
 import { loopGuard, type GuardReason, type OwnIdentity } from "./loopGuard.js";
 import type { TagArm } from "./tagArm.js";
 import { readTagTarget, type ArmCreator, type TagTarget } from "./tagReader.js";
@@ -40,7 +41,7 @@ export interface TaggingDeps {
   /** ARM: the lean client in production (runtime.ts); SDK clients by subscription in tests. */
   resources: TagArm | ((subscriptionId: string) => ResourceManagementClient);
   principalName(ref: PrincipalRef): Promise<string | undefined>;
-  violations: Pick<ViolationLog, "syncFor" | "openResourceKeys">;
+  violations: Pick<ViolationLog, "syncFor" | "openResourceKeys" | "openChildKinds">;
   writeTags(req: TagPatchRequest): Promise<TagPatchResult>;
   caches: TaggingCaches;
   log: Logger;
@@ -78,16 +79,47 @@ export async function handleResourceWrite(event: ResourceWriteEvent, deps: Taggi
   return caches.serialise(idKey(event.resourceId), async () => {
     // A copy of this event may have finished while we waited for the lock.
     if (caches.handledEvents.get(delivery)) return { result: "duplicate" } as const;
-    const outcome = await converge(event, parts, deps);
+    const outcome = await converge(event, parts, deps, { fillCreator: true });
     caches.handledEvents.set(delivery, true);
     return outcome;
   });
+}
+
+/**
+ * Decides a workspace's tags again because one of its datastores or connections was checked
+ * (shared/segregation): in `violations.mode: tag` its violation tag shows their open data
+ * violations. The datastore's writer did not create the workspace, so createdBy/createdOn are
+ * left alone. Our own tag write comes back as an event with our identity, which the loop
+ * guard (and the event subscription's filter) drops: this never loops.
+ */
+export async function retagParent(
+  workspaceId: string,
+  cause: Pick<ResourceWriteEvent, "id" | "eventTime" | "correlationId" | "operationName" | "schema">,
+  deps: TaggingDeps,
+): Promise<Outcome> {
+  const parts = parseResourceId(workspaceId);
+  const skip = skipReason(deps.policy, { id: workspaceId, type: parts?.type });
+  if (skip || !parts) return { result: "skipped", reason: skip ?? "notAResource" };
+  if (!showsChildViolations(deps.policy, parts.type)) return { result: "notAWrite" };
+  const event: ResourceWriteEvent = {
+    ...cause,
+    eventType: RESOURCE_WRITE_SUCCESS,
+    resourceId: workspaceId,
+    subscriptionId: parts.subscriptionId,
+    operationName: `${cause.operationName} (a datastore or connection of this workspace)`,
+    caller: { kind: "unknown" },
+  };
+  return deps.caches.serialise(idKey(workspaceId), () =>
+    converge(event, parts, deps, { fillCreator: false, fresh: true }),
+  );
 }
 
 async function converge(
   event: ResourceWriteEvent,
   parts: ResourceIdParts,
   deps: TaggingDeps,
+  /** fillCreator: the event's writer is the resource's; fresh: never decide on cached tags. */
+  opts: { fillCreator: boolean; fresh?: boolean },
 ): Promise<Outcome> {
   const { caches, policy } = deps;
   const now = deps.now ?? Date.now;
@@ -97,7 +129,7 @@ async function converge(
   if (isGroup) caches.groups.delete(key);
 
   const cached = isGroup ? undefined : caches.observed.get(key);
-  let fromCache = caches.covers(cached, event.eventTime);
+  let fromCache = !opts.fresh && caches.covers(cached, event.eventTime);
   let observedAt = fromCache ? cached!.at : now();
   let target: TagTarget | undefined = fromCache
     ? cached
@@ -111,9 +143,12 @@ async function converge(
     if (!isGroup && !groupTags) return forget(deps, key, isGroup); // the group, and so the resource, is gone
 
     const createdBy =
-      tagValue(target.tags, policy.tags.createdBy) === undefined
+      opts.fillCreator && tagValue(target.tags, policy.tags.createdBy) === undefined
         ? await creatorFor(event, target.creator, deps)
         : undefined;
+    const childViolations = showsChildViolations(policy, parts.type)
+      ? await childViolationsOf(deps.violations, event.resourceId)
+      : undefined;
     const decision = decideTags({
       policy,
       resource: {
@@ -125,10 +160,11 @@ async function converge(
       },
       resourceGroupTags: groupTags?.tags,
       createdBy,
-      createdOn: eventDate(event.eventTime),
+      createdOn: opts.fillCreator ? eventDate(event.eventTime) : undefined,
+      childViolations,
     });
 
-    const hasPatch = Object.keys(decision.patch).length > 0;
+    const hasPatch = Object.keys(decision.patch).length + Object.keys(decision.remove).length > 0;
     if (hasPatch && fromCache) {
       // What we remembered says a write is due; decide on fresh tags before writing anything.
       fromCache = false;
@@ -165,6 +201,7 @@ async function converge(
     const written = await deps.writeTags({
       resourceId: event.resourceId,
       patch: decision.patch,
+      remove: decision.remove,
       before: target.tags,
       actor: ACTOR,
       reason: reasonText(event, decision),

@@ -25,7 +25,11 @@ export interface TagArm {
   getTags(scope: string): Promise<TagsResourceBody>;
   /** The Tags API's PATCH with `Merge`; the resulting tags when ARM returns them. */
   mergeTags(scope: string, tags: Record<string, string>): Promise<Record<string, string> | undefined>;
+  /** The Tags API's PATCH with `Delete` (a name goes only while it has the value given). */
+  deleteTags(scope: string, tags: Record<string, string>): Promise<Record<string, string> | undefined>;
 }
+
+export type TagsOperation = "Merge" | "Delete";
 
 const tagsPath = (scope: string) => `${scope}/providers/Microsoft.Resources/tags/default`;
 
@@ -38,14 +42,17 @@ export function leanTagArm(arm: LeanArmClient): TagArm {
       )) as ArmResourceBody,
     getById: async (id, apiVersion) => (await arm.get(id, apiVersion)) as ArmResourceBody,
     getTags: async (scope) => (await arm.get(tagsPath(scope), RESOURCES_API_VERSION)) as TagsResourceBody,
-    mergeTags: async (scope, tags) =>
-      (
-        (await arm.patch(tagsPath(scope), RESOURCES_API_VERSION, {
-          operation: "Merge",
-          properties: { tags },
-        })) as TagsResourceBody | undefined
-      )?.properties?.tags,
+    mergeTags: (scope, tags) => patchTags(scope, "Merge", tags),
+    deleteTags: (scope, tags) => patchTags(scope, "Delete", tags),
   };
+
+  async function patchTags(scope: string, operation: TagsOperation, tags: Record<string, string>) {
+    const body = (await arm.patch(tagsPath(scope), RESOURCES_API_VERSION, {
+      operation,
+      properties: { tags },
+    })) as TagsResourceBody | undefined;
+    return body?.properties?.tags;
+  }
 }
 
 /** The same calls through the SDK (reconciliation, promotion's callers of the tag writer). */
@@ -62,12 +69,15 @@ export function sdkTagArm(resources: (subscriptionId: string) => ResourceManagem
     getById: (id, apiVersion) =>
       raw((onResponse) => resources(sub(id)).resources.getById(id, apiVersion, { onResponse })),
     getTags: (scope) => resources(sub(scope)).tagsOperations.getAtScope(scope),
-    mergeTags: async (scope, tags) =>
-      (
-        await resources(sub(scope)).tagsOperations.beginUpdateAtScopeAndWait(scope, {
-          operation: "Merge",
-          properties: { tags },
-        })
-      ).properties?.tags,
+    mergeTags: (scope, tags) => patchTags(scope, "Merge", tags),
+    deleteTags: (scope, tags) => patchTags(scope, "Delete", tags),
   };
+
+  async function patchTags(scope: string, operation: TagsOperation, tags: Record<string, string>) {
+    const res = await resources(sub(scope)).tagsOperations.beginUpdateAtScopeAndWait(scope, {
+      operation,
+      properties: { tags },
+    });
+    return res.properties?.tags;
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The one way aml-steward writes tags: the Tags API with PATCH `Merge` of only the keys that
- * change, followed by an audit record. Merge (never Replace) means a tag someone else wrote
+ * change (and, for the violation tag alone, `Delete` of a name/value pair), each followed by an
+ * audit record. Merge (never Replace) means a tag someone else wrote
  * between our read and our write survives: we send no opinion about keys we do not change.
  * Used by the event path and by the nightly reconciliation alike.
  */
@@ -12,13 +13,18 @@ import { TABLES } from "../config/settings.js";
 import { AuditLog } from "../ledger/audit.js";
 import type { Logger } from "../log.js";
 import type { AuditRecorder } from "./auditRecorder.js";
-import { sdkTagArm, type TagArm } from "./tagArm.js";
+import { sdkTagArm, type TagArm, type TagsOperation } from "./tagArm.js";
 
 export interface TagPatchRequest {
   /** Resource (or resource group) id; the Tags API takes it as the scope. */
   resourceId: string;
   /** Only the keys to add or change. Empty = nothing to do. */
   patch: Record<string, string>;
+  /**
+   * Tags to delete, each with the value it must still have (decideTags' `remove`: only the
+   * violation tag, in `violations.mode: tag`). A tag whose value changed meanwhile stays.
+   */
+  remove?: Record<string, string>;
   /** The tags read before deciding (audit "before"). */
   before: Record<string, string>;
   /** Which part of aml-steward writes (audit actor): onResourceWrite, reconcile... */
@@ -65,29 +71,61 @@ export async function applyTagPatch(
   req: TagPatchRequest,
   deps: TagWriterDeps = defaultDeps(),
 ): Promise<TagPatchResult> {
-  if (Object.keys(req.patch).length === 0) return { status: "unchanged" };
+  const remove = req.remove ?? {};
+  if (Object.keys(req.patch).length === 0 && Object.keys(remove).length === 0) return { status: "unchanged" };
   const parts = parseResourceId(req.resourceId);
   if (!parts) throw new Error(`not a resource id: ${req.resourceId}`);
 
   const arm = typeof deps.resources === "function" ? sdkTagArm(deps.resources) : deps.resources;
-  let after: Record<string, string>;
-  try {
-    after = (await arm.mergeTags(req.resourceId, req.patch)) ?? { ...req.before, ...req.patch };
-  } catch (e) {
-    if (isNotFound(e)) {
-      deps.log?.info("resource is gone; nothing to tag", { resourceId: req.resourceId });
-      return { status: "gone" };
+  let after = req.before;
+  for (const [operation, tags] of [
+    ["Merge", req.patch],
+    ["Delete", remove],
+  ] as const) {
+    if (Object.keys(tags).length === 0) continue;
+    const before = after;
+    try {
+      const written =
+        operation === "Merge"
+          ? await arm.mergeTags(req.resourceId, tags)
+          : await arm.deleteTags(req.resourceId, tags);
+      after = written ?? expected(before, operation, tags);
+    } catch (e) {
+      if (isNotFound(e)) {
+        deps.log?.info("resource is gone; nothing to tag", { resourceId: req.resourceId });
+        return { status: "gone" };
+      }
+      throw e;
     }
-    throw e;
+    await audit(deps, req, parts.subscriptionId, operation, before, after);
   }
+  return { status: "written", after };
+}
 
+function expected(
+  before: Record<string, string>,
+  operation: TagsOperation,
+  tags: Record<string, string>,
+): Record<string, string> {
+  if (operation === "Merge") return { ...before, ...tags };
+  return Object.fromEntries(Object.entries(before).filter(([k]) => !(k in tags)));
+}
+
+async function audit(
+  deps: TagWriterDeps,
+  req: TagPatchRequest,
+  subscriptionId: string,
+  operation: TagsOperation,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): Promise<void> {
   const entry = {
     actor: req.actor,
-    action: "tags.merge",
+    action: operation === "Merge" ? "tags.merge" : "tags.delete",
     target: req.resourceId,
-    subscriptionId: parts.subscriptionId,
+    subscriptionId,
     project: req.project,
-    before: req.before,
+    before,
     after,
     reason: req.reason,
     correlationId: req.correlationId,
@@ -100,5 +138,4 @@ export async function applyTagPatch(
     deps.log?.error("tag write done but the audit record failed", { ...entry, error: errorFacts(e).message });
     throw e;
   }
-  return { status: "written", after };
 }

@@ -5,7 +5,10 @@
  * records and count what reached ARM and Graph.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import { startHost, type LocalHost } from "../../local/host/index.js";
 import type { RequestLogEntry } from "@aml-steward/azure-emulator";
@@ -19,6 +22,9 @@ import type { FunctionDefinition } from "../../functions/definition.js";
 import { PEOPLE } from "../../local/seeds/contoso.js";
 import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { startTestStack, type TestStack } from "./stack.js";
+import { DEFAULT_POLICY_PATH } from "../../shared/policy/index.js";
+import { resetAccessState } from "../../shared/access/runtime.js";
+import { startWebhook, subscribeToWrites, type WebhookHarness } from "../integration/tagging-harness.js";
 
 /** The seeded person a request's requestedBy names (UPN or object id). */
 export function personNamed(ref: unknown): { objectId: string } | undefined {
@@ -188,3 +194,42 @@ const READ_ONLY_POST = /\/(checkMemberGroups|getMemberGroups|getByIds)$/i;
 export const isWrite = (r: RequestLogEntry) =>
   !["GET", "HEAD", "OPTIONS"].includes(r.method.toUpperCase()) &&
   !(r.method.toUpperCase() === "POST" && READ_ONLY_POST.test(r.path));
+
+/**
+ * Points STEWARD_POLICY_PATH at an edited copy of a policy file (YAML in, JSON out, in a
+ * temporary directory): the tests that need one rule changed start from the real policy.
+ */
+export function useEditedPolicy(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a policy document edited freely, then validated on load
+  edit: (doc: Record<string, any>) => void,
+  from: string = DEFAULT_POLICY_PATH,
+): string {
+  const doc = parseYaml(readFileSync(from, "utf8")) as Record<string, unknown>;
+  edit(doc);
+  const file = join(mkdtempSync(join(tmpdir(), "steward-policy-")), "policy.json");
+  writeFileSync(file, JSON.stringify(doc));
+  process.env.STEWARD_POLICY_PATH = file;
+  return file;
+}
+
+/**
+ * A world under the current policy whose example project is promoted (dev, qa, prod), with the
+ * project subscription's writes delivered to the real onResourceWrite handler as deployed (the
+ * event subscription `name`, filtered like infra's).
+ */
+export async function promotedWorldWithEvents(
+  name: string,
+): Promise<{ w: PromotionWorld; hook: WebhookHarness; sub: string }> {
+  const w = await startPromotionWorld();
+  await w.startHost();
+  const { requestId } = await w.promote(w.request());
+  const record = await w.waitForRecord(requestId, (r) =>
+    ["succeeded", "failed", "rejected"].includes(r.status),
+  );
+  if (record.status !== "succeeded") throw new Error(`the example promotion ${record.status}`);
+  const sub = w.stack.policy.projectSubscriptionId;
+  const hook = await startWebhook();
+  resetAccessState();
+  await subscribeToWrites(w.stack, name, hook.url, sub);
+  return { w, hook, sub };
+}

@@ -5,9 +5,6 @@
  * `access.drift: restore`. Real SDKs against the emulator (which enforces the app's ABAC
  * condition), ledgers in Azurite.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import type { RequestLogEntry } from "@aml-steward/azure-emulator";
@@ -15,17 +12,17 @@ import { audit } from "../../cli/commands/audit.js";
 import { checkScope } from "../../shared/access/check.js";
 import { groupViolationId } from "../../shared/access/members.js";
 import { reconcileAccessNow } from "../../shared/access/nightly.js";
-import { accessDeps, resetAccessState } from "../../shared/access/runtime.js";
+import { accessDeps } from "../../shared/access/runtime.js";
 import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { roleAssignmentName } from "../../shared/ids.js";
 import { AuditLog } from "../../shared/ledger/audit.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";
-import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
+import { environmentNames } from "../../shared/policy/index.js";
 import { ROLE_IDS } from "../../shared/setup/contract.js";
-import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
-import { startWebhook, subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
+import { promotedWorldWithEvents, useEditedPolicy, type PromotionWorld } from "../helpers/promotion.js";
+import type { WebhookHarness } from "./tagging-harness.js";
 
 let w: PromotionWorld;
 let hook: WebhookHarness;
@@ -33,22 +30,9 @@ let SUB: string;
 let PROD: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "steward-access-"));
-  const file = join(dir, "policy.yaml");
-  writeFileSync(file, `${readFileSync(DEFAULT_POLICY_PATH, "utf8")}\naccess:\n  drift: restore\n`);
-  process.env.STEWARD_POLICY_PATH = file;
-  w = await startPromotionWorld();
-  await w.startHost();
-  const { requestId } = await w.promote(w.request());
-  const record = await w.waitForRecord(requestId, (r) =>
-    ["succeeded", "failed", "rejected"].includes(r.status),
-  );
-  expect(record.status).toBe("succeeded");
-  SUB = w.stack.policy.projectSubscriptionId;
+  useEditedPolicy((policy) => (policy.access = { drift: "restore" }));
+  ({ w, hook, sub: SUB } = await promotedWorldWithEvents("access-drift"));
   PROD = `/subscriptions/${SUB}/resourceGroups/${environmentNames(w.stack.policy, "fraud-detection", "prod").resourceGroup}`;
-  hook = await startWebhook();
-  resetAccessState();
-  await subscribeToWrites(w.stack, "access-drift", hook.url, SUB);
 }, 180_000);
 
 afterAll(async () => {

@@ -4,11 +4,7 @@
  * delivers their events, filtered as deployed, to the real onResourceWrite handler; violations
  * land in Azurite. Real SDKs against the emulator, which enforces RBAC (the app reads as Reader).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { InvocationContext } from "@azure/functions";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildResourceEvent } from "@aml-steward/azure-emulator";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
@@ -20,8 +16,8 @@ import { azure } from "../../shared/azure/clients.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
 import { silentLogger } from "../../shared/log.js";
-import { DEFAULT_POLICY_PATH, environmentNames } from "../../shared/policy/index.js";
-import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
+import { environmentNames } from "../../shared/policy/index.js";
+import { startPromotionWorld, useEditedPolicy, type PromotionWorld } from "../helpers/promotion.js";
 import { startWebhook, subscribeToWrites, type WebhookHarness } from "./tagging-harness.js";
 
 const ML = "Microsoft.MachineLearningServices/workspaces";
@@ -39,12 +35,9 @@ let promotionId: string;
 
 beforeAll(async () => {
   // The Contoso policy, with a second region whose data must stay there.
-  const policy = parse(readFileSync(DEFAULT_POLICY_PATH, "utf8")) as Record<string, Record<string, unknown>>;
-  policy.regions = { ...policy.regions, allowed: ["westeurope", RESTRICTED], restricted: [RESTRICTED] };
-  const dir = mkdtempSync(join(tmpdir(), "steward-segregation-"));
-  const file = join(dir, "policy.json");
-  writeFileSync(file, JSON.stringify(policy));
-  process.env.STEWARD_POLICY_PATH = file;
+  useEditedPolicy((policy) => {
+    policy.regions = { ...policy.regions, allowed: ["westeurope", RESTRICTED], restricted: [RESTRICTED] };
+  });
   w = await startPromotionWorld();
   await w.startHost();
   await seedLiveData();
@@ -143,6 +136,10 @@ describe("datastores and connections of a dev workspace", () => {
       ),
     );
     expect(rows[0]!.resolvedAt).toBeUndefined();
+    // violations.mode: audit (Contoso's): recorded only, the workspace is not tagged
+    // (data-segregation-tag.test.ts has mode tag).
+    const ws = await alice().resources.getById(devWs, "2022-10-01");
+    expect(Object.keys(ws.tags ?? {}).map((k) => k.toLowerCase())).not.toContain("policyviolation");
 
     // Pointed at dev's own storage: the same row is resolved, kept as history.
     await putChild(id, blob(devAccount));

@@ -394,6 +394,40 @@ describe("typed resources and LRO styles", () => {
     await expectRestError(ml.modelContainers.get(rg, "ws-missing", "churn"), 404, "ParentResourceNotFound");
   });
 
+  it("a new workspace comes with Azure ML's default datastores on its own storage account", async () => {
+    const storage = `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Storage/storageAccounts/stwsdefaults01`;
+    const ws = await ml.workspaces.beginCreateOrUpdateAndWait(
+      rg,
+      "ws-defaults",
+      { location: "eastus", storageAccount: storage },
+      poll,
+    );
+    const stores: Record<string, Record<string, unknown>> = {};
+    for await (const d of ml.datastores.list(rg, "ws-defaults"))
+      stores[d.name!] = d.properties as unknown as Record<string, unknown>;
+    expect(Object.keys(stores).sort()).toEqual([
+      "workspaceartifactstore",
+      "workspaceblobstore",
+      "workspacefilestore",
+      "workspaceworkingdirectory",
+    ]);
+    expect(stores.workspaceblobstore).toMatchObject({
+      datastoreType: "AzureBlob",
+      accountName: "stwsdefaults01",
+      containerName: `azureml-blobstore-${ws.workspaceId}`,
+      isDefault: true,
+      credentials: { credentialsType: "AccountKey" },
+    });
+    // The account key is never returned, as for any datastore.
+    expect(stores.workspaceblobstore!.credentials).not.toHaveProperty("secrets");
+    expect(stores.workspacefilestore).toMatchObject({ datastoreType: "AzureFile", isDefault: false });
+    // A workspace without a storage account (the emulator allows it) gets none.
+    await ml.workspaces.beginCreateOrUpdateAndWait(rg, "ws-nostore", { location: "eastus" }, poll);
+    const none: string[] = [];
+    for await (const d of ml.datastores.list(rg, "ws-nostore")) none.push(d.name!);
+    expect(none).toEqual([]);
+  });
+
   it("applies Azure's name rules per type", async () => {
     const put = (type: string, name: string): Promise<unknown> =>
       arm.resources.beginCreateOrUpdateByIdAndWait(

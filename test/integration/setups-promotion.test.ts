@@ -2,13 +2,20 @@
  * Setups beyond Contoso, end to end on the local stack with the team-workspaces example
  * policy: a team onboarded through the same envelope, authorisation and approval as a
  * project; a project promoted from that team workspace; a project narrowing the estate matrix
- * for itself; a widening refused; one- and two-environment promotions.
+ * for itself; a widening refused; one- and two-environment promotions. A team workspace is
+ * judged as holding no production data (data segregation).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE } from "../../local/seeds/contoso.js";
+import { azure } from "../../shared/azure/clients.js";
+import { TABLES } from "../../shared/config/settings.js";
+import { ViolationLog } from "../../shared/ledger/violations.js";
+import { silentLogger } from "../../shared/log.js";
 import { environmentNames } from "../../shared/policy/index.js";
+import { checkDataAccess } from "../../shared/segregation/dataAccess.js";
+import { dataAccessDeps } from "../../shared/segregation/runtime.js";
 import { TEAM_ENV } from "../../shared/policy/setupRules.js";
 import { startPromotionWorld, type PromotionWorld } from "../helpers/promotion.js";
 
@@ -92,6 +99,43 @@ describe("team workspaces", () => {
     // The team's groups get the first environment's column of the matrix.
     expect(await granted("fraud", TEAM_ENV, "data-scientist")).toEqual(
       w.stack.policy.accessMatrix["data-scientist"]!.dev!.map((g) => g.name).sort(),
+    );
+  });
+
+  it("judges the team workspace as holding no production data: a datastore on production storage there is flagged", async () => {
+    // Depends on the onboarding above. A team workspace is not an environment of the policy,
+    // and only an environment the policy lists with productionData may hold production data.
+    const n = environmentNames(w.stack.policy, "fraud", TEAM_ENV);
+    const ws = `/subscriptions/${sub()}/resourceGroups/${n.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${n.workspace}`;
+    const ex = w.stack.policy.exploration;
+    const account = `/subscriptions/${ex.subscriptionId}/resourceGroups/${ex.resourceGroup}/providers/Microsoft.Storage/storageAccounts/stteamlive01`;
+    await w.stack
+      .armAs(PEOPLE.alice.objectId, ex.subscriptionId)
+      .resources.beginCreateOrUpdateByIdAndWait(account, "2023-01-01", {
+        location: "westeurope",
+        kind: "StorageV2",
+        sku: { name: "Standard_LRS" },
+        tags: { "data-classification": "Production" },
+      });
+    const id = `${ws}/datastores/live`;
+    const datastore = {
+      datastoreType: "AzureBlob",
+      accountName: "stteamlive01",
+      containerName: "raw",
+      endpoint: "core.windows.net",
+      credentials: { credentialsType: "None" },
+    };
+    await w.stack
+      .armAs(PEOPLE.alice.objectId, sub())
+      .resources.beginCreateOrUpdateByIdAndWait(id, "2022-10-01", {
+        properties: datastore,
+      });
+    const outcome = await checkDataAccess(id, dataAccessDeps(silentLogger));
+    expect(outcome).toMatchObject({ result: "checked", violations: [{ kind: "dataSegregation" }] });
+    const rows = await new ViolationLog(azure().table(TABLES.violations)).list({ resourceId: id });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.detail).toMatch(
+      /datastore live of fraud's team workspace uses production storage account stteamlive01 \(tagged data-classification=Production\); team may not hold production data/,
     );
   });
 

@@ -24,6 +24,7 @@ import { plannedResourceIds, planPromotion } from "../../shared/promotion/plan.j
 import { homeRegion } from "../../shared/promotion/regionAdmission.js";
 import { parsePromotionRequest, type PromotionRequest } from "../../shared/promotion/request.js";
 import { stepNames } from "../../shared/promotion/execute.js";
+import { appRoleSet } from "../../shared/setup/contract.js";
 import { decideTags } from "../../shared/tagging/decideTags.js";
 import { formatRecord } from "../../cli/commands/promotion.js";
 import type { PromotionRecord } from "../../shared/promotion/record.js";
@@ -136,6 +137,48 @@ describe("policy: region plans", () => {
         /^regionPlans\.plans\.eu-base-us-tune\.fineTuning: fine-tuning carries the base model through the project's registry/,
       ),
     ]);
+  });
+
+  it("or a registry the policy names, in the project subscription, for a plan that fine-tunes", () => {
+    const d = doc("regional-fine-tuning");
+    const rg = (sub: string) =>
+      `/subscriptions/${sub}/resourceGroups/rg-ml-platform/providers/Microsoft.MachineLearningServices/registries/mlr-platform`;
+    d.mlRegistry = "none";
+    d.regionPlans.plans["eu-base-us-tune"].fineTuningRegistry = rg(d.projectSubscriptionId);
+    expect(problems(d)).toEqual([]);
+    // The promotion role, which adds the replicas, is assigned on the project subscription only.
+    d.regionPlans.plans["eu-base-us-tune"].fineTuningRegistry = rg(d.exploration.subscriptionId);
+    expect(problems(d)).toEqual([
+      expect.stringMatching(/fineTuningRegistry: must be in the project subscription/),
+    ]);
+    d.regionPlans.plans["eu-base-us-tune"].fineTuningRegistry =
+      `${rg(d.projectSubscriptionId)}/../../workspaces/x`;
+    expect(problems(d)).toEqual([
+      expect.stringMatching(/fineTuningRegistry: must be the ARM id of an Azure ML registry/),
+    ]);
+    d.regionPlans.plans["eu-base-us-tune"].fineTuningRegistry = rg(d.projectSubscriptionId);
+    d.regionPlans.plans["eu-base-us-tune"].fineTuning = [];
+    expect(problems(d)).toEqual([
+      expect.stringMatching(
+        /fineTuningRegistry: names a registry for fine-tuning, but the plan has no fineTuning stage/,
+      ),
+    ]);
+  });
+
+  it("a named fine-tuning registry is replicated by its own step; the project's registry stays at home", () => {
+    const d = doc("regional-fine-tuning");
+    const id = `/subscriptions/${d.projectSubscriptionId}/resourceGroups/rg-ml-platform/providers/Microsoft.MachineLearningServices/registries/mlr-platform`;
+    d.regionPlans.plans["eu-base-us-tune"].fineTuningRegistry = id;
+    const policy = parsePolicy(d);
+    const p = plan(policy, request());
+    expect(p.regions?.fineTuningRegistry).toEqual({ id, replicas: ["westeurope", "eastus"] });
+    expect(p.regions?.registryReplicas).toEqual(["westeurope"]);
+    expect(stepNames(p)).toContain("registry/fineTuning");
+    // The app's role can write registries even without per-project ones.
+    d.mlRegistry = "none";
+    expect(appRoleSet(parsePolicy(d)).customRoles[0]!.actions.map((a) => a.action)).toContain(
+      "Microsoft.MachineLearningServices/registries/write",
+    );
   });
 });
 

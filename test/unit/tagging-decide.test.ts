@@ -293,6 +293,45 @@ describe("decideTags: violations", () => {
   it("in 'audit' mode never tags violations", () => {
     expect(decideTags(ctx({ location: "eastus" })).patch.policyViolation).toBeUndefined();
   });
+
+  it("in 'tag' mode shows the children's data violations beside the resource's own", () => {
+    const p = withPolicy((p) => (p.violations.mode = "tag"));
+    const complete = { ...GROUP_TAGS, createdBy: "x", createdOn: "2025-01-01" };
+    const d = decideTags(ctx({ policy: p, tags: complete, childViolations: ["dataSegregation"] }));
+    expect(d.patch).toEqual({ policyViolation: "dataSegregation" });
+    // Not the resource's own violations: the ledger keeps them under the datastore.
+    expect(d.violations).toEqual([]);
+    const both = decideTags(
+      ctx({ policy: p, location: "eastus", tags: complete, childViolations: ["dataResidency"] }),
+    );
+    expect(both.patch.policyViolation).toBe("dataResidency,region");
+    // Already shown: nothing to write, so a workspace write does not flap the tag.
+    const shown = decideTags(
+      ctx({
+        policy: p,
+        tags: { ...complete, policyViolation: "dataSegregation" },
+        childViolations: ["dataSegregation"],
+      }),
+    );
+    expect(shown.patch).toEqual({});
+    expect(shown.remove).toEqual({});
+  });
+
+  it("in 'tag' mode removes the violation tag (name and value seen) once nothing is wrong", () => {
+    const p = withPolicy((p) => (p.violations.mode = "tag"));
+    const tags = {
+      ...GROUP_TAGS,
+      createdBy: "x",
+      createdOn: "2025-01-01",
+      PolicyViolation: "dataSegregation",
+    };
+    const d = decideTags(ctx({ policy: p, tags, childViolations: [] }));
+    expect(d.patch).toEqual({});
+    expect(d.remove).toEqual({ PolicyViolation: "dataSegregation" });
+    expect(d.after).not.toHaveProperty("PolicyViolation");
+    // In 'audit' mode the tag is not the policy's: never removed.
+    expect(decideTags(ctx({ tags, childViolations: ["dataSegregation"] })).remove).toEqual({});
+  });
 });
 
 describe("decideTags: the 50-tag limit", () => {

@@ -76,6 +76,7 @@ function deps(over: Partial<TaggingDeps> = {}): TaggingDeps {
       return "mi-fraud-etl-pipeline";
     },
     violations: {
+      openChildKinds: async () => [],
       syncFor: async (_id, _sub, current) => ({
         opened: current.map((v) => v.kind),
         refreshed: [],
