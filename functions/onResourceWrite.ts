@@ -101,11 +101,14 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
           return { ...data, workspaceTag: tagged.result };
         }),
       );
-      log[result.result === "checked" ? "info" : "debug"]("datastore, connection or data version change handled", {
-        ...fields,
-        ...result,
-        calls,
-      });
+      log[result.result === "checked" ? "info" : "debug"](
+        "datastore, connection or data version change handled",
+        {
+          ...fields,
+          ...result,
+          calls,
+        },
+      );
       return;
     }
     const { result, calls } = await countCalls(() =>

@@ -61,7 +61,12 @@ function childOf(id: string): Child | undefined {
   const m = CHILD.exec(id);
   const ws = m && parseResourceId(m[1]!);
   if (!m || !ws?.resourceGroup || id.split("/").some((s) => s === "." || s === "..")) return undefined;
-  const workspace = { id: m[1]!, subscriptionId: ws.subscriptionId, resourceGroup: ws.resourceGroup, name: ws.name };
+  const workspace = {
+    id: m[1]!,
+    subscriptionId: ws.subscriptionId,
+    resourceGroup: ws.resourceGroup,
+    name: ws.name,
+  };
   const name = id.slice(id.lastIndexOf("/") + 1);
   if (m[3]) return { kind: "data", workspace, label: `data version ${m[3]}:${name}` };
   const kind = m[2]!.toLowerCase() as "datastores" | "connections";

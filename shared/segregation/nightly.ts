@@ -76,11 +76,14 @@ export async function runDataAccessReconcile(
       for await (const c of ml.workspaceConnections.list(parts.resourceGroup, parts.name)) children.push(c);
       const versions = await listDataVersions(ml, parts.resourceGroup, parts.name);
       if (!versions.complete)
-        deps.log.warn("data-access scan: too many data versions in a workspace; the rest wait for their events", {
-          workspaceId: scope.workspaceId,
-          listed: versions.items.length,
-          cap: DATA_VERSIONS_PER_WORKSPACE,
-        });
+        deps.log.warn(
+          "data-access scan: too many data versions in a workspace; the rest wait for their events",
+          {
+            workspaceId: scope.workspaceId,
+            listed: versions.items.length,
+            cap: DATA_VERSIONS_PER_WORKSPACE,
+          },
+        );
       children.push(...versions.items);
       for (const child of children) {
         if (!child.id || !isDataAccessId(child.id)) continue;

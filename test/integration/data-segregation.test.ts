@@ -148,6 +148,18 @@ async function alicesWorkspace(): Promise<string> {
   return ws;
 }
 
+/** Each id has one open row: dataSegregation, naming the prod account. */
+async function expectOnProdStorage(ids: string[]) {
+  for (const id of ids) {
+    const rows = await rowsOf(id);
+    expect(
+      rows.map((r) => r.kind),
+      id,
+    ).toEqual(["dataSegregation"]);
+    expect(rows[0]!.detail).toContain(`production storage account ${prodAccount}`);
+  }
+}
+
 const dataVersion = (dataUri: string) => ({ dataType: "uri_folder", dataUri });
 
 const blob = (accountName: string, extra: Record<string, unknown> = {}) => ({
@@ -249,14 +261,7 @@ describe("datastores and connections of a dev workspace", () => {
     ];
     for (const [id, props] of cases) await putChild(id, props);
     await settle();
-    for (const [id] of cases) {
-      const rows = await rowsOf(id);
-      expect(
-        rows.map((r) => r.kind),
-        id,
-      ).toEqual(["dataSegregation"]);
-      expect(rows[0]!.detail).toContain(`production storage account ${prodAccount}`);
-    }
+    await expectOnProdStorage(cases.map(([id]) => id));
   });
 
   it("an id that claims another subscription or group does not move an account: the account is found where it is", async () => {
@@ -373,14 +378,7 @@ describe("data versions of a dev workspace", () => {
     const ids = uris.map((_, i) => `${devWs}/data/odd_${i}/versions/1`);
     for (const [i, id] of ids.entries()) await putChild(id, dataVersion(uris[i]!));
     await settle();
-    for (const id of ids) {
-      const rows = await rowsOf(id);
-      expect(
-        rows.map((r) => r.kind),
-        id,
-      ).toEqual(["dataSegregation"]);
-      expect(rows[0]!.detail).toContain(`production storage account ${prodAccount}`);
-    }
+    await expectOnProdStorage(ids);
   });
 
   it("an azureml:// URI is judged through its datastore: both the datastore and the version are flagged", async () => {
