@@ -20,7 +20,7 @@ import { datastoreStorage, type StorageRef } from "./storageRef.js";
  * per run can hold tens of thousands: beyond this the rest wait for their events, the scan says
  * so in the log, and rows of versions not listed are not resolved as gone.
  */
-export const DATA_VERSIONS_PER_WORKSPACE = 2_000;
+export const DATA_VERSIONS_PER_WORKSPACE = 1_000;
 
 export interface DataAccessNightlyDeps extends Omit<DataAccessDeps, "violations"> {
   machineLearning(subscriptionId: string): AzureMachineLearningWorkspaces;
