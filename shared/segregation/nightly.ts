@@ -30,9 +30,9 @@ export interface DataAccessNightlyDeps extends Omit<DataAccessDeps, "violations"
 export interface DataAccessRunResult {
   workspaces: number;
   checked: number;
-  /** Datastores and connections with a violation now. */
+  /** Datastores, connections and data versions with a violation now. */
   flagged: string[];
-  /** Rows of datastores and connections no longer there. */
+  /** Rows of datastores, connections and data versions no longer there. */
   resolvedGone: number;
   failedWorkspaces: Array<{ workspaceId: string; error: string }>;
 }
