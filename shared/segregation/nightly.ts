@@ -25,6 +25,8 @@ export const DATA_VERSIONS_PER_WORKSPACE = 1_000;
 export interface DataAccessNightlyDeps extends Omit<DataAccessDeps, "violations"> {
   machineLearning(subscriptionId: string): AzureMachineLearningWorkspaces;
   violations: Pick<ViolationLog, "syncFor" | "resolveUnseen">;
+  /** DATA_VERSIONS_PER_WORKSPACE unless given (tests). */
+  dataVersionCap?: number;
 }
 
 export interface DataAccessRunResult {
@@ -74,14 +76,15 @@ export async function runDataAccessReconcile(
         if (d.id) run.datastoreRefs!.set(d.id.toLowerCase(), Promise.resolve(datastoreStorage(d.properties)));
       }
       for await (const c of ml.workspaceConnections.list(parts.resourceGroup, parts.name)) children.push(c);
-      const versions = await listDataVersions(ml, parts.resourceGroup, parts.name);
+      const cap = deps.dataVersionCap ?? DATA_VERSIONS_PER_WORKSPACE;
+      const versions = await listDataVersions(ml, parts.resourceGroup, parts.name, cap);
       if (!versions.complete)
         deps.log.warn(
           "data-access scan: too many data versions in a workspace; the rest wait for their events",
           {
             workspaceId: scope.workspaceId,
             listed: versions.items.length,
-            cap: DATA_VERSIONS_PER_WORKSPACE,
+            cap,
           },
         );
       children.push(...versions.items);
@@ -124,6 +127,7 @@ async function listDataVersions(
   ml: AzureMachineLearningWorkspaces,
   resourceGroup: string,
   workspace: string,
+  cap: number,
 ): Promise<{ items: Array<{ id?: string; properties?: unknown }>; complete: boolean }> {
   const items: Array<{ id?: string; properties?: unknown }> = [];
   for await (const container of ml.dataContainers.list(resourceGroup, workspace, { listViewType: "All" })) {
@@ -131,7 +135,7 @@ async function listDataVersions(
     for await (const v of ml.dataVersions.list(resourceGroup, workspace, container.name, {
       listViewType: "All",
     })) {
-      if (items.length >= DATA_VERSIONS_PER_WORKSPACE) return { items, complete: false };
+      if (items.length >= cap) return { items, complete: false };
       items.push(v);
     }
   }
