@@ -1,6 +1,7 @@
 /**
- * One datastore, workspace connection or data version checked against the data-segregation rules, and its
- * violations recorded: shared by the event path and the nightly run, so both judge alike.
+ * One datastore, workspace connection or data version checked against the data-segregation
+ * rules, and its violations recorded: shared by the event path and the nightly run, so both
+ * judge alike.
  *
  * Level-triggered: the event says only "this id changed"; the datastore is read from ARM, its
  * storage resolved, and the violation rows of that id made to say what applies now (so a
