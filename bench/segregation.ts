@@ -1,11 +1,12 @@
 /**
  * Benchmark of data segregation: ARM and Table calls and CPU time per datastore event (a dev
  * datastore on prod storage, one on dev storage, one whose account is in no governed
- * subscription, one in a workspace aml-steward did not create), per role-assignment check (a
- * dev group's Storage Blob Data Reader on the prod account), and the nightly scan of a
- * workspace's datastores.
+ * subscription, one in a workspace aml-steward did not create), per data-version event (a storage
+ * URL of the prod account, an azureml:// path through a datastore on it), per role-assignment
+ * check (a dev group's Storage Blob Data Reader on the prod account), and the nightly scan of a
+ * workspace's datastores and data versions.
  *
- *   npx tsx bench/segregation.ts [--datastores 200]
+ *   npx tsx bench/segregation.ts [--datastores 200] [--versions 40]
  *
  * The emulator is seeded with one project's dev/qa/prod resource groups, a storage account in
  * each and the dev workspace holding the datastores; the estate is built from a promotion
@@ -81,9 +82,12 @@ function layout(policy: EstatePolicy, datastores: number) {
 }
 
 async function parent(): Promise<void> {
-  const { values } = parseArgs({ options: { datastores: { type: "string", default: "200" } } });
+  const { values } = parseArgs({
+    options: { datastores: { type: "string", default: "200" }, versions: { type: "string", default: "40" } },
+  });
   const policy = getPolicy();
   const l = layout(policy, Number(values.datastores));
+  const versions = dataVersionIds(l, Number(values.versions));
   const base = contosoSeed(policy);
   const blob = (accountName: string) => ({
     datastoreType: "AzureBlob",
@@ -116,6 +120,20 @@ async function parent(): Promise<void> {
         properties: blob(i % 2 === 0 ? l.prod.account : l.dev.account),
       })),
       { id: `${l.dev.workspaceId}/datastores/elsewhere`, properties: blob("stnotgoverned01") },
+      // Half by a storage URL of the prod account, half through ds0 (on the prod account).
+      ...versions.flatMap((id, i) => [
+        { id: id.replace(/\/versions\/1$/, ""), properties: { dataType: "uri_folder" } },
+        {
+          id,
+          properties: {
+            dataType: "uri_folder",
+            dataUri:
+              i % 2 === 0
+                ? `https://${l.prod.account}.blob.core.windows.net/raw/v${i}/`
+                : `azureml://datastores/ds0/paths/v${i}/`,
+          },
+        },
+      ]),
       {
         id: `/subscriptions/${l.sub}/resourceGroups/rg-other/providers/${ML}/mlw-other/datastores/x`,
         properties: blob(l.prod.account),
@@ -134,7 +152,7 @@ async function parent(): Promise<void> {
   ];
   const stack = await startBenchStack("steward-bench-segregation-", seed);
   try {
-    const child = stack.forkChild(import.meta.url, ["--child", values.datastores!]);
+    const child = stack.forkChild(import.meta.url, ["--child", values.datastores!, values.versions!]);
     await new Promise<void>((resolve, reject) =>
       child.on("exit", (code) =>
         code === 0 ? resolve() : reject(new Error(`benchmark child exited with ${code}`)),
@@ -145,7 +163,12 @@ async function parent(): Promise<void> {
   }
 }
 
-async function child(datastores: number): Promise<void> {
+/** The data versions of the dev workspace: `dv{i}` version 1. */
+function dataVersionIds(l: ReturnType<typeof layout>, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${l.dev.workspaceId}/data/dv${i}/versions/1`);
+}
+
+async function child(datastores: number, versionCount: number): Promise<void> {
   const { handleDataAccessEvent } = await import("../shared/segregation/event.js");
   const { dataAccessDeps } = await import("../shared/segregation/runtime.js");
   const { runDataAccessReconcile } = await import("../shared/segregation/nightly.js");
@@ -229,6 +252,15 @@ async function child(datastores: number): Promise<void> {
     "workspace aml-steward did not create",
     Array(20).fill(`/subscriptions/${l.sub}/resourceGroups/rg-other/providers/${ML}/mlw-other/datastores/x`),
   );
+  const versions = dataVersionIds(l, versionCount);
+  await phase(
+    "dev data version, storage URL of the prod account",
+    versions.filter((_, i) => i % 2 === 0),
+  );
+  await phase(
+    "dev data version, azureml:// through a datastore on prod",
+    versions.filter((_, i) => i % 2 === 1),
+  );
   const { checkAssignmentById } = await import("../shared/segregation/roleGrants.js");
   const { roleGrantDeps } = await import("../shared/segregation/runtime.js");
   const grantDeps = { ...roleGrantDeps(silentLogger), estate: async () => estate, violations };
@@ -261,7 +293,7 @@ async function child(datastores: number): Promise<void> {
     checkAssignmentById(id, grantDeps),
   );
   console.log(
-    `\naml-steward data segregation: ${datastores} datastores in one dev workspace, Node ${process.version}\n`,
+    `\naml-steward data segregation: ${datastores} datastores and ${versionCount} data versions in one dev workspace, Node ${process.version}\n`,
   );
   console.table(rows);
   tableCalls = 0;
@@ -276,7 +308,7 @@ async function child(datastores: number): Promise<void> {
   );
   const cpu = process.cpuUsage(cpu0);
   console.log(
-    `\nNightly scan: ${night.result.workspaces} workspaces, ${night.result.checked} datastores and connections, ` +
+    `\nNightly scan: ${night.result.workspaces} workspaces, ${night.result.checked} datastores, connections and data versions, ` +
       `${night.result.flagged.length} flagged; ${night.calls.armReads} ARM reads, ${tableCalls} Table calls (+ the resolve query), ` +
       `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
@@ -292,7 +324,7 @@ async function child(datastores: number): Promise<void> {
 
 if (process.argv.includes("--child")) {
   const i = process.argv.indexOf("--child");
-  runMain(child(Number(process.argv[i + 1])));
+  runMain(child(Number(process.argv[i + 1]), Number(process.argv[i + 2])));
 } else {
   runMain(parent());
 }

@@ -83,8 +83,8 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
       return;
     }
     if (isDataAccessEvent(ev)) {
-      // Datastores and connections carry no tags of their own; they are checked for production
-      // data instead (shared/segregation), loaded on the first such event.
+      // Datastores, connections and data versions carry no tags of their own; they are checked
+      // for production data instead (shared/segregation), loaded on the first such event.
       const [{ handleDataAccessEvent }, { dataAccessDeps }] = await Promise.all([
         import("../shared/segregation/event.js"),
         import("../shared/segregation/runtime.js"),
@@ -93,18 +93,22 @@ async function handleOne(raw: unknown, log: Logger): Promise<void> {
         withDeadline(EVENT_BUDGET_MS, async () => {
           const data = await handleDataAccessEvent(ev, dataAccessDeps(log));
           // In violations.mode: tag the workspace's violation tag shows what was just recorded
-          // (or resolved) for its datastore; retagParent does nothing in the other modes.
+          // (or resolved) for its datastore or data version; retagParent does nothing in the
+          // other modes.
           const workspace = workspaceOfChild(ev.resourceId);
           if (!workspace || (data.result !== "checked" && data.result !== "gone")) return data;
           const tagged = await retagParent(workspace, ev, taggingDeps(log));
           return { ...data, workspaceTag: tagged.result };
         }),
       );
-      log[result.result === "checked" ? "info" : "debug"]("datastore or connection change handled", {
-        ...fields,
-        ...result,
-        calls,
-      });
+      log[result.result === "checked" ? "info" : "debug"](
+        "datastore, connection or data version change handled",
+        {
+          ...fields,
+          ...result,
+          calls,
+        },
+      );
       return;
     }
     const { result, calls } = await countCalls(() =>

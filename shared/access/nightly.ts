@@ -29,7 +29,7 @@ export interface AccessRunResult {
   failedScopes: Array<{ scope: string; error: string }>;
   members?: MemberDriftResult;
   membersError?: string;
-  /** Datastores and connections of the same workspaces (shared/segregation). */
+  /** Datastores, connections and data versions of the same workspaces (shared/segregation). */
   dataAccess?: DataAccessRunResult;
   /** Data-access role assignments of non-production principals (shared/segregation). */
   roleGrants?: RoleGrantRunResult;

@@ -19,9 +19,10 @@ import { ensureTable, tableKey } from "./tables.js";
  * applying, so only an operator resolves it: syncFor and resolveUnseen leave it open.
  */
 /**
- * `dataSegregation`: a datastore, connection or role assignment gives an environment without
- * productionData access to production storage (or names storage that cannot be resolved).
- * `dataResidency`: a datastore uses storage in a restricted region from a workspace elsewhere.
+ * `dataSegregation`: a datastore, connection, data version or role assignment gives an
+ * environment without productionData access to production storage (or names storage that
+ * cannot be resolved). `dataResidency`: a datastore, connection or data version uses storage
+ * in a restricted region from a workspace elsewhere.
  * Both are kept by shared/segregation's checks, which the tag scan never sees.
  */
 export type ViolationKind =

@@ -12,7 +12,7 @@ import type { ResourceManagementClient } from "@azure/arm-resources";
 import { errorFacts } from "../azure/errors.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { EstatePolicy } from "../policy/schema.js";
-import { ML_API_VERSION } from "./dataAccess.js";
+import { ML_API_VERSION } from "./mlApi.js";
 import { datastoreStorage, storageTarget, type StorageRef } from "./storageRef.js";
 import { findStorageAccount, productionReason } from "./storageAccounts.js";
 
@@ -20,16 +20,32 @@ export interface AssetDataDeps {
   policy: EstatePolicy;
   resources(subscriptionId: string): ResourceManagementClient;
   estate(): Promise<ManagedEstate>;
+  /**
+   * Datastores already read, by lower-cased id: the nightly scan fills it from its datastore
+   * list, so a thousand versions on one datastore cost no read each.
+   */
+  datastoreRefs?: Map<string, Promise<StorageRef>>;
+}
+
+export interface WorkspaceRef {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
 }
 
 const SHORT = /^azureml:\/\/datastores\/([^/]+)\/paths\//i;
 const LONG =
   /^azureml:\/\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/(?:providers\/Microsoft\.MachineLearningServices\/)?workspaces\/([^/]+)\/datastores\/([^/]+)\/paths\//i;
 
-async function refOf(
+/**
+ * The storage a data URI points at, in the workspace the version is in (promotion's check and
+ * the data-version check of dataAccess.ts share it).
+ */
+export async function dataUriStorage(
   deps: AssetDataDeps,
   dataUri: string,
-  workspace: { id: string; subscriptionId: string; resourceGroup: string; name: string },
+  workspace: WorkspaceRef,
 ): Promise<StorageRef> {
   const uri = dataUri.trim();
   const long = LONG.exec(uri);
@@ -48,10 +64,11 @@ async function refOf(
     )
   )
     return { kind: "invalid", why: `a data URI naming another workspace's datastore: ${uri}` };
+  const id = `${workspace.id}/datastores/${ds}`;
+  const known = deps.datastoreRefs?.get(id.toLowerCase());
+  if (known) return known;
   try {
-    const r = await deps
-      .resources(workspace.subscriptionId)
-      .resources.getById(`${workspace.id}/datastores/${ds}`, ML_API_VERSION);
+    const r = await deps.resources(workspace.subscriptionId).resources.getById(id, ML_API_VERSION);
     return datastoreStorage(r.properties ?? {});
   } catch (e) {
     // No such datastore: the version reaches no data through it (a later datastore of that
@@ -68,10 +85,10 @@ async function refOf(
 export async function productionDataReason(
   deps: AssetDataDeps,
   dataUri: string | undefined,
-  workspace: { id: string; subscriptionId: string; resourceGroup: string; name: string },
+  workspace: WorkspaceRef,
 ): Promise<string | undefined> {
   if (!dataUri) return undefined;
-  const ref = await refOf(deps, dataUri, workspace);
+  const ref = await dataUriStorage(deps, dataUri, workspace);
   if (ref.kind === "outside") return undefined;
   if (ref.kind === "invalid") return `its data cannot be placed (${ref.why})`;
   const account = await findStorageAccount(deps.policy, deps.resources, ref.accountName);

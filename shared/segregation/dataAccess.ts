@@ -1,11 +1,14 @@
 /**
- * One datastore or workspace connection checked against the data-segregation rules, and its
- * violations recorded: shared by the event path and the nightly run, so both judge alike.
+ * One datastore, workspace connection or data version checked against the data-segregation
+ * rules, and its violations recorded: shared by the event path and the nightly run, so both
+ * judge alike.
  *
  * Level-triggered: the event says only "this id changed"; the datastore is read from ARM, its
  * storage resolved, and the violation rows of that id made to say what applies now (so a
  * redelivered, duplicated, forged or out-of-order event converges on the same rows, and a fixed
- * or deleted datastore resolves its violation). Only workspaces aml-steward created are judged:
+ * or deleted datastore resolves its violation). A data version is judged by its `dataUri`
+ * (assetData.ts, as promotion judges it): a storage URL, or an `azureml://` datastore path judged
+ * through that datastore. Only workspaces aml-steward created are judged:
  * their environment comes from the promotion records, never from tags or names.
  */
 import type { ResourceManagementClient } from "@azure/arm-resources";
@@ -16,7 +19,9 @@ import type { FoundViolation, ViolationLog } from "../ledger/violations.js";
 import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { normaliseRegion } from "../tagging/decideTags.js";
-import { connectionStorage, datastoreStorage, type StorageRef } from "./storageRef.js";
+import { dataUriStorage, type WorkspaceRef } from "./assetData.js";
+import { ML_API_VERSION } from "./mlApi.js";
+import { connectionStorage, dataVersionUri, datastoreStorage, type StorageRef } from "./storageRef.js";
 import {
   findStorageAccount,
   holdsProductionData,
@@ -25,11 +30,9 @@ import {
   type StorageAccountFacts,
 } from "./storageAccounts.js";
 
-/** The ML API version the app pins (the SDK's); datastores and connections exist in it. */
-export const ML_API_VERSION = "2022-10-01";
-
+/** A workspace's datastore, connection or data version (`data/{name}/versions/{version}`). */
 const CHILD =
-  /\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+\/(datastores|connections)\/[^/]+$/i;
+  /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+)\/(datastores|connections|data\/([^/]+)\/versions)\/[^/]+$/i;
 
 export interface DataAccessDeps {
   policy: EstatePolicy;
@@ -39,6 +42,36 @@ export interface DataAccessDeps {
   log: Logger;
   /** Account lookups by name, shared by the checks of one run (the nightly scan passes one). */
   accounts?: Map<string, Promise<StorageAccountFacts | undefined>>;
+  /** Datastores already read, by lower-cased id (the nightly scan's list), for data versions. */
+  datastoreRefs?: Map<string, Promise<StorageRef>>;
+}
+
+/** What a checked id is, from its id alone (the body is read or listed separately). */
+interface Child {
+  kind: "datastores" | "connections" | "data";
+  workspace: WorkspaceRef;
+  /** How its violation details name it. */
+  label: string;
+}
+
+/**
+ * The child an id names, or undefined. `.` and `..` segments are refused: ARM would fold them
+ * into another resource, and the row must be keyed by the resource that was read.
+ */
+function childOf(id: string): Child | undefined {
+  const m = CHILD.exec(id);
+  const ws = m && parseResourceId(m[1]!);
+  if (!m || !ws?.resourceGroup || id.split("/").some((s) => s === "." || s === "..")) return undefined;
+  const workspace = {
+    id: m[1]!,
+    subscriptionId: ws.subscriptionId,
+    resourceGroup: ws.resourceGroup,
+    name: ws.name,
+  };
+  const name = id.slice(id.lastIndexOf("/") + 1);
+  if (m[3]) return { kind: "data", workspace, label: `data version ${m[3]}:${name}` };
+  const kind = m[2]!.toLowerCase() as "datastores" | "connections";
+  return { kind, workspace, label: `${kind === "datastores" ? "datastore" : "connection"} ${name}` };
 }
 
 export type DataAccessOutcome =
@@ -47,8 +80,8 @@ export type DataAccessOutcome =
   | { result: "gone" }
   | { result: "checked"; storage: string; violations: FoundViolation[] };
 
-/** Whether an id is a workspace datastore or connection (what this module checks). */
-export const isDataAccessId = (id: string) => CHILD.test(id.trim().replace(/\/+$/, ""));
+/** Whether an id is a workspace datastore, connection or data version (what this module checks). */
+export const isDataAccessId = (id: string) => childOf(id.trim().replace(/\/+$/, "")) !== undefined;
 
 export async function checkDataAccess(
   resourceId: string,
@@ -58,10 +91,10 @@ export async function checkDataAccess(
   const { policy } = deps;
   if (policy.dataSegregation.mode === "off") return { result: "off" };
   const id = resourceId.trim().replace(/\/+$/, "");
-  const parts = parseResourceId(id);
-  const kind = CHILD.exec(id)?.[1]?.toLowerCase();
-  if (!parts?.parentId || !kind) return { result: "notDataAccess" };
-  const workspaceId = parts.parentId;
+  const child = childOf(id);
+  if (!child) return { result: "notDataAccess" };
+  const { subscriptionId } = child.workspace;
+  const workspaceId = child.workspace.id;
   // A workspace this copy of the estate does not know may belong to a promotion that has
   // finished since: read again once (the access path does the same).
   let estate = await deps.estate();
@@ -72,7 +105,7 @@ export async function checkDataAccess(
   // An environment that may hold production data can only break the residency rule.
   if (production && policy.regions.restricted.length === 0) return { result: "production" };
   const sync = (found: FoundViolation[]) =>
-    deps.violations.syncFor(id, parts.subscriptionId, found, {
+    deps.violations.syncFor(id, subscriptionId, found, {
       project: scope.project,
       correlationId: opts.correlationId,
     });
@@ -80,15 +113,15 @@ export async function checkDataAccess(
   // The nightly list already holds the properties; the event path reads them.
   let properties = opts.properties;
   if (properties === undefined) {
-    const body = await readChild(deps, parts.subscriptionId, id);
+    const body = await readChild(deps, subscriptionId, id);
     if (!body) {
       await sync([]);
       return { result: "gone" };
     }
     properties = body;
   }
-  const ref = kind === "datastores" ? datastoreStorage(properties) : connectionStorage(properties);
-  const what = `${kind === "datastores" ? "datastore" : "connection"} ${parts.name} of ${scope.project}'s ${scope.env} workspace`;
+  const ref = await storageOf(deps, child, properties);
+  const what = `${child.label} of ${scope.project}'s ${scope.env} workspace`;
   const account = ref.kind === "account" ? await lookUp(deps, ref.accountName) : undefined;
   const found: FoundViolation[] = [];
   const segregation = production
@@ -96,11 +129,21 @@ export async function checkDataAccess(
     : segregationViolation(policy, estate, what, scope.env, ref, account);
   if (segregation) found.push(segregation);
   const residency = account
-    ? await residencyViolation(deps, what, workspaceId, parts.subscriptionId, account)
+    ? await residencyViolation(deps, what, workspaceId, subscriptionId, account)
     : undefined;
   if (residency) found.push(residency);
   await sync(found);
   return { result: "checked", storage: describeRef(ref, account), violations: found };
+}
+
+/** Where a child's body points. A data version without a dataUri reaches no data. */
+async function storageOf(deps: DataAccessDeps, child: Child, properties: unknown): Promise<StorageRef> {
+  if (child.kind === "datastores") return datastoreStorage(properties);
+  if (child.kind === "connections") return connectionStorage(properties);
+  const uri = dataVersionUri(properties);
+  return uri
+    ? dataUriStorage(deps, uri, child.workspace)
+    : { kind: "outside", why: "the data version has no dataUri" };
 }
 
 async function readChild(deps: DataAccessDeps, subscriptionId: string, id: string): Promise<unknown> {

@@ -1,5 +1,5 @@
 /**
- * Which storage a datastore or workspace connection points at, from its ARM body. Pure.
+ * Which storage a datastore, workspace connection or data version points at, from its ARM body. Pure.
  *
  * The body is attacker-controlled (anyone with AzureML Data Scientist writes it), so it is
  * parsed with a schema and normalised before anything is compared: account names are lower
@@ -28,6 +28,8 @@ const datastoreSchema = z.looseObject({
   endpoint: z.string().nullish(),
   storeName: z.string().nullish(),
 });
+
+const dataVersionSchema = z.looseObject({ dataUri: z.string().nullish() });
 
 const connectionSchema = z.looseObject({
   category: z.string().nullish(),
@@ -73,6 +75,15 @@ export function connectionStorage(properties: unknown): StorageRef {
   return storageTarget(parsed.data.target, `connection ${parsed.data.category ?? ""}`.trim());
 }
 
+/**
+ * A data version's `dataUri`, or undefined when it has none. Where it points is for
+ * assetData.ts (an `azureml://` URI reads its datastore) and `storageTarget` (a storage URL).
+ */
+export function dataVersionUri(properties: unknown): string | undefined {
+  const parsed = dataVersionSchema.safeParse(properties);
+  return (parsed.success && parsed.data.dataUri?.trim()) || undefined;
+}
+
 /** A target string: `https://{account}.{service}.{suffix}/...`, or a storage account's ARM id. */
 export function storageTarget(target: string, via: string): StorageRef {
   const t = target.trim();
@@ -91,8 +102,15 @@ export function storageTarget(target: string, via: string): StorageRef {
   } catch {
     return { kind: "outside", why: "a target that is not a URL" };
   }
-  // URL lower-cases the host and drops a trailing dot's meaning only partly: strip it too.
-  const host = url.hostname.replace(/\.+$/, "");
+  // URL lower-cases and decodes the host of http(s) only: an abfss:// or wasbs:// host is kept
+  // as written ("PROD.DFS.Core.Windows.Net", "prod%2Edfs..."), so it is decoded and lower-cased
+  // here. A trailing dot names the same DNS name: stripped too.
+  let host: string;
+  try {
+    host = decodeURIComponent(url.hostname).toLowerCase().replace(/\.+$/, "");
+  } catch {
+    return { kind: "invalid", why: `a storage URL whose host cannot be decoded: ${JSON.stringify(t)}` };
+  }
   // A private endpoint's name ({account}.privatelink.blob...) is the same account.
   const labels = host.split(".").filter((l, i) => !(i === 1 && l === "privatelink"));
   const suffix = labels.slice(2).join(".");

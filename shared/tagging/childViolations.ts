@@ -1,5 +1,5 @@
 /**
- * A workspace's datastores and connections cannot carry tags (they are not tracked resources),
+ * A workspace's datastores, connections and data versions cannot carry tags (they are not tracked resources),
  * so in `violations.mode: tag` their data violations (`dataSegregation`, `dataResidency`, kept
  * by shared/segregation) are shown by the workspace's violation tag. The workspace's tag
  * decision reads them from the ledger every time it decides (event path and nightly): deciding
@@ -14,17 +14,26 @@ import type { EstatePolicy } from "../policy/schema.js";
 export const CHILD_VIOLATION_KINDS: readonly ViolationKind[] = ["dataSegregation", "dataResidency"];
 
 const WORKSPACE_TYPE = "microsoft.machinelearningservices/workspaces";
-const CHILD_TYPES = new Set([`${WORKSPACE_TYPE}/datastores`, `${WORKSPACE_TYPE}/connections`]);
+const CHILD_TYPES = new Set(
+  ["datastores", "connections", "data/versions"].map((child) => `${WORKSPACE_TYPE}/${child}`),
+);
 
 /** Whether this resource's violation tag shows its children's violations (no call otherwise). */
 export function showsChildViolations(policy: EstatePolicy, type: string): boolean {
   return policy.violations.mode === "tag" && type.toLowerCase() === WORKSPACE_TYPE;
 }
 
-/** The workspace of a datastore or connection id; undefined for anything else. */
+/**
+ * The workspace of a datastore, connection or data version id; undefined for anything else. A
+ * data version's parent is its data container, so the workspace is the id's first four segments
+ * after the provider.
+ */
 export function workspaceOfChild(resourceId: string): string | undefined {
   const parts = parseResourceId(resourceId);
-  return parts?.parentId && CHILD_TYPES.has(parts.type.toLowerCase()) ? parts.parentId : undefined;
+  if (!parts?.isChild || !CHILD_TYPES.has(parts.type.toLowerCase())) return undefined;
+  const segs = resourceId.replace(/\/+$/, "").split("/");
+  const at = segs.findIndex((s) => s.toLowerCase() === "providers");
+  return segs.slice(0, at + 4).join("/");
 }
 
 /** The event path's read: one range query of the workspace's children's rows. */

@@ -96,6 +96,18 @@ describe("violations.mode: tag and a dev datastore on production storage", () =>
     expect(after.note).toBe("reviewed");
   });
 
+  it("a data version on production storage tags the workspace too; deleting it takes the tag off", async () => {
+    const id = `${devWs}/data/prod_tx/versions/1`;
+    await alice().resources.beginCreateOrUpdateByIdAndWait(id, "2022-10-01", {
+      properties: { dataType: "uri_folder", dataUri: `https://${prodAccount}.blob.core.windows.net/raw/tx/` },
+    });
+    await settle();
+    expect((await workspaceTags())[TAG]).toBe("dataSegregation");
+    await alice().resources.beginDeleteByIdAndWait(id, "2022-10-01");
+    await settle();
+    expect(await workspaceTags()).not.toHaveProperty(TAG);
+  });
+
   it("the nightly run puts the tag back from the ledger when no event did", async () => {
     const id = `${devWs}/datastores/nightly_raw`;
     await putDatastore(id, prodAccount);

@@ -105,6 +105,63 @@ async function putChild(id: string, properties: Record<string, unknown>) {
   await alice().resources.beginCreateOrUpdateByIdAndWait(id, "2022-10-01", { properties });
 }
 
+const ctx = () => new InvocationContext({ functionName: "onResourceWrite", logHandler: () => {} });
+/** The event the emulator delivered for a resource's first write. */
+const eventOf = (id: string) =>
+  w.stack.emulator.events.events().find((e) => e.event.subject.toLowerCase() === id.toLowerCase())!.event;
+/** An event nobody's write produced, claiming a write by Erin (`child`: the type under the workspace). */
+const forged = (resourceId: string, child: string) =>
+  buildResourceEvent(
+    {
+      subscriptionId: SUB,
+      resourceId,
+      operationName: `${ML}/${child}/write`,
+      caller: { ...PEOPLE.erin, kind: "user", createdAt: 0 },
+      correlationId: "forged",
+      httpMethod: "PUT",
+      url: `https://management.azure.com${resourceId}`,
+    },
+    w.stack.emulator.tenantId,
+    Date.now(),
+  );
+
+/** A storage account in the restricted region (its group made if missing). */
+async function restrictedAccount(account: string) {
+  const rg = `rg-zurich-data`;
+  await alice().resourceGroups.createOrUpdate(rg, { location: RESTRICTED });
+  await alice().resources.beginCreateOrUpdateByIdAndWait(
+    `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Storage/storageAccounts/${account}`,
+    "2023-01-01",
+    { location: RESTRICTED, kind: "StorageV2", sku: { name: "Standard_LRS" } },
+  );
+}
+
+/** Alice's own group and workspace in the project subscription: not aml-steward's. */
+async function alicesWorkspace(): Promise<string> {
+  const rg = "rg-alice-own";
+  await alice().resourceGroups.createOrUpdate(rg, { location: "westeurope", tags: { costCenter: "CC-1" } });
+  const ws = `/subscriptions/${SUB}/resourceGroups/${rg}/providers/${ML}/mlw-alice`;
+  await alice().resources.beginCreateOrUpdateByIdAndWait(ws, "2022-10-01", {
+    location: "westeurope",
+    properties: {},
+  });
+  return ws;
+}
+
+/** Each id has one open row: dataSegregation, naming the prod account. */
+async function expectOnProdStorage(ids: string[]) {
+  for (const id of ids) {
+    const rows = await rowsOf(id);
+    expect(
+      rows.map((r) => r.kind),
+      id,
+    ).toEqual(["dataSegregation"]);
+    expect(rows[0]!.detail).toContain(`production storage account ${prodAccount}`);
+  }
+}
+
+const dataVersion = (dataUri: string) => ({ dataType: "uri_folder", dataUri });
+
 const blob = (accountName: string, extra: Record<string, unknown> = {}) => ({
   datastoreType: "AzureBlob",
   accountName,
@@ -153,10 +210,7 @@ describe("datastores and connections of a dev workspace", () => {
     const id = `${devWs}/datastores/twice`;
     await putChild(id, blob(prodAccount));
     await settle();
-    const ev = w.stack.emulator.events
-      .events()
-      .find((e) => e.event.subject.toLowerCase() === id.toLowerCase())!.event;
-    const ctx = () => new InvocationContext({ functionName: "onResourceWrite", logHandler: () => {} });
+    const ev = eventOf(id);
     await onResourceWrite(ev, ctx());
     await onResourceWrite([ev, ev], ctx());
     let rows = await rowsOf(id);
@@ -178,24 +232,9 @@ describe("datastores and connections of a dev workspace", () => {
     const compliant = `${devWs}/datastores/compliant`;
     await putChild(compliant, blob(devAccount));
     await settle();
-    const forged = (resourceId: string) =>
-      buildResourceEvent(
-        {
-          subscriptionId: SUB,
-          resourceId,
-          operationName: `${ML}/datastores/write`,
-          caller: { ...PEOPLE.erin, kind: "user", createdAt: 0 },
-          correlationId: "forged",
-          httpMethod: "PUT",
-          url: `https://management.azure.com${resourceId}`,
-        },
-        w.stack.emulator.tenantId,
-        Date.now(),
-      );
-    const ctx = new InvocationContext({ functionName: "onResourceWrite", logHandler: () => {} });
     const ghost = `${devWs}/datastores/ghost`;
-    await onResourceWrite(forged(ghost), ctx);
-    await onResourceWrite(forged(compliant), ctx);
+    await onResourceWrite(forged(ghost, "datastores"), ctx());
+    await onResourceWrite(forged(compliant, "datastores"), ctx());
     expect(await rowsOf(ghost)).toEqual([]);
     expect(await rowsOf(compliant)).toEqual([]);
   });
@@ -222,14 +261,7 @@ describe("datastores and connections of a dev workspace", () => {
     ];
     for (const [id, props] of cases) await putChild(id, props);
     await settle();
-    for (const [id] of cases) {
-      const rows = await rowsOf(id);
-      expect(
-        rows.map((r) => r.kind),
-        id,
-      ).toEqual(["dataSegregation"]);
-      expect(rows[0]!.detail).toContain(`production storage account ${prodAccount}`);
-    }
+    await expectOnProdStorage(cases.map(([id]) => id));
   });
 
   it("an id that claims another subscription or group does not move an account: the account is found where it is", async () => {
@@ -275,29 +307,15 @@ describe("datastores and connections of a dev workspace", () => {
   });
 
   it("a datastore in a workspace aml-steward did not create is not judged", async () => {
-    // Alice makes her own group and workspace in the project subscription.
-    const rg = "rg-alice-own";
-    await alice().resourceGroups.createOrUpdate(rg, { location: "westeurope", tags: { costCenter: "CC-1" } });
-    const ws = `/subscriptions/${SUB}/resourceGroups/${rg}/providers/${ML}/mlw-alice`;
-    await alice().resources.beginCreateOrUpdateByIdAndWait(ws, "2022-10-01", {
-      location: "westeurope",
-      properties: {},
-    });
-    const id = `${ws}/datastores/prod_raw`;
+    const id = `${await alicesWorkspace()}/datastores/prod_raw`;
     await putChild(id, blob(prodAccount));
     await settle();
     expect(await rowsOf(id)).toEqual([]);
   });
 
   it("a datastore on storage in a restricted region, from a workspace in another region, is a dataResidency violation", async () => {
-    const rg = `rg-zurich-data`;
     const account = "stzurichdata01";
-    await alice().resourceGroups.createOrUpdate(rg, { location: RESTRICTED });
-    await alice().resources.beginCreateOrUpdateByIdAndWait(
-      `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Storage/storageAccounts/${account}`,
-      "2023-01-01",
-      { location: RESTRICTED, kind: "StorageV2", sku: { name: "Standard_LRS" } },
-    );
+    await restrictedAccount(account);
     const id = `${devWs}/datastores/zurich`;
     await putChild(id, blob(account));
     await settle();
@@ -306,6 +324,106 @@ describe("datastores and connections of a dev workspace", () => {
     expect(rows[0]!.detail).toMatch(
       /in westeurope\) uses storage account stzurichdata01 in switzerlandnorth, a restricted region/,
     );
+  });
+});
+
+describe("data versions of a dev workspace", () => {
+  it("a version whose dataUri is the prod storage account is flagged from its event, and resolved when deleted", async () => {
+    const id = `${devWs}/data/prod_tx/versions/1`;
+    const since = Date.now();
+    await putChild(id, dataVersion(`https://${prodAccount}.blob.core.windows.net/raw/tx/`));
+    await settle();
+    // Two ARM reads, as the app: the version (never the event's body), and the account by name.
+    const calls = (await w.azureRequests(since)).filter((r) => r.caller === STEWARD_APP.objectId);
+    expect(calls.map((c) => `${c.method} ${c.path.split("/").slice(-2).join("/")}`)).toEqual([
+      "GET versions/1",
+      `GET ${SUB}/resources`,
+    ]);
+    let rows = await rowsOf(id);
+    expect(rows.map((r) => r.kind)).toEqual(["dataSegregation"]);
+    expect(rows[0]!.detail).toMatch(
+      new RegExp(
+        `^data version prod_tx:1 of fraud-detection's dev workspace uses production storage account ${prodAccount} \\(in fraud-detection's prod resource group\\); dev may not`,
+      ),
+    );
+    // Redelivered, twice in a batch: the same row.
+    await onResourceWrite(eventOf(id), ctx());
+    await onResourceWrite([eventOf(id), eventOf(id)], ctx());
+    expect(await rowsOf(id)).toHaveLength(1);
+
+    await alice().resources.beginDeleteByIdAndWait(id, "2022-10-01");
+    await settle();
+    rows = await rowsOf(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.resolvedAt).toBeDefined();
+  });
+
+  it("a version on dev storage, a public web URL or no storage at all is not flagged", async () => {
+    const cases: Array<[string, string]> = [
+      [`${devWs}/data/dev_tx/versions/1`, `abfss://raw@${devAccount}.dfs.core.windows.net/tx/`],
+      [`${devWs}/data/web_csv/versions/1`, "https://example.com/open-data/fraud.csv"],
+      [`${devWs}/data/no_store/versions/1`, "azureml://datastores/nosuchstore/paths/x/"],
+    ];
+    for (const [id, uri] of cases) await putChild(id, dataVersion(uri));
+    await settle();
+    for (const [id] of cases) expect(await rowsOf(id), id).toEqual([]);
+  });
+
+  it("attacker spellings of the prod account in a data URI: casing, trailing dots, an encoded dot, '..' in the path", async () => {
+    const uris = [
+      `abfss://raw@${prodAccount.toUpperCase()}.DFS.Core.Windows.NET./tx/`,
+      `wasbs://raw@${prodAccount}%2Eblob.core.windows.net/tx`,
+      `HTTPS://${prodAccount}.Blob.Core.Windows.Net../raw/../other//`,
+    ];
+    const ids = uris.map((_, i) => `${devWs}/data/odd_${i}/versions/1`);
+    for (const [i, id] of ids.entries()) await putChild(id, dataVersion(uris[i]!));
+    await settle();
+    await expectOnProdStorage(ids);
+  });
+
+  it("an azureml:// URI is judged through its datastore: both the datastore and the version are flagged", async () => {
+    const store = `${devWs}/datastores/prod_for_data`;
+    await putChild(store, blob(prodAccount));
+    const id = `${devWs}/data/via_store/versions/3`;
+    await putChild(id, dataVersion("azureml://datastores/prod_for_data/paths/tx/"));
+    await settle();
+    expect((await rowsOf(store)).map((r) => r.kind)).toEqual(["dataSegregation"]);
+    const rows = await rowsOf(id);
+    expect(rows.map((r) => r.kind)).toEqual(["dataSegregation"]);
+    expect(rows[0]!.detail).toContain(
+      `data version via_store:3 of fraud-detection's dev workspace uses production storage account ${prodAccount}`,
+    );
+  });
+
+  it("a URL of an account in no governed subscription is recorded as unresolved", async () => {
+    const id = `${devWs}/data/elsewhere/versions/1`;
+    await putChild(id, dataVersion("https://stnotinthisestate02.blob.core.windows.net/x/"));
+    await settle();
+    expect((await rowsOf(id))[0]!.detail).toMatch(
+      /^unresolved: data version elsewhere:1 .*stnotinthisestate02/,
+    );
+  });
+
+  it("restricted-region storage from a workspace in another region is dataResidency", async () => {
+    await restrictedAccount("stzurichdata02");
+    const id = `${devWs}/data/zurich_tx/versions/1`;
+    await putChild(id, dataVersion("abfss://raw@stzurichdata02.dfs.core.windows.net/tx/"));
+    await settle();
+    const rows = await rowsOf(id);
+    expect(rows.map((r) => r.kind)).toEqual(["dataResidency"]);
+    expect(rows[0]!.detail).toMatch(
+      /^data version zurich_tx:1 .*in westeurope\) uses storage account stzurichdata02 in switzerlandnorth/,
+    );
+  });
+
+  it("a forged event for a version that does not exist opens nothing; a version in a workspace aml-steward did not create is not judged", async () => {
+    const ghost = `${devWs}/data/ghost/versions/1`;
+    await onResourceWrite(forged(ghost, "data/versions"), ctx());
+    expect(await rowsOf(ghost)).toEqual([]);
+    const own = `${await alicesWorkspace()}/data/prod_tx/versions/1`;
+    await putChild(own, dataVersion(`https://${prodAccount}.blob.core.windows.net/raw/`));
+    await settle();
+    expect(await rowsOf(own)).toEqual([]);
   });
 });
 
@@ -411,21 +529,29 @@ describe("the nightly run", () => {
       authType: "None",
       target: `https://${prodAccount}.dfs.core.windows.net/raw`,
     });
+    const version = `${devWs}/data/nightly_data/versions/1`;
+    await putChild(version, dataVersion(`abfss://raw@${prodAccount}.dfs.core.windows.net/n/`));
     await settle();
     expect(await rowsOf(fixed)).toEqual([]);
+    expect(await rowsOf(version)).toEqual([]);
 
     const first = await reconcileAccessNow(silentLogger, "night-1");
     expect(first.dataAccess?.failedWorkspaces).toEqual([]);
     expect(first.dataAccess?.flagged).toEqual(expect.arrayContaining([fixed, deleted]));
     expect((await rowsOf(fixed))[0]).toMatchObject({ kind: "dataSegregation", correlationId: "night-1" });
     expect((await rowsOf(deleted))[0]!.resolvedAt).toBeUndefined();
+    expect(first.dataAccess?.flagged).toContain(version);
 
     await putChild(fixed, blob(devAccount, { datastoreType: "AzureDataLakeGen2", filesystem: "raw" }));
     await alice().resources.beginDeleteByIdAndWait(deleted, "2022-10-01");
+    await alice().resources.beginDeleteByIdAndWait(version, "2022-10-01");
     const second = await reconcileAccessNow(silentLogger, "night-2");
     expect(second.dataAccess?.flagged).not.toContain(fixed);
     expect((await rowsOf(fixed))[0]).toMatchObject({ resolvedBy: "night-2" });
     expect((await rowsOf(deleted))[0]).toMatchObject({ resolvedBy: "night-2" });
+    expect((await rowsOf(version))[0]).toMatchObject({ resolvedBy: "night-2" });
+    // A version's row from its event that still applies stays open (the scan listed it).
+    expect((await rowsOf(`${devWs}/data/via_store/versions/3`))[0]!.resolvedAt).toBeUndefined();
     // Rows of the event tests that still apply stay open.
     expect((await rowsOf(`${devWs}/datastores/upper`))[0]!.resolvedAt).toBeUndefined();
   });

@@ -4,7 +4,12 @@
  * not Azure storage.
  */
 import { describe, expect, it } from "vitest";
-import { connectionStorage, datastoreStorage, storageTarget } from "../../shared/segregation/storageRef.js";
+import {
+  connectionStorage,
+  dataVersionUri,
+  datastoreStorage,
+  storageTarget,
+} from "../../shared/segregation/storageRef.js";
 
 const acct = (accountName: string) => expect.objectContaining({ kind: "account", accountName });
 
@@ -68,5 +73,35 @@ describe("connection targets", () => {
       ).kind,
     ).toBe("invalid");
     expect(connectionStorage({ category: "Git", authType: "PAT" }).kind).toBe("outside");
+  });
+});
+
+describe("data version URIs", () => {
+  it.each([
+    "abfss://raw@STPROD01.DFS.Core.Windows.NET./tx/",
+    "abfss://raw@stprod01%2Edfs.core.windows.net/tx",
+    "wasbs://raw@StProd01.Blob.core.windows.net:443/a/../b",
+    "wasb://raw@stprod01.blob.core.windows.net/b",
+    "HTTPS://stprod01.blob.core.windows.net../raw/x.csv",
+    "https://stprod01.privatelink.dfs.core.windows.net/raw",
+  ])("%s is stprod01", (uri) => expect(storageTarget(uri, "data URI")).toEqual(acct("stprod01")));
+
+  it.each([
+    "https://example.com/data/x.csv",
+    "https://stprod01.blob.core.windows.net.evil.example/raw",
+    "./local/path",
+    "s3://bucket/key",
+  ])("%s is not Azure storage", (uri) => expect(storageTarget(uri, "data URI").kind).toBe("outside"));
+
+  it("a host that cannot be decoded is invalid, not ignored", () => {
+    expect(storageTarget("abfss://raw@stprod01%E0.dfs.core.windows.net/x", "data URI").kind).toBe("invalid");
+  });
+
+  it("dataVersionUri reads dataUri, trimmed; none is undefined", () => {
+    expect(dataVersionUri({ dataType: "uri_folder", dataUri: " azureml://datastores/x/paths/y " })).toBe(
+      "azureml://datastores/x/paths/y",
+    );
+    expect(dataVersionUri({ dataType: "uri_folder" })).toBeUndefined();
+    expect(dataVersionUri("not an object")).toBeUndefined();
   });
 });
