@@ -12,7 +12,7 @@
  * their environment comes from the promotion records, never from tags or names.
  */
 import type { ResourceManagementClient } from "@azure/arm-resources";
-import { errorFacts } from "../azure/errors.js";
+import { isNotFound } from "../azure/errors.js";
 import { parseResourceId } from "../azure/resourceId.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { FoundViolation, ViolationLog } from "../ledger/violations.js";
@@ -151,7 +151,7 @@ async function readChild(deps: DataAccessDeps, subscriptionId: string, id: strin
     const r = await deps.resources(subscriptionId).resources.getById(id, ML_API_VERSION);
     return r.properties ?? {};
   } catch (e) {
-    if (errorFacts(e).status === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

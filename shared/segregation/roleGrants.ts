@@ -11,7 +11,7 @@
  */
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { ResourceManagementClient } from "@azure/arm-resources";
-import { errorFacts } from "../azure/errors.js";
+import { isNotFound } from "../azure/errors.js";
 import { idKey, parseResourceId } from "../azure/resourceId.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { FoundViolation, ViolationLog } from "../ledger/violations.js";
@@ -138,7 +138,7 @@ async function productionAt(
       });
       return why ? `storage account ${r.name} (${why})` : undefined;
     } catch (e) {
-      if (errorFacts(e).status === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -211,7 +211,7 @@ export async function checkAssignmentById(
       opts,
     );
   } catch (e) {
-    if (errorFacts(e).status !== 404) throw e;
+    if (!isNotFound(e)) throw e;
     // Resolves a row it may have had; a subscription-less id (a management group's) has none here.
     if (parseResourceId(assignmentId)) await deps.violations.syncFor(assignmentId, sub, [], opts);
     return { result: "gone" };
