@@ -165,9 +165,11 @@ export async function checkAssignment(
   if (deps.policy.dataSegregation.mode === "off") return { result: "off" };
   const estate = opts.estate ?? (await deps.estate());
   const owner = await nonProductionOwner(deps, estate, a.principalId);
+  // Rows are written for our principals only; anyone else's assignment costs no Table call.
+  if (!owner) return { result: "notNonProduction" };
   const sub = parseResourceId(a.id)?.subscriptionId ?? deps.policy.projectSubscriptionId;
   const found: FoundViolation[] = [];
-  if (owner && (await reachesData(deps, sub, a.roleDefinitionId))) {
+  if (await reachesData(deps, sub, a.roleDefinitionId)) {
     const key = idKey(a.scope);
     let at = deps.scopes?.get(key);
     if (!at) {
@@ -181,8 +183,6 @@ export async function checkAssignment(
         detail: `${owner.who} (${owner.project} ${owner.env}, no production data) holds role ${roleGuid(a.roleDefinitionId)}, which reaches storage data, on ${a.scope}: ${where}`,
       });
   }
-  // Rows are written for our principals only; anyone else's assignment costs no Table call.
-  if (!owner) return { result: "notNonProduction" };
   await deps.violations.syncFor(a.id, sub, found, {
     project: owner.project,
     correlationId: opts.correlationId,
