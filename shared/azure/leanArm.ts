@@ -8,7 +8,7 @@
  */
 import type { AccessTokens } from "./accessTokens.js";
 import { restCall, type RestResult } from "./restCall.js";
-import type { RetryOptions } from "./retryRules.js";
+import { header, type RetryOptions } from "./retryRules.js";
 
 export const ARM_SCOPE = "https://management.azure.com/.default";
 /** @azure/arm-resources 7.0.0's api-version (resource groups, Tags API). */
@@ -67,15 +67,11 @@ export class LeanArmClient {
 
   /** Follows Azure-AsyncOperation (a status document) or Location (202 until done). */
   private async pollUntilDone(accepted: RestResult): Promise<void> {
-    const header = (r: RestResult, name: string) => {
-      const v = r.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    const monitor = header(accepted, "azure-asyncoperation") ?? header(accepted, "location");
+    const monitor = header(accepted.headers, "azure-asyncoperation") ?? header(accepted.headers, "location");
     if (!monitor) return;
     let last = accepted;
     for (;;) {
-      const seconds = Number(header(last, "retry-after"));
+      const seconds = Number(header(last.headers, "retry-after"));
       await new Promise((r) =>
         setTimeout(r, Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_POLL_MS),
       );

@@ -36,7 +36,8 @@ const SYSTEM_ERRORS = new Set([
   "ENOTFOUND",
 ]);
 
-function header(h: AttemptOutcome["headers"], name: string): string | undefined {
+/** A header's value (the first, when Node gives a list); `name` lower-cased. */
+export function header(h: AttemptOutcome["headers"], name: string): string | undefined {
   const v = h?.[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -9,7 +9,7 @@
  * web URL, a local path) is not judged here.
  */
 import type { ResourceManagementClient } from "@azure/arm-resources";
-import { errorFacts } from "../azure/errors.js";
+import { isNotFound } from "../azure/errors.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { ML_API_VERSION } from "./mlApi.js";
@@ -73,7 +73,7 @@ export async function dataUriStorage(
   } catch (e) {
     // No such datastore: the version reaches no data through it (a later datastore of that
     // name is a datastore write, checked on its own event).
-    if (errorFacts(e).status === 404) return { kind: "outside", why: `datastore ${ds} does not exist` };
+    if (isNotFound(e)) return { kind: "outside", why: `datastore ${ds} does not exist` };
     throw e;
   }
 }

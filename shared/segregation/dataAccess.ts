@@ -12,7 +12,7 @@
  * their environment comes from the promotion records, never from tags or names.
  */
 import type { ResourceManagementClient } from "@azure/arm-resources";
-import { errorFacts } from "../azure/errors.js";
+import { isNotFound } from "../azure/errors.js";
 import { parseResourceId } from "../azure/resourceId.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { FoundViolation, ViolationLog } from "../ledger/violations.js";
@@ -44,6 +44,8 @@ export interface DataAccessDeps {
   accounts?: Map<string, Promise<StorageAccountFacts | undefined>>;
   /** Datastores already read, by lower-cased id (the nightly scan's list), for data versions. */
   datastoreRefs?: Map<string, Promise<StorageRef>>;
+  /** Workspace regions by lower-cased id, shared by the checks of one run (the nightly scan passes one). */
+  workspaceRegions?: Map<string, Promise<string | undefined>>;
 }
 
 /** What a checked id is, from its id alone (the body is read or listed separately). */
@@ -151,7 +153,7 @@ async function readChild(deps: DataAccessDeps, subscriptionId: string, id: strin
     const r = await deps.resources(subscriptionId).resources.getById(id, ML_API_VERSION);
     return r.properties ?? {};
   } catch (e) {
-    if (errorFacts(e).status === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
@@ -203,13 +205,33 @@ async function residencyViolation(
   const restricted = deps.policy.regions.restricted.map(normaliseRegion);
   const region = account.location ? normaliseRegion(account.location) : undefined;
   if (!region || !restricted.includes(region)) return undefined;
-  const ws = await deps.resources(subscriptionId).resources.getById(workspaceId, ML_API_VERSION);
-  const wsRegion = ws.location ? normaliseRegion(ws.location) : undefined;
+  const wsRegion = await workspaceRegion(deps, subscriptionId, workspaceId);
   if (wsRegion === region) return undefined;
   return {
     kind: "dataResidency",
     detail: `${what} (in ${wsRegion ?? "an unknown region"}) uses storage account ${account.name} in ${region}, a restricted region: its data may be used only from ${region}`,
   };
+}
+
+/** The workspace's region: one read per workspace and run (a failed read is not kept). */
+function workspaceRegion(
+  deps: DataAccessDeps,
+  subscriptionId: string,
+  workspaceId: string,
+): Promise<string | undefined> {
+  const cache = deps.workspaceRegions;
+  const key = workspaceId.toLowerCase();
+  const hit = cache?.get(key);
+  if (hit) return hit;
+  const p = deps
+    .resources(subscriptionId)
+    .resources.getById(workspaceId, ML_API_VERSION)
+    .then((ws) => (ws.location ? normaliseRegion(ws.location) : undefined));
+  if (cache) {
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
 }
 
 function describeRef(ref: StorageRef, account: StorageAccountFacts | undefined): string {

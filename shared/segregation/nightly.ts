@@ -59,6 +59,7 @@ export async function runDataAccessReconcile(
     estate: async () => estate,
     accounts: new Map<string, Promise<StorageAccountFacts | undefined>>(),
     datastoreRefs: new Map<string, Promise<StorageRef>>(),
+    workspaceRegions: new Map<string, Promise<string | undefined>>(),
   };
   const scanned = new Map<string, Set<string>>();
   for (const scope of estate.scopes.values()) {

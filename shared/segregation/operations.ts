@@ -5,10 +5,13 @@
  */
 import type { ResourceWriteEvent } from "../events/resourceWrite.js";
 
+/** The workspace children checked for data segregation (lower-cased types). */
+export const DATA_CHILD_TYPES: readonly string[] = ["datastores", "connections", "data/versions"].map(
+  (child) => `microsoft.machinelearningservices/workspaces/${child}`,
+);
+
 const OPERATIONS = new Set(
-  ["datastores", "connections", "data/versions"].flatMap((child) =>
-    ["write", "delete"].map((verb) => `microsoft.machinelearningservices/workspaces/${child}/${verb}`),
-  ),
+  DATA_CHILD_TYPES.flatMap((type) => ["write", "delete"].map((verb) => `${type}/${verb}`)),
 );
 
 export const isDataAccessEvent = (e: ResourceWriteEvent) =>

@@ -11,7 +11,7 @@
  */
 import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { ResourceManagementClient } from "@azure/arm-resources";
-import { errorFacts } from "../azure/errors.js";
+import { isNotFound } from "../azure/errors.js";
 import { idKey, parseResourceId } from "../azure/resourceId.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { FoundViolation, ViolationLog } from "../ledger/violations.js";
@@ -138,7 +138,7 @@ async function productionAt(
       });
       return why ? `storage account ${r.name} (${why})` : undefined;
     } catch (e) {
-      if (errorFacts(e).status === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -165,9 +165,11 @@ export async function checkAssignment(
   if (deps.policy.dataSegregation.mode === "off") return { result: "off" };
   const estate = opts.estate ?? (await deps.estate());
   const owner = await nonProductionOwner(deps, estate, a.principalId);
+  // Rows are written for our principals only; anyone else's assignment costs no Table call.
+  if (!owner) return { result: "notNonProduction" };
   const sub = parseResourceId(a.id)?.subscriptionId ?? deps.policy.projectSubscriptionId;
   const found: FoundViolation[] = [];
-  if (owner && (await reachesData(deps, sub, a.roleDefinitionId))) {
+  if (await reachesData(deps, sub, a.roleDefinitionId)) {
     const key = idKey(a.scope);
     let at = deps.scopes?.get(key);
     if (!at) {
@@ -181,8 +183,6 @@ export async function checkAssignment(
         detail: `${owner.who} (${owner.project} ${owner.env}, no production data) holds role ${roleGuid(a.roleDefinitionId)}, which reaches storage data, on ${a.scope}: ${where}`,
       });
   }
-  // Rows are written for our principals only; anyone else's assignment costs no Table call.
-  if (!owner) return { result: "notNonProduction" };
   await deps.violations.syncFor(a.id, sub, found, {
     project: owner.project,
     correlationId: opts.correlationId,
@@ -211,7 +211,7 @@ export async function checkAssignmentById(
       opts,
     );
   } catch (e) {
-    if (errorFacts(e).status !== 404) throw e;
+    if (!isNotFound(e)) throw e;
     // Resolves a row it may have had; a subscription-less id (a management group's) has none here.
     if (parseResourceId(assignmentId)) await deps.violations.syncFor(assignmentId, sub, [], opts);
     return { result: "gone" };

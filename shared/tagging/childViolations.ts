@@ -9,14 +9,13 @@
 import { parseResourceId } from "../azure/resourceId.js";
 import type { ViolationKind, ViolationLog } from "../ledger/violations.js";
 import type { EstatePolicy } from "../policy/schema.js";
+import { DATA_CHILD_TYPES } from "../segregation/operations.js";
 
 /** The kinds a workspace's children can have that its violation tag shows. */
 export const CHILD_VIOLATION_KINDS: readonly ViolationKind[] = ["dataSegregation", "dataResidency"];
 
 const WORKSPACE_TYPE = "microsoft.machinelearningservices/workspaces";
-const CHILD_TYPES = new Set(
-  ["datastores", "connections", "data/versions"].map((child) => `${WORKSPACE_TYPE}/${child}`),
-);
+const CHILD_TYPES = new Set(DATA_CHILD_TYPES);
 
 /** Whether this resource's violation tag shows its children's violations (no call otherwise). */
 export function showsChildViolations(policy: EstatePolicy, type: string): boolean {
