@@ -40,6 +40,9 @@ export function regionViolation(
   if (!region || region === "global") return undefined;
   const allowed = policy.regions.allowed;
   if (!allowed.includes(region)) return `location ${region} is not allowed (allowed: ${allowed.join(", ")})`;
+  // Without any project on a plan (Contoso, most estates) that is the whole rule: every event
+  // passes here, so skip the id parsing and tag reads below.
+  if (Object.keys(policy.regionPlans.projects).length === 0) return undefined;
 
   // Whose plan applies: the project whose resource group holds it (by name, which tags cannot
   // change), else the project its tags name.
