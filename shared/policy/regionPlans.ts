@@ -14,7 +14,7 @@
  */
 import type { PolicyProblem } from "./problem.js";
 import { canonicalProjectProblem, deriveName, NamingError, type NameKind } from "./naming.js";
-import type { EstatePolicy, RegionPlan, RegionRole } from "./schema.js";
+import { REGION_ROLES, type EstatePolicy, type RegionPlan, type RegionRole } from "./schema.js";
 
 export interface NamedRegionPlan {
   name: string;
@@ -85,15 +85,14 @@ export function fineTuningReplicas(plan: RegionPlan): string[] {
   return [...new Set(plan.fineTuning.flatMap((f) => [f.base, f.target]))];
 }
 
-/** The value of the role tag on a site's resources: its roles, comma-separated, in a fixed order. */
+/** The value of the role tag on a site's resources: its roles, comma-separated, in the schema's order. */
 export function roleTagValue(roles: readonly RegionRole[]): string {
-  const order: RegionRole[] = ["training", "serving", "fine-tuning"];
-  return order.filter((r) => roles.includes(r)).join(",");
+  return REGION_ROLES.filter((r) => roles.includes(r)).join(",");
 }
 
 /** The roles a role tag names (unknown words dropped). */
 export function parseRoleTag(value: string | undefined): RegionRole[] {
-  const known = new Set<string>(["training", "serving", "fine-tuning"]);
+  const known = new Set<string>(REGION_ROLES);
   return (value ?? "")
     .split(",")
     .map((s) => s.trim().toLowerCase())
