@@ -13,7 +13,13 @@
  * (what may sit where) and `policy show` all read plans through these functions only.
  */
 import type { PolicyProblem } from "./problem.js";
-import { canonicalProjectProblem, deriveName, NamingError, type NameKind } from "./naming.js";
+import {
+  canonicalProjectProblem,
+  deriveName,
+  LONG_SAMPLE_PROJECT,
+  NamingError,
+  type NameKind,
+} from "./naming.js";
 import { REGION_ROLES, type EstatePolicy, type RegionPlan, type RegionRole } from "./schema.js";
 
 export interface NamedRegionPlan {
@@ -111,9 +117,6 @@ export function regionalNameKinds(policy: EstatePolicy): NameKind[] {
   ];
 }
 
-/** A project name as long as admission lets through (load.ts checks the other kinds with it). */
-const LONG_PROJECT = "a".repeat(60) + "-forecasting-and-anomaly-detection";
-
 /** Cross-field rules of `regionPlans` (load.ts reports them with every other problem). */
 export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
   const out: PolicyProblem[] = [];
@@ -182,7 +185,7 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
     for (const kind of regionalNameKinds(p))
       for (const env of p.environments)
         try {
-          deriveName(p, kind, { project: LONG_PROJECT, env: env.name, region });
+          deriveName(p, kind, { project: LONG_SAMPLE_PROJECT, env: env.name, region });
         } catch (e) {
           if (e instanceof NamingError)
             add(`naming.${kind}`, p.naming[kind], `${e.message} (region ${region})`);
