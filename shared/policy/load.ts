@@ -13,6 +13,10 @@ import { deriveName, LONG_SAMPLE_PROJECT, NamingError, type NameKind } from "./n
 import { estatePolicySchema, type EstatePolicy } from "./schema.js";
 import { regionPlanProblems } from "./regionPlans.js";
 import { setupProblems } from "./setupRules.js";
+import type { PolicyProblem } from "./problem.js";
+
+// PolicyProblem lives in problem.ts (regionPlans.ts reports them too); load.ts still exports it.
+export type { PolicyProblem };
 
 export const DEFAULT_POLICY_PATH = defaultPolicyPath();
 
@@ -23,10 +27,6 @@ function defaultPolicyPath(): string {
   const i = beside.lastIndexOf(`${path.sep}dist${path.sep}`);
   return i < 0 ? beside : path.join(beside.slice(0, i), "shared", "policy", "default-policy.yaml");
 }
-
-import type { PolicyProblem } from "./problem.js";
-
-export type { PolicyProblem };
 
 export class PolicyError extends Error {
   constructor(
