@@ -127,6 +127,8 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
       add(path, region, `must be one of regions.allowed (${allowed.join(", ")})`);
   };
   let multiSite: string | undefined;
+  // Every plan's site regions (read for the name checks below).
+  const regions = new Set<string>();
   for (const [name, plan] of Object.entries(p.regionPlans.plans)) {
     const at = `regionPlans.plans.${name}`;
     plan.training.forEach((r, i) => mustBeAllowed(`${at}.training[${i}]`, r));
@@ -175,12 +177,11 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
         plan.fineTuning,
         "fine-tuning carries the base model through the project's registry: needs mlRegistry: perProject (and two environments or more), or a fineTuningRegistry the policy names",
       );
-    if (regionSites(plan).length > 1) multiSite ??= name;
+    const sites = regionSites(plan);
+    if (sites.length > 1) multiSite ??= name;
+    for (const site of sites) regions.add(site.region);
   }
   // Every site's names must derive, in its region, for the longest projects the pattern admits.
-  const regions = new Set(
-    Object.values(p.regionPlans.plans).flatMap((plan) => regionSites(plan).map((x) => x.region)),
-  );
   for (const region of regions)
     for (const kind of regionalNameKinds(p))
       for (const env of p.environments)
