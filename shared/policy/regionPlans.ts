@@ -12,6 +12,7 @@
  * Pure: the planner (what to build where), admission (what a request may ask), the region rule
  * (what may sit where) and `policy show` all read plans through these functions only.
  */
+import { parseResourceId } from "../azure/resourceId.js";
 import type { PolicyProblem } from "./problem.js";
 import {
   canonicalProjectProblem,
@@ -165,7 +166,7 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
         );
       // The app's promotion role (registry read and write) is assigned on the project
       // subscription only (shared/setup/contract.ts): a registry elsewhere could not be replicated.
-      if (named.split("/")[2]?.toLowerCase() !== p.projectSubscriptionId.toLowerCase())
+      if (parseResourceId(named)?.subscriptionId.toLowerCase() !== p.projectSubscriptionId.toLowerCase())
         add(
           `${at}.fineTuningRegistry`,
           named,
