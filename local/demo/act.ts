@@ -62,3 +62,21 @@ export function as(stack: LocalStack, person: { objectId: string }, subscription
     auth: new AuthorizationManagementClient(cred, subscriptionId, armOptions(stack.emulator.url)),
   };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Reads until `done` holds or `timeoutMs` has passed, every `everyMs`; returns the last read. */
+export async function until<T>(
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let v = await read();
+  while (!done(v) && Date.now() < deadline) {
+    await sleep(everyMs);
+    v = await read();
+  }
+  return v;
+}

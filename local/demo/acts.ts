@@ -16,29 +16,12 @@ import { envelopeFor } from "../../shared/promotion/envelope.js";
 import { enqueuePromotionMessage } from "../../shared/promotion/submit.js";
 import { explorationIds, PEOPLE, STEWARD_API, USE_CASE } from "../seeds/contoso.js";
 import type { LocalStack } from "../stack.js";
-import { as, type Act } from "./act.js";
+import { as, until, type Act } from "./act.js";
 import { tamper } from "./tamperAct.js";
 
 // The vocabulary of acts lives in act.ts, so that acts in their own files need not import this list.
 export type { Act, ActResult, Check, DemoContext } from "./act.js";
 export { as } from "./act.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await read();
-  while (!done(v) && Date.now() < deadline) {
-    await sleep(everyMs);
-    v = await read();
-  }
-  return v;
-}
 
 const EXAMPLE_REQUEST = JSON.parse(
   readFileSync(new URL("../../docs/examples/promotion-request.json", import.meta.url), "utf8"),

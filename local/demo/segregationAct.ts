@@ -9,9 +9,8 @@ import { TABLES } from "../../shared/config/settings.js";
 import { ViolationLog, type Violation } from "../../shared/ledger/violations.js";
 import { environmentNames, type EstatePolicy } from "../../shared/policy/index.js";
 import { PEOPLE } from "../seeds/contoso.js";
+import { until } from "./act.js";
 import { as, type Act } from "./acts.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first environment without production data and the last with it, when both exist. */
 export function segregatedEnvironments(policy: EstatePolicy): { dev: string; prod: string } | undefined {
@@ -44,16 +43,16 @@ export const segregate: Act = {
         },
       });
     const violations = new ViolationLog(azure().table(TABLES.violations));
-    const row = async (until: (v: Violation | undefined) => boolean): Promise<Violation | undefined> => {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const v = (await violations.list({ resourceId: id, includeResolved: true })).find(
-          (r) => r.kind === "dataSegregation",
-        );
-        if (until(v) || Date.now() > deadline) return v;
-        await sleep(100);
-      }
-    };
+    const row = (done: (v: Violation | undefined) => boolean): Promise<Violation | undefined> =>
+      until(
+        async () =>
+          (await violations.list({ resourceId: id, includeResolved: true })).find(
+            (r) => r.kind === "dataSegregation",
+          ),
+        done,
+        15_000,
+        100,
+      );
 
     ctx.say(
       `Alice registers datastore prod_transactions in ${dev.workspace}, on ${prod.storageAccount} (${envs.prod}'s storage)`,

@@ -11,19 +11,7 @@ import { ViolationLog } from "../../shared/ledger/violations.js";
 import { environmentNames } from "../../shared/policy/index.js";
 import { ROLE_IDS } from "../../shared/setup/contract.js";
 import { PEOPLE } from "../seeds/contoso.js";
-import { as, type Act } from "./act.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await read();
-  while (!done(v) && Date.now() < deadline) {
-    await sleep(100);
-    v = await read();
-  }
-  return v;
-}
+import { as, until, type Act } from "./act.js";
 
 export const tamper: Act = {
   id: "tamper",
@@ -51,7 +39,7 @@ export const tamper: Act = {
       principalType: "User",
     });
     const violations = new ViolationLog(azure().table(TABLES.violations));
-    const row = await waitFor(
+    const row = await until(
       async () =>
         (
           await violations.list({
@@ -62,6 +50,7 @@ export const tamper: Act = {
         ).find((v) => v.detail.includes(PEOPLE.bob.objectId) && Date.parse(v.lastSeen) >= started - 1000),
       (v) => !!v,
       15_000,
+      100,
     );
     check(
       "the hand-made Owner is an access violation naming who made it",
@@ -74,7 +63,7 @@ export const tamper: Act = {
       return false;
     };
     if (restore) {
-      const present = await waitFor(stillThere, (p) => !p, 15_000);
+      const present = await until(stillThere, (p) => !p, 15_000, 100);
       check(
         "access.drift is restore: the Owner assignment is removed",
         !present,
@@ -103,10 +92,11 @@ export const tamper: Act = {
       operation: "Delete",
       properties: { tags: { [key]: right ?? "" } },
     });
-    const back = await waitFor(
+    const back = await until(
       async () => (await dave.arm.tagsOperations.getAtScope(target!)).properties?.tags?.[key],
       (v) => v === right,
       15_000,
+      100,
     );
     check(
       `${key} is put back from the tag write's event, without waiting for the night`,

@@ -9,10 +9,14 @@ import YAML from "yaml";
 import type { z } from "zod";
 import { actionPatternMatches } from "../azure/abacCondition.js";
 import { builtInRoleById, effectivePrivileges } from "./builtInRoles.js";
-import { deriveName, NamingError, type NameKind } from "./naming.js";
+import { deriveName, LONG_SAMPLE_PROJECT, NamingError, type NameKind } from "./naming.js";
 import { estatePolicySchema, type EstatePolicy } from "./schema.js";
 import { regionPlanProblems } from "./regionPlans.js";
 import { setupProblems } from "./setupRules.js";
+import type { PolicyProblem } from "./problem.js";
+
+// PolicyProblem lives in problem.ts (regionPlans.ts reports them too); load.ts still exports it.
+export type { PolicyProblem };
 
 export const DEFAULT_POLICY_PATH = defaultPolicyPath();
 
@@ -23,10 +27,6 @@ function defaultPolicyPath(): string {
   const i = beside.lastIndexOf(`${path.sep}dist${path.sep}`);
   return i < 0 ? beside : path.join(beside.slice(0, i), "shared", "policy", "default-policy.yaml");
 }
-
-import type { PolicyProblem } from "./problem.js";
-
-export type { PolicyProblem };
 
 export class PolicyError extends Error {
   constructor(
@@ -248,7 +248,7 @@ export function crossFieldProblems(p: EstatePolicy): PolicyProblem[] {
     );
   }
   // Every template must give valid names for the shortest and longest projects the pattern admits.
-  const samples = ["ab1", "a".repeat(60) + "-forecasting-and-anomaly-detection"];
+  const samples = ["ab1", LONG_SAMPLE_PROJECT];
   for (const kind of Object.keys(p.naming).filter(
     (k) => !["projectPattern", "hashLength", "uniquenessSeed"].includes(k),
   )) {

@@ -137,6 +137,12 @@ export function azureNameProblem(kind: NameKind, name: string): string | undefin
 }
 
 /**
+ * A project name as long as admission lets through: the policy checks derive name templates for
+ * it (load.ts for every kind, regionPlans.ts for each planned region).
+ */
+export const LONG_SAMPLE_PROJECT = "a".repeat(60) + "-forecasting-and-anomaly-detection";
+
+/**
  * Why a project name is not canonical, or undefined when it is. Derivation turns every run of
  * separators into one '-' and drops them at the ends (and kinds without '-' drop them all), so
  * `fraud--detection`, `-fraud-detection` and `fraud.detection` would share names with

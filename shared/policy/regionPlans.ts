@@ -12,9 +12,16 @@
  * Pure: the planner (what to build where), admission (what a request may ask), the region rule
  * (what may sit where) and `policy show` all read plans through these functions only.
  */
+import { parseResourceId } from "../azure/resourceId.js";
 import type { PolicyProblem } from "./problem.js";
-import { canonicalProjectProblem, deriveName, NamingError, type NameKind } from "./naming.js";
-import type { EstatePolicy, RegionPlan, RegionRole } from "./schema.js";
+import {
+  canonicalProjectProblem,
+  deriveName,
+  LONG_SAMPLE_PROJECT,
+  NamingError,
+  type NameKind,
+} from "./naming.js";
+import { REGION_ROLES, type EstatePolicy, type RegionPlan, type RegionRole } from "./schema.js";
 
 export interface NamedRegionPlan {
   name: string;
@@ -85,15 +92,14 @@ export function fineTuningReplicas(plan: RegionPlan): string[] {
   return [...new Set(plan.fineTuning.flatMap((f) => [f.base, f.target]))];
 }
 
-/** The value of the role tag on a site's resources: its roles, comma-separated, in a fixed order. */
+/** The value of the role tag on a site's resources: its roles, comma-separated, in the schema's order. */
 export function roleTagValue(roles: readonly RegionRole[]): string {
-  const order: RegionRole[] = ["training", "serving", "fine-tuning"];
-  return order.filter((r) => roles.includes(r)).join(",");
+  return REGION_ROLES.filter((r) => roles.includes(r)).join(",");
 }
 
 /** The roles a role tag names (unknown words dropped). */
 export function parseRoleTag(value: string | undefined): RegionRole[] {
-  const known = new Set<string>(["training", "serving", "fine-tuning"]);
+  const known = new Set<string>(REGION_ROLES);
   return (value ?? "")
     .split(",")
     .map((s) => s.trim().toLowerCase())
@@ -112,9 +118,6 @@ export function regionalNameKinds(policy: EstatePolicy): NameKind[] {
   ];
 }
 
-/** A project name as long as admission lets through (load.ts checks the other kinds with it). */
-const LONG_PROJECT = "a".repeat(60) + "-forecasting-and-anomaly-detection";
-
 /** Cross-field rules of `regionPlans` (load.ts reports them with every other problem). */
 export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
   const out: PolicyProblem[] = [];
@@ -125,6 +128,8 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
       add(path, region, `must be one of regions.allowed (${allowed.join(", ")})`);
   };
   let multiSite: string | undefined;
+  // Every plan's site regions (read for the name checks below).
+  const regions = new Set<string>();
   for (const [name, plan] of Object.entries(p.regionPlans.plans)) {
     const at = `regionPlans.plans.${name}`;
     plan.training.forEach((r, i) => mustBeAllowed(`${at}.training[${i}]`, r));
@@ -161,7 +166,7 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
         );
       // The app's promotion role (registry read and write) is assigned on the project
       // subscription only (shared/setup/contract.ts): a registry elsewhere could not be replicated.
-      if (named.split("/")[2]?.toLowerCase() !== p.projectSubscriptionId.toLowerCase())
+      if (parseResourceId(named)?.subscriptionId.toLowerCase() !== p.projectSubscriptionId.toLowerCase())
         add(
           `${at}.fineTuningRegistry`,
           named,
@@ -173,17 +178,16 @@ export function regionPlanProblems(p: EstatePolicy): PolicyProblem[] {
         plan.fineTuning,
         "fine-tuning carries the base model through the project's registry: needs mlRegistry: perProject (and two environments or more), or a fineTuningRegistry the policy names",
       );
-    if (regionSites(plan).length > 1) multiSite ??= name;
+    const sites = regionSites(plan);
+    if (sites.length > 1) multiSite ??= name;
+    for (const site of sites) regions.add(site.region);
   }
   // Every site's names must derive, in its region, for the longest projects the pattern admits.
-  const regions = new Set(
-    Object.values(p.regionPlans.plans).flatMap((plan) => regionSites(plan).map((x) => x.region)),
-  );
   for (const region of regions)
     for (const kind of regionalNameKinds(p))
       for (const env of p.environments)
         try {
-          deriveName(p, kind, { project: LONG_PROJECT, env: env.name, region });
+          deriveName(p, kind, { project: LONG_SAMPLE_PROJECT, env: env.name, region });
         } catch (e) {
           if (e instanceof NamingError)
             add(`naming.${kind}`, p.naming[kind], `${e.message} (region ${region})`);

@@ -173,11 +173,15 @@ function peekRequestId(input: unknown): string | undefined {
 }
 
 /** Fields a request may use to try to place the project in regions of its own choosing. */
-const REGION_FIELDS = new Set(
-  ["regions", "regionplans", "training", "serving", "finetuning", "locations", "location"].map((f) =>
-    f.toLowerCase(),
-  ),
-);
+const REGION_FIELDS = new Set([
+  "regions",
+  "regionplans",
+  "training",
+  "serving",
+  "finetuning",
+  "locations",
+  "location",
+]);
 
 /** Fields a request may use to try to name a registry (only the policy names one). */
 const REGISTRY_FIELDS = new Set(["registry", "registryid", "mlregistry", "finetuningregistry", "registries"]);

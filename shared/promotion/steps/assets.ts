@@ -100,17 +100,12 @@ export async function selectAssets(
   const ml = ctx.clients.machineLearning(a.sourceSubscriptionId);
   const out: SelectedAsset[] = [];
   const notOurs: string[] = [];
-  // What placing data URIs needs, built on the first data version that needs it.
-  let deps: AssetDataDeps | undefined;
-  const dataDeps = (): AssetDataDeps => {
-    if (deps) return deps;
-    let estate: Promise<ManagedEstate> | undefined;
-    deps = {
-      policy: ctx.policy,
-      resources: (sub) => ctx.clients.resources(sub),
-      estate: () => (estate ??= loadEstate(new PromotionRecords(ctx.clients.table(TABLES.promotions)))),
-    };
-    return deps;
+  // What placing data URIs needs; the managed estate is loaded on the first data version that needs it.
+  let estate: Promise<ManagedEstate> | undefined;
+  const dataDeps: AssetDataDeps = {
+    policy: ctx.policy,
+    resources: (sub) => ctx.clients.resources(sub),
+    estate: () => (estate ??= loadEstate(new PromotionRecords(ctx.clients.table(TABLES.promotions)))),
   };
   const sel = a.selection;
   const refs: AssetRef[] = [];
@@ -169,9 +164,9 @@ export async function selectAssets(
         isProductionData(source.properties.tags) || isProductionData(container?.properties.tags)
           ? `tagged ${PRODUCTION_DATA_TAG}=${PRODUCTION_DATA_VALUE}`
           : // Only worth the reads when the target may not hold production data.
-            a.targetProductionData || dataDeps().policy.dataSegregation.mode === "off"
+            a.targetProductionData || ctx.policy.dataSegregation.mode === "off"
             ? undefined
-            : await productionDataReason(dataDeps(), (source.properties as { dataUri?: string }).dataUri, {
+            : await productionDataReason(dataDeps, (source.properties as { dataUri?: string }).dataUri, {
                 id: a.sourceWorkspaceId,
                 subscriptionId: a.sourceSubscriptionId,
                 resourceGroup: a.sourceResourceGroup,

@@ -11,6 +11,7 @@
 import type { GenericResource } from "@azure/arm-resources";
 import { isNotFound } from "../../azure/errors.js";
 import { parseResourceId } from "../../azure/resourceId.js";
+import { normaliseRegion } from "../../tagging/regionRule.js";
 import {
   missingRegistryReason,
   ML_REGISTRY_API_VERSION,
@@ -22,8 +23,6 @@ import { WriteTally, type StepContext, type StepResult } from "./context.js";
 interface RegionDetail {
   location: string;
 }
-
-const regionKey = (location: string) => location.replace(/\s+/g, "").toLowerCase();
 
 /** The project's registry: the replicas its plan lists. */
 export function ensureRegistryReplicas(
@@ -73,8 +72,8 @@ async function addReplicas(
   const existing = await arm.resources.getById(id, apiVersion);
   const props = (existing.properties ?? {}) as { regionDetails?: RegionDetail[] };
   const have = props.regionDetails ?? [];
-  const held = new Set(have.map((r) => regionKey(r.location)));
-  const missing = wanted.filter((r) => !held.has(regionKey(r.location)));
+  const held = new Set(have.map((r) => normaliseRegion(r.location)));
+  const missing = wanted.filter((r) => !held.has(normaliseRegion(r.location)));
   const tally = new WriteTally(ctx);
   if (missing.length > 0) {
     const next: GenericResource = {
