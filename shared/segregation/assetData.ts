@@ -14,7 +14,7 @@ import type { ManagedEstate } from "../access/estate.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { ML_API_VERSION } from "./mlApi.js";
 import { datastoreStorage, storageTarget, type StorageRef } from "./storageRef.js";
-import { findStorageAccount, productionReason } from "./storageAccounts.js";
+import { findStorageAccount, productionReason, type StorageAccountFacts } from "./storageAccounts.js";
 
 export interface AssetDataDeps {
   policy: EstatePolicy;
@@ -25,6 +25,11 @@ export interface AssetDataDeps {
    * list, so a thousand versions on one datastore cost no read each.
    */
   datastoreRefs?: Map<string, Promise<StorageRef>>;
+  /**
+   * Storage accounts already looked up, by lower-cased name: a promotion's data versions mostly
+   * share a few accounts, so each is listed once per promotion, not once per version.
+   */
+  storageAccounts?: Map<string, Promise<StorageAccountFacts | undefined>>;
 }
 
 export interface WorkspaceRef {
@@ -67,8 +72,19 @@ export async function dataUriStorage(
   const id = `${workspace.id}/datastores/${ds}`;
   const known = deps.datastoreRefs?.get(id.toLowerCase());
   if (known) return known;
+  const read = readDatastore(deps, workspace.subscriptionId, id, ds);
+  deps.datastoreRefs?.set(id.toLowerCase(), read);
+  return read;
+}
+
+async function readDatastore(
+  deps: AssetDataDeps,
+  subscriptionId: string,
+  id: string,
+  ds: string,
+): Promise<StorageRef> {
   try {
-    const r = await deps.resources(workspace.subscriptionId).resources.getById(id, ML_API_VERSION);
+    const r = await deps.resources(subscriptionId).resources.getById(id, ML_API_VERSION);
     return datastoreStorage(r.properties ?? {});
   } catch (e) {
     // No such datastore: the version reaches no data through it (a later datastore of that
@@ -91,7 +107,13 @@ export async function productionDataReason(
   const ref = await dataUriStorage(deps, dataUri, workspace);
   if (ref.kind === "outside") return undefined;
   if (ref.kind === "invalid") return `its data cannot be placed (${ref.why})`;
-  const account = await findStorageAccount(deps.policy, deps.resources, ref.accountName);
+  const key = ref.accountName.toLowerCase();
+  let lookup = deps.storageAccounts?.get(key);
+  if (!lookup) {
+    lookup = findStorageAccount(deps.policy, deps.resources, ref.accountName);
+    deps.storageAccounts?.set(key, lookup);
+  }
+  const account = await lookup;
   if (!account)
     return `its data is in storage account ${ref.accountName}, outside the governed subscriptions`;
   const why = productionReason(deps.policy, await deps.estate(), account);

@@ -106,6 +106,9 @@ export async function selectAssets(
     policy: ctx.policy,
     resources: (sub) => ctx.clients.resources(sub),
     estate: () => (estate ??= loadEstate(new PromotionRecords(ctx.clients.table(TABLES.promotions)))),
+    // Versions share datastores and accounts: each is read once per promotion.
+    datastoreRefs: new Map(),
+    storageAccounts: new Map(),
   };
   const sel = a.selection;
   const refs: AssetRef[] = [];
