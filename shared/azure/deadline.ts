@@ -23,8 +23,6 @@ export class DeadlineExceeded extends Error {
 interface Deadline {
   at: number;
   budgetMs: number;
-  /** Aborts when the deadline passes; made on first need and shared by the piece of work's calls. */
-  signal?: AbortSignal;
 }
 
 const current = new AsyncLocalStorage<Deadline>();
@@ -54,13 +52,11 @@ export function timeLeftMs(): number | undefined {
 }
 
 /**
- * The current deadline (epoch ms, the budget it came from, and a signal that aborts at it), or
- * undefined outside withDeadline. One timer per piece of work, not one per request.
+ * The current deadline (epoch ms and the budget it came from), or undefined outside
+ * withDeadline. The lean clients give each exchange a timer to it (httpSend.ts).
  */
-export function currentDeadline(): Required<Deadline> | undefined {
-  const d = current.getStore();
-  if (d) d.signal ??= AbortSignal.timeout(Math.max(0, d.at - Date.now()));
-  return d as Required<Deadline> | undefined;
+export function currentDeadline(): Deadline | undefined {
+  return current.getStore();
 }
 
 export const deadlinePolicy: PipelinePolicy = {

@@ -108,7 +108,7 @@ export async function restCall(call: RestCall): Promise<RestResult> {
         url: call.url,
         headers,
         body: call.body,
-        signal: deadline?.signal,
+        deadlineAt: deadline?.at,
       });
     } catch (e) {
       failure = e;
