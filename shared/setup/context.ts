@@ -5,7 +5,7 @@ import { type Settings } from "../config/settings.js";
 import type { Logger } from "../log.js";
 import { type EstatePolicy } from "../policy/index.js";
 import { MANAGED_BY } from "../promotion/workspaceBlueprint.js";
-import { isProblem, type SetupItem } from "./report.js";
+import { isProblem, type SetupArea, type SetupItem } from "./report.js";
 
 export interface SetupOptions {
   /** Read only: report what is missing, change nothing. */
@@ -43,6 +43,14 @@ export function add(ctx: Ctx, item: SetupItem): void {
     `setup ${item.area}: ${item.name} ${item.status}`,
     item.detail ? { detail: item.detail } : {},
   );
+}
+
+/**
+ * A read that failed: "unverified" when aml-steward may not read it (the check cannot say
+ * either way), otherwise an error.
+ */
+export function addReadFailure(ctx: Ctx, area: SetupArea, name: string, e: unknown): void {
+  add(ctx, { area, name, status: isForbidden(e) ? "unverified" : "error", detail: describe(e) });
 }
 
 export function describe(e: unknown): string {

@@ -2,7 +2,7 @@
 import type { GenericResource } from "@azure/arm-resources";
 import { isNotFound } from "../azure/errors.js";
 import { EVENT_FILTER, excludedPrincipalValues, INFRA_NAMES } from "./contract.js";
-import { type Ctx, add, describe, identityId, isForbidden } from "./context.js";
+import { type Ctx, add, addReadFailure, identityId } from "./context.js";
 
 /** API version of Microsoft.EventGrid system topics and event subscriptions read by the check. */
 const EVENT_GRID_API_VERSION = "2025-02-15";
@@ -86,12 +86,7 @@ export async function checkEvents(ctx: Ctx): Promise<void> {
         }
       }
     } catch (e) {
-      add(ctx, {
-        area: "events",
-        name: `system topic in ${sub}`,
-        status: isForbidden(e) ? "unverified" : "error",
-        detail: describe(e),
-      });
+      addReadFailure(ctx, "events", `system topic in ${sub}`, e);
       continue;
     }
     if (!topic?.id) {
@@ -108,12 +103,7 @@ export async function checkEvents(ctx: Ctx): Promise<void> {
       );
     } catch (e) {
       if (!isNotFound(e)) {
-        add(ctx, {
-          area: "events",
-          name: esName,
-          status: isForbidden(e) ? "unverified" : "error",
-          detail: describe(e),
-        });
+        addReadFailure(ctx, "events", esName, e);
         continue;
       }
     }

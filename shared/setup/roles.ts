@@ -7,7 +7,7 @@ import { appRoleSet, parseAbacCondition, ROLE_IDS } from "./contract.js";
 import {
   type Ctx,
   add,
-  describe,
+  addReadFailure,
   isForbidden,
   identityId,
   NO_IDENTITY_FIX,
@@ -109,12 +109,7 @@ export async function checkRoles(ctx: Ctx): Promise<void> {
       for await (const ra of ctx.clients.authorization(sub.id).roleAssignments.listForScope(scope))
         if (principals.has((ra.principalId ?? "").toLowerCase())) everywhere.push(ra);
     } catch (e) {
-      add(ctx, {
-        area: "roles",
-        name: scope,
-        status: isForbidden(e) ? "unverified" : "error",
-        detail: describe(e),
-      });
+      addReadFailure(ctx, "roles", scope, e);
       continue;
     }
     const held = (guid: string) => assignments.filter((ra) => roleGuid(ra) === guid);
@@ -233,7 +228,6 @@ async function checkPromotionRoleDefinition(
         status: "missing",
         fix: "azd provision (infra/modules/project-subscription.bicep)",
       });
-    else
-      add(ctx, { area: "roles", name, status: isForbidden(e) ? "unverified" : "error", detail: describe(e) });
+    else addReadFailure(ctx, "roles", name, e);
   }
 }
