@@ -14,7 +14,7 @@ import {
   type EstatePolicy,
   type PolicyProblem,
 } from "../../shared/policy/index.js";
-import { crossFieldProblems } from "../../shared/policy/load.js";
+import { crossFieldProblems, valueAt } from "../../shared/policy/load.js";
 import { UsageError } from "../io.js";
 
 export interface PolicyCheck {
@@ -74,15 +74,6 @@ function kindOf(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   return `${typeof v === "number" ? "a number" : typeof v === "string" ? "text" : `a ${typeof v}`}`;
-}
-
-function valueAt(root: unknown, keys: readonly PropertyKey[]): unknown {
-  let cur: unknown = root;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[k];
-  }
-  return cur;
 }
 
 function pathText(keys: readonly PropertyKey[]): string {

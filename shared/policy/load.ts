@@ -47,7 +47,8 @@ function show(value: unknown): string {
   return s.length > 80 ? s.slice(0, 77) + "..." : s;
 }
 
-function valueAt(root: unknown, keys: readonly PropertyKey[]): unknown {
+/** The value at a path of keys in parsed YAML/JSON, or undefined where the path leads nowhere. */
+export function valueAt(root: unknown, keys: readonly PropertyKey[]): unknown {
   let cur: unknown = root;
   for (const k of keys) {
     if (cur === null || typeof cur !== "object") return undefined;
