@@ -9,9 +9,8 @@ import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PEOPLE } from "../../local/seeds/contoso.js";
 import { EVENT_BUDGET_MS, onResourceWrite } from "../../functions/onResourceWrite.js";
-import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
-import { resetTaggingState } from "../../shared/tagging/runtime.js";
-import { startTestStack, type TestStack } from "../helpers/stack.js";
+import type { TestStack } from "../helpers/stack.js";
+import { startTaggingStack } from "./tagging-harness.js";
 
 const STORAGE_API = "2023-05-01";
 /** The bound: answered inside 25 s, against Event Grid's 30 s. */
@@ -24,11 +23,9 @@ let seq = 0;
 
 beforeAll(async () => {
   process.env.STEWARD_LOG_LEVEL = "debug";
-  stack = await startTestStack();
+  stack = await startTaggingStack();
   SUB = stack.policy.projectSubscriptionId;
   REGION = stack.policy.regions.default;
-  resetTaggingState();
-  clearPrincipalNameCache();
 });
 
 afterAll(async () => {

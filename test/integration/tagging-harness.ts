@@ -9,7 +9,10 @@ import type { AddressInfo } from "node:net";
 import { InvocationContext } from "@azure/functions";
 import { STEWARD_APP } from "../../local/seeds/contoso.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
+import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
 import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
+import { resetTaggingState } from "../../shared/tagging/runtime.js";
+import { startTestStack, type TestStack } from "../helpers/stack.js";
 
 export interface Delivery {
   eventId?: string;
@@ -119,4 +122,15 @@ export async function subscribeToWrites(
       },
     },
   });
+}
+
+/**
+ * A test stack with the tagging path's process-wide caches (tag targets, creator names) empty,
+ * as a fresh Functions instance has them.
+ */
+export async function startTaggingStack(): Promise<TestStack> {
+  const stack = await startTestStack();
+  resetTaggingState();
+  clearPrincipalNameCache();
+  return stack;
 }

@@ -15,9 +15,8 @@ import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { AuditLog } from "../../shared/ledger/audit.js";
 import { ViolationLog } from "../../shared/ledger/violations.js";
-import { resetTaggingState } from "../../shared/tagging/runtime.js";
-import { startTestStack, type TestStack } from "../helpers/stack.js";
-import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
+import type { TestStack } from "../helpers/stack.js";
+import { startWebhook, type WebhookHarness, startTaggingStack } from "./tagging-harness.js";
 
 const STORAGE_API = "2023-05-01";
 
@@ -29,12 +28,10 @@ let seq = 0;
 
 beforeAll(async () => {
   process.env.STEWARD_LOG_LEVEL = "debug";
-  stack = await startTestStack();
+  stack = await startTaggingStack();
   SUB = stack.policy.projectSubscriptionId;
   REGION = stack.policy.regions.default;
   hook = await startWebhook();
-  resetTaggingState();
-  clearPrincipalNameCache();
 });
 
 afterAll(async () => {

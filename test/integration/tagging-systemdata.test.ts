@@ -8,21 +8,18 @@ import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import { onResourceWrite } from "../../functions/onResourceWrite.js";
-import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
-import { resetTaggingState } from "../../shared/tagging/runtime.js";
-import { startTestStack, type TestStack } from "../helpers/stack.js";
+import type { TestStack } from "../helpers/stack.js";
+import { startTaggingStack } from "./tagging-harness.js";
 
 let stack: TestStack;
 let SUB: string;
 let REGION: string;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTaggingStack();
   SUB = stack.policy.projectSubscriptionId;
   REGION = stack.policy.regions.default;
   await stack.control("POST", "/_emulator/faults", { lroDurationMs: 0, lroRetryAfterSeconds: 0 });
-  resetTaggingState();
-  clearPrincipalNameCache();
 });
 afterAll(async () => stack?.stop());
 

@@ -8,13 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEOPLE, STEWARD_APP } from "../../local/seeds/contoso.js";
 import type { RequestLogEntry } from "@aml-steward/azure-emulator";
 import { azure } from "../../shared/azure/clients.js";
-import { clearPrincipalNameCache } from "../../shared/azure/principalNames.js";
 import { TABLES } from "../../shared/config/settings.js";
 import { AuditLog } from "../../shared/ledger/audit.js";
 import { resourceWriteEventFilter } from "../../shared/setup/contract.js";
-import { resetTaggingState } from "../../shared/tagging/runtime.js";
-import { startTestStack, type TestStack } from "../helpers/stack.js";
-import { startWebhook, type WebhookHarness } from "./tagging-harness.js";
+import type { TestStack } from "../helpers/stack.js";
+import { startWebhook, type WebhookHarness, startTaggingStack } from "./tagging-harness.js";
 
 let stack: TestStack;
 let hook: WebhookHarness;
@@ -24,12 +22,10 @@ let seq = 0;
 
 beforeAll(async () => {
   process.env.STEWARD_LOG_LEVEL = "debug";
-  stack = await startTestStack();
+  stack = await startTaggingStack();
   SUB = stack.policy.projectSubscriptionId;
   REGION = stack.policy.regions.default;
   hook = await startWebhook();
-  resetTaggingState();
-  clearPrincipalNameCache();
   await stack.control("POST", "/_emulator/faults", { lroDurationMs: 0, lroRetryAfterSeconds: 0 });
 });
 
