@@ -4,6 +4,7 @@
  * succeeds, and reading it costs a Table query plus a read per promotion.
  */
 import { azure, type AzureClients } from "../azure/clients.js";
+import { ML_API_VERSION } from "../azure/mlApi.js";
 import { getSettings, TABLES } from "../config/settings.js";
 import { AuditLog } from "../ledger/audit.js";
 import { ViolationLog } from "../ledger/violations.js";
@@ -18,9 +19,6 @@ const ESTATE_TTL_MS = 60_000;
 /** Workspace id -> its system identity's object id: fixed for the workspace's lifetime. */
 const identities = new Map<string, Promise<string | undefined>>();
 const MAX_IDENTITIES = 5_000;
-
-/** API version of the ML SDK this app pins (docs/tagging.md, tagReader). */
-const ML_API_VERSION = "2022-10-01";
 
 function workspaceIdentity(clients: AzureClients, workspaceId: string, subscriptionId: string) {
   const key = workspaceId.toLowerCase();

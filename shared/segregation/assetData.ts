@@ -12,7 +12,7 @@ import type { ResourceManagementClient } from "@azure/arm-resources";
 import { isNotFound } from "../azure/errors.js";
 import type { ManagedEstate } from "../access/estate.js";
 import type { EstatePolicy } from "../policy/schema.js";
-import { ML_API_VERSION } from "./mlApi.js";
+import { ML_API_VERSION } from "../azure/mlApi.js";
 import { datastoreStorage, storageTarget, type StorageRef } from "./storageRef.js";
 import { findStorageAccount, productionReason, type StorageAccountFacts } from "./storageAccounts.js";
 

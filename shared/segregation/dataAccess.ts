@@ -20,7 +20,7 @@ import type { Logger } from "../log.js";
 import type { EstatePolicy } from "../policy/schema.js";
 import { normaliseRegion } from "../tagging/decideTags.js";
 import { dataUriStorage, type WorkspaceRef } from "./assetData.js";
-import { ML_API_VERSION } from "./mlApi.js";
+import { ML_API_VERSION } from "../azure/mlApi.js";
 import { connectionStorage, dataVersionUri, datastoreStorage, type StorageRef } from "./storageRef.js";
 import {
   findStorageAccount,
